@@ -1,0 +1,28 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "sitewall",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sitewall", targets: ["sitewall"]),
+        .library(name: "SitewallCore", targets: ["SitewallCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "SitewallCore", dependencies: ["Yams"]),
+        .executableTarget(
+            name: "sitewall",
+            dependencies: [
+                "SitewallCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(name: "SitewallTestSupport", dependencies: ["SitewallCore"], path: "Tests/SitewallTestSupport"),
+        .testTarget(name: "SitewallCoreTests", dependencies: ["SitewallCore", "SitewallTestSupport"]),
+        .testTarget(name: "SitewallKernelTests", dependencies: ["SitewallCore", "SitewallTestSupport"]),
+    ]
+)

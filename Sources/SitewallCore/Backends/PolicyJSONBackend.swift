@@ -1,0 +1,17 @@
+import Foundation
+
+/// The compiled policy as JSON, for tools and tests (schema in docs/policy-json.md).
+public enum PolicyJSONBackend: TextBackend {
+    public static let name = "json"
+    public static let fileSuffix = "json"
+
+    public static func render(_ policy: Policy) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(policy), as: UTF8.self) + "\n"
+    }
+
+    public static func decode(_ text: String) throws -> Policy {
+        try JSONDecoder().decode(Policy.self, from: Data(text.utf8))
+    }
+}

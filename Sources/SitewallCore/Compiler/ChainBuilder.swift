@@ -1,0 +1,212 @@
+/// Collects the flow rules of one host or gateway, merging flows that differ only in addresses,
+/// so that a chain has one rule per service and port, with the addresses in sets.
+struct ChainBuilder {
+    let site: ResolvedSite
+    let host: ResolvedHost
+    var namer = SetNamer()
+
+    private struct Key: Hashable {
+        var hook: Hook
+        var kind: RuleOrigin.Kind
+        var service: String
+        var transport: Transport
+        var family: IPFamily
+        var sport: PortSet?
+        var dport: PortSet?
+        var helper: ConntrackHelper?
+        var iifname: String?
+        var oifname: String?
+        /// This host's own addresses, matched only when it has several of the family.
+        var local: [IPAddress]?
+        /// For forward rules, which zones (so that each zone pair keeps its own sets).
+        var fromZone: String?
+        var toZone: String?
+    }
+
+    private struct Accumulator {
+        var sources = Set<IPAddress>()
+        var destinations = Set<IPAddress>()
+        var anySource = false
+        var origin: RuleOrigin
+    }
+
+    private var order: [Key] = []
+    private var accumulators: [Key: Accumulator] = [:]
+
+    init(site: ResolvedSite, host: ResolvedHost) {
+        self.site = site
+        self.host = host
+    }
+
+    private mutating func add(_ key: Key, origin: RuleOrigin, _ update: (inout Accumulator) -> Void) {
+        if accumulators[key] == nil {
+            order.append(key)
+            accumulators[key] = Accumulator(origin: origin)
+        }
+        update(&accumulators[key]!)
+        var merged = accumulators[key]!.origin
+        merged.initiatorRoles = FlowDeriver.uniqued((merged.initiatorRoles ?? []) + (origin.initiatorRoles ?? []))
+        merged.listenerRoles = FlowDeriver.uniqued((merged.listenerRoles ?? []) + (origin.listenerRoles ?? []))
+        merged.citations = FlowDeriver.uniqued((merged.citations ?? []) + (origin.citations ?? []))
+        accumulators[key]!.origin = merged
+    }
+
+    /// Broadcast destinations an initiator in `zone` may send to.
+    private func broadcastAddresses(zone: String, family: IPFamily) -> [IPAddress] {
+        guard family == .ipv4 else { return [] }
+        let directed = site.zone(named: zone)?.networks.compactMap(\.broadcast) ?? []
+        return directed + [IPAddress.limitedBroadcast]
+    }
+
+    private func ownAddresses(in members: [HostAddress], family: IPFamily) -> [IPAddress]? {
+        let all = host.addresses.filter { $0.address.family == family }
+        guard all.count > 1 else { return nil }
+        return members.filter { $0.host == host.name }.map(\.address).sorted()
+    }
+
+    mutating func add(_ group: FlowGroup) {
+        let service = group.service
+        let origin = RuleOrigin(kind: .flow, service: service.id, initiatorRoles: group.initiatorRoles,
+                                listenerRoles: group.listenerRoles, fromZone: group.fromZone, toZone: group.toZone,
+                                citations: group.citations)
+        var reply = origin
+        reply.kind = .reply
+        let isListener = group.listeners.contains { $0.host == host.name }
+        let isInitiator = group.initiators.contains { $0.host == host.name }
+        let initiatorAddresses = group.initiators.map(\.address)
+        let listenerAddresses = group.listeners.map(\.address)
+
+        for transport in service.transports {
+            let helper = service.helper?.transport == transport ? service.helper : nil
+            if isListener {
+                let key = Key(hook: .input, kind: .flow, service: service.id, transport: transport, family: group.family,
+                              sport: group.sports, dport: group.dports, helper: helper,
+                              local: ownAddresses(in: group.listeners, family: group.family))
+                add(key, origin: origin) { acc in
+                    if service.unaddressedInitiator { acc.anySource = true } else { acc.sources.formUnion(initiatorAddresses) }
+                }
+                if service.broadcast {
+                    // The answer to a broadcast request is NEW to conntrack: let it out explicitly.
+                    let key = Key(hook: .output, kind: .reply, service: service.id, transport: transport, family: group.family,
+                                  sport: group.dports, dport: group.sports, local: ownAddresses(in: group.listeners, family: group.family))
+                    let targets = initiatorAddresses + broadcastAddresses(zone: group.fromZone, family: group.family)
+                    add(key, origin: reply) { $0.destinations.formUnion(targets) }
+                }
+            }
+            if isInitiator {
+                let key = Key(hook: .output, kind: .flow, service: service.id, transport: transport, family: group.family,
+                              sport: group.sports, dport: group.dports, helper: helper,
+                              local: ownAddresses(in: group.initiators, family: group.family))
+                let targets = listenerAddresses + (service.broadcast ? broadcastAddresses(zone: group.fromZone, family: group.family) : [])
+                add(key, origin: origin) { $0.destinations.formUnion(targets) }
+                if service.broadcast {
+                    let key = Key(hook: .input, kind: .reply, service: service.id, transport: transport, family: group.family,
+                                  sport: group.dports, dport: group.sports, local: ownAddresses(in: group.initiators, family: group.family))
+                    add(key, origin: reply) { $0.sources.formUnion(listenerAddresses) }
+                }
+            }
+            if let interfaces = host.interfaces, group.crossesZones, !service.unaddressedInitiator,
+               let inbound = interfaces[group.fromZone], let outbound = interfaces[group.toZone] {
+                let key = Key(hook: .forward, kind: .flow, service: service.id, transport: transport, family: group.family,
+                              sport: group.sports, dport: group.dports, helper: helper,
+                              iifname: inbound, oifname: outbound, fromZone: group.fromZone, toZone: group.toZone)
+                add(key, origin: origin) { acc in
+                    acc.sources.formUnion(initiatorAddresses)
+                    acc.destinations.formUnion(listenerAddresses)
+                }
+                if service.broadcast {
+                    let key = Key(hook: .forward, kind: .reply, service: service.id, transport: transport, family: group.family,
+                                  sport: group.dports, dport: group.sports, iifname: outbound, oifname: inbound,
+                                  fromZone: group.toZone, toZone: group.fromZone)
+                    add(key, origin: reply) { acc in
+                        acc.sources.formUnion(listenerAddresses)
+                        acc.destinations.formUnion(initiatorAddresses)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The rules for one chain, in a stable order: by service, then transport and ports.
+    mutating func rules(for hook: Hook) -> [Rule] {
+        let sortKey = { (k: Key) -> [String] in
+            [k.service, k.kind.rawValue, k.transport.rawValue, k.family.rawValue, k.dport?.description ?? "",
+             k.sport?.description ?? "", k.iifname ?? "", k.oifname ?? ""]
+        }
+        let keys = order.filter { $0.hook == hook }.sorted { sortKey($0).lexicographicallyPrecedes(sortKey($1)) }
+        var rules: [Rule] = []
+        for key in keys {
+            let acc = accumulators[key]!
+            var rule = Rule(verdict: .accept)
+            rule.family = key.family
+            rule.transport = key.transport
+            rule.sport = key.sport
+            rule.dport = key.dport
+            rule.helper = key.helper
+            rule.iifname = key.iifname
+            rule.oifname = key.oifname
+            // Sets are named after the roles of their members, so that rules of several services
+            // share one set ("plant_scada_client_v4") instead of each holding a copy.
+            let initiators = SetNamer.roleStem(acc.origin.initiatorRoles ?? [], fallback: key.service)
+            let listeners = SetNamer.roleStem(acc.origin.listenerRoles ?? [], fallback: key.service)
+            let reply = key.kind == RuleOrigin.Kind.reply ? "_reply" : ""
+            switch hook {
+            case .input:
+                if !acc.anySource {
+                    let stem = key.kind == .reply ? listeners + reply : initiators
+                    rule.saddr = .set(namer.set(base: stem, family: key.family, addresses: acc.sources,
+                                                comment: "may open \(key.service)"))
+                }
+                rule.daddr = key.local.map { AddressMatch.addresses($0) }
+            case .output:
+                let stem = key.kind == .reply ? initiators + reply : listeners
+                rule.daddr = .set(namer.set(base: stem, family: key.family, addresses: acc.destinations,
+                                            comment: "offer \(key.service)"))
+                rule.saddr = key.local.map { AddressMatch.addresses($0) }
+            default:
+                let from = (key.kind == .reply ? listeners : initiators) + "_" + (key.fromZone ?? "")
+                let to = (key.kind == .reply ? initiators : listeners) + "_" + (key.toZone ?? "")
+                rule.saddr = .set(namer.set(base: from, family: key.family, addresses: acc.sources, comment: "may open \(key.service)"))
+                rule.daddr = .set(namer.set(base: to, family: key.family, addresses: acc.destinations, comment: "offer \(key.service)"))
+            }
+            rule.origin = acc.origin
+            rule.comment = RuleComment.make(acc.origin)
+            rules.append(rule)
+        }
+        return rules
+    }
+}
+
+/// The comment that `nft list ruleset` shows beside a rule: the flow and its source.
+enum RuleComment {
+    static let maxLength = 127
+
+    static func make(_ origin: RuleOrigin) -> String {
+        guard let service = origin.service else { return "" }
+        let profile = service.split(separator: "/").first.map(String.init) ?? ""
+        let short = { (roles: [String]?) -> String in
+            (roles ?? []).map { $0.hasPrefix(profile + "/") ? String($0.dropFirst(profile.count + 1)) : $0 }.joined(separator: ",")
+        }
+        var text = origin.kind == .reply ? "reply \(service): \(short(origin.listenerRoles)) -> \(short(origin.initiatorRoles))"
+                                         : "\(service): \(short(origin.initiatorRoles)) -> \(short(origin.listenerRoles))"
+        // Prefer the vendor document over background references.
+        let citations = origin.citations ?? []
+        if let citation = citations.first(where: { $0.document.first?.isNumber ?? false }) ?? citations.first {
+            text += " [\(citation.short)]"
+        }
+        return clip(text)
+    }
+
+    /// Keeps a comment within nft's limit and free of characters that could end the quoted string.
+    static func clip(_ text: String) -> String {
+        let safe = String(text.unicodeScalars.map { scalar -> Character in
+            switch scalar {
+            case "\"": "'"
+            case "\u{2013}", "\u{2014}": "-"
+            case _ where scalar == "\\" || scalar.value < 0x20 || scalar.value > 0x7e: "?"
+            default: Character(scalar)
+            }
+        })
+        return safe.utf8.count <= maxLength ? safe : String(safe.prefix(maxLength - 3)) + "..."
+    }
+}

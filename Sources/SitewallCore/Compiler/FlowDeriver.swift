@@ -1,0 +1,105 @@
+/// A group of flows of one service: every initiator may open it to every listener.
+/// Flows are kept grouped (by zone, family and port) so that their number follows services, not hosts.
+public struct FlowGroup: Sendable {
+    public var service: Service
+    public var dports: PortSet
+    public var sports: PortSet?
+    public var family: IPFamily
+    public var fromZone: String
+    public var toZone: String
+    public var initiators: [HostAddress]
+    public var listeners: [HostAddress]
+    public var initiatorRoles: [String]
+    public var listenerRoles: [String]
+    public var citations: [Citation]
+    /// nil inside one zone.
+    public var conduit: ResolvedConduit?
+    /// false when the flow crosses zones without a conduit: reported, never opened.
+    public var allowed: Bool
+
+    public var crossesZones: Bool { fromZone != toZone }
+
+    /// "hmi-1, hmi-2 and 3 more"
+    static func describe(_ members: [HostAddress]) -> String {
+        let names = Array(Set(members.map(\.host))).sorted()
+        if names.count <= 3 { return names.joined(separator: ", ") }
+        return names.prefix(3).joined(separator: ", ") + " and \(names.count - 3) more"
+    }
+
+    public var summary: String {
+        let transports = service.transports.map(\.rawValue).joined(separator: "+")
+        return "\(FlowGroup.describe(initiators)) (\(fromZone)) -> \(FlowGroup.describe(listeners)) (\(toZone)): \(service.id) \(transports)/\(dports)"
+    }
+}
+
+public enum FlowDeriver {
+    private struct InitiatorKey: Hashable { var zone: String; var family: IPFamily; var sports: PortSet? }
+    private struct ListenerKey: Hashable { var zone: String; var family: IPFamily; var ports: PortSet }
+    fileprivate struct Bucket { var members: [HostAddress] = []; var roles: [String] = []; var citations: [Citation] = [] }
+
+    /// Every flow group of the site, allowed and not, in a stable order.
+    public static func derive(_ site: ResolvedSite) -> [FlowGroup] {
+        var initiators: [String: [InitiatorKey: Bucket]] = [:]
+        var listeners: [String: [ListenerKey: Bucket]] = [:]
+        var services: [String: Service] = [:]
+
+        for host in site.hosts {
+            for offered in host.offers.values where offered.service.scope == .network && !offered.ports.isEmpty {
+                let service = offered.service
+                services[service.id] = service
+                for address in host.addresses {
+                    let key = ListenerKey(zone: address.zone, family: address.address.family, ports: offered.ports)
+                    listeners[service.id, default: [:]][key, default: Bucket()].add(address, roles: offered.roles, citations: [])
+                    if service.initiation == .peer {
+                        let ikey = InitiatorKey(zone: address.zone, family: address.address.family, sports: service.sourcePorts)
+                        initiators[service.id, default: [:]][ikey, default: Bucket()].add(address, roles: offered.roles, citations: [])
+                    }
+                }
+            }
+            for used in host.uses.values where used.service.scope == .network {
+                let service = used.service
+                services[service.id] = service
+                for address in host.addresses {
+                    let key = InitiatorKey(zone: address.zone, family: address.address.family, sports: used.sourcePorts)
+                    initiators[service.id, default: [:]][key, default: Bucket()].add(address, roles: used.roles, citations: used.citations)
+                }
+            }
+        }
+
+        var groups: [FlowGroup] = []
+        for serviceID in services.keys.sorted() {
+            let service = services[serviceID]!
+            let from = (initiators[serviceID] ?? [:]).sorted { ($0.key.zone, $0.key.family, $0.key.sports?.description ?? "") < ($1.key.zone, $1.key.family, $1.key.sports?.description ?? "") }
+            let to = (listeners[serviceID] ?? [:]).sorted { ($0.key.zone, $0.key.family, $0.key.ports.description) < ($1.key.zone, $1.key.family, $1.key.ports.description) }
+            for (ikey, ibucket) in from {
+                for (lkey, lbucket) in to where ikey.family == lkey.family {
+                    // A host talking to itself goes over loopback, which is always allowed.
+                    let from = Array(Set(ibucket.members)).sorted(), to = Array(Set(lbucket.members)).sorted()
+                    if from.count == 1, to.count == 1, from[0].host == to[0].host { continue }
+                    let conduit = ikey.zone == lkey.zone ? nil : site.conduit(from: ikey.zone, to: lkey.zone, service: serviceID)
+                    groups.append(FlowGroup(
+                        service: service, dports: lkey.ports, sports: ikey.sports, family: ikey.family,
+                        fromZone: ikey.zone, toZone: lkey.zone,
+                        initiators: from, listeners: to,
+                        initiatorRoles: ibucket.roles.sorted(), listenerRoles: lbucket.roles.sorted(),
+                        citations: uniqued(ibucket.citations + service.citations),
+                        conduit: conduit, allowed: ikey.zone == lkey.zone || conduit != nil))
+                }
+            }
+        }
+        return groups
+    }
+
+    static func uniqued<T: Hashable>(_ items: [T]) -> [T] {
+        var seen = Set<T>()
+        return items.filter { seen.insert($0).inserted }
+    }
+}
+
+extension FlowDeriver.Bucket {
+    mutating func add(_ address: HostAddress, roles newRoles: [String], citations newCitations: [Citation]) {
+        members.append(address)
+        for role in newRoles where !roles.contains(role) { roles.append(role) }
+        for citation in newCitations where !citations.contains(citation) { citations.append(citation) }
+    }
+}

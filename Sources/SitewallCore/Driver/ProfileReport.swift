@@ -1,0 +1,46 @@
+/// The text `sitewall profiles show` prints: every service with its ports, direction and sources.
+public enum ProfileReport {
+    public static func render(_ profile: Profile) -> String {
+        var out = "\(profile.name): \(profile.vendor) \(profile.product)\n"
+        if !profile.summary.isEmpty { out += "  \(profile.summary)\n" }
+        if !profile.documents.isEmpty { out += "  documents: \(profile.documents.joined(separator: ", "))\n" }
+        out += "\nservices:\n"
+        for service in profile.services {
+            let transports = service.transports.map(\.rawValue).joined(separator: "+")
+            var facts = ["\(transports)/\(service.ports?.description ?? "no default")"]
+            facts.append(service.configurable ? "configurable" : "fixed")
+            if service.initiation == .peer { facts.append("peer (either side initiates)") }
+            if service.scope == .loopback { facts.append("loopback only") }
+            if let sport = service.sourcePorts { facts.append("source port \(sport)") }
+            if service.broadcast { facts.append("broadcast") }
+            if let helper = service.helper { facts.append("helper \(helper.rawValue)") }
+            out += "  \(service.id)  \(facts.joined(separator: ", "))\n"
+            if !service.summary.isEmpty { out += "      \(service.summary)\n" }
+            for citation in service.citations { out += "      source: \(citation)\n" }
+            if let note = service.note { out += "      note: \(note)\n" }
+        }
+        out += "\nroles:\n"
+        for role in profile.roles {
+            out += "  \(role.id)  \(role.summary)\n"
+            if !role.offers.isEmpty { out += "      listens on: \(role.offers.map(\.service).joined(separator: ", "))\n" }
+            if !role.uses.isEmpty { out += "      connects to: \(role.uses.map(\.service).joined(separator: ", "))\n" }
+            for endpoint in role.offers + role.uses {
+                for citation in endpoint.citations { out += "      source (\(endpoint.service)): \(citation)\n" }
+            }
+        }
+        if !profile.constraints.isEmpty {
+            out += "\nconstraints:\n"
+            for constraint in profile.constraints {
+                let kind: String
+                switch constraint.kind {
+                case .reservedPorts: kind = "reserved ports"
+                case .neverOpen: kind = "never opened"
+                case let .allowedPorts(service): kind = "allowed ports for \(service)"
+                }
+                out += "  \(kind): \(constraint.ports) - \"\(constraint.message)\"\n"
+                for citation in constraint.citations { out += "      source: \(citation)\n" }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,47 @@
+/// A site loaded with its profiles: the starting point of every command.
+public struct Workspace: Sendable {
+    public let catalog: ProfileCatalog
+    public let resolved: ResolvedSite
+    public let flows: [FlowGroup]
+    /// Warnings (and, if `load` did not throw, no errors) found while loading.
+    public let diagnostics: [Diagnostic]
+
+    /// Loads and checks everything; throws `DiagnosticsError` listing every error (and warning) found.
+    public static func load(site path: String, profiles directory: String) throws -> Workspace {
+        var log = DiagnosticLog()
+        let catalog = ProfileLoader.load(directory: directory, log: &log)
+        try log.throwIfErrors()
+        guard let site = SiteLoader.load(path: path, log: &log) else { throw DiagnosticsError(log.diagnostics) }
+        return try load(site: site, catalog: catalog, log: log)
+    }
+
+    public static func load(siteText text: String, file: String, catalog: ProfileCatalog) throws -> Workspace {
+        var log = DiagnosticLog()
+        guard let site = SiteLoader.parse(text, file: file, log: &log) else { throw DiagnosticsError(log.diagnostics) }
+        return try load(site: site, catalog: catalog, log: log)
+    }
+
+    static func load(site: Site, catalog: ProfileCatalog, log: DiagnosticLog) throws -> Workspace {
+        var log = log
+        let resolved = SiteResolver.resolve(site, catalog: catalog, log: &log)
+        try log.throwIfErrors()
+        let flows = FlowDeriver.derive(resolved)
+        return Workspace(catalog: catalog, resolved: resolved, flows: flows, diagnostics: log.diagnostics)
+    }
+
+    public var compiler: PolicyCompiler { PolicyCompiler(site: resolved, flows: flows) }
+
+    public func policy(for target: Target) -> Policy { compiler.compile(target) }
+
+    /// Everything `sitewall check` reports beyond load errors: flows without conduits, shadowed rules.
+    public func findings() -> [Diagnostic] {
+        var log = DiagnosticLog()
+        log.append(contentsOf: diagnostics)
+        SiteChecks.conduitGaps(resolved, flows: flows, log: &log)
+        let compiler = self.compiler
+        for target in compiler.targets {
+            SiteChecks.shadowedRules(compiler.compile(target), site: resolved, log: &log)
+        }
+        return log.diagnostics
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+
+/// Reads a site description (YAML) into a `Site`, reporting every syntax and shape problem with its position.
+public enum SiteLoader {
+    public static func load(path: String, log: inout DiagnosticLog) -> Site? {
+        guard let root = YAMLNode.load(file: path, displayName: path, log: &log) else { return nil }
+        return parse(root, log: &log)
+    }
+
+    public static func parse(_ text: String, file: String, log: inout DiagnosticLog) -> Site? {
+        guard let root = YAMLNode.parse(text, displayName: file, log: &log) else { return nil }
+        return parse(root, log: &log)
+    }
+
+    /// Names become nft identifiers and comments: only characters that can never break out of quoting.
+    static let namePattern = try! NSRegularExpression(pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+    static let interfacePattern = try! NSRegularExpression(pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$")
+
+    static func matches(_ pattern: NSRegularExpression, _ text: String) -> Bool {
+        pattern.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+    }
+
+    static func checkName(_ name: String, _ what: String, at location: SourceLocation?, log: inout DiagnosticLog) -> Bool {
+        if matches(namePattern, name) { return true }
+        log.error("\(what) '\(name)' contains characters sitewall cannot pass safely into a ruleset", at: location,
+                  fix: "use letters, digits, '.', '_' and '-' only (at most 63), starting with a letter or digit")
+        return false
+    }
+
+    static func parse(_ root: YAMLNode, log: inout DiagnosticLog) -> Site? {
+        guard let fields = root.fields("the site", allowed: ["site", "zones", "hosts", "conduits"], log: &log) else { return nil }
+        var site = Site(name: "site", file: root.file, zones: [], hosts: [], conduits: [])
+        if let node = fields["site"], let name = node.string("site", log: &log), checkName(name, "site name", at: node.location, log: &log) {
+            site.name = name
+        } else if fields["site"] == nil {
+            log.error("the site needs a name: 'site: NAME'", at: root.location)
+        }
+        for (name, keyNode, value) in fields["zones"]?.entries("zones", log: &log) ?? [] {
+            guard checkName(name, "zone name", at: keyNode.location, log: &log) else { continue }
+            if let zone = parseZone(name, value, log: &log) { site.zones.append(zone) }
+        }
+        if fields["zones"] == nil { log.error("the site has no 'zones:'", at: root.location, fix: "declare at least one zone with its networks") }
+        for (name, keyNode, value) in fields["hosts"]?.entries("hosts", log: &log) ?? [] {
+            guard checkName(name, "host name", at: keyNode.location, log: &log) else { continue }
+            if let host = parseHost(name, at: keyNode.location, value, log: &log) { site.hosts.append(host) }
+        }
+        if fields["hosts"] == nil { log.error("the site has no 'hosts:'", at: root.location) }
+        for item in fields["conduits"]?.list("conduits", log: &log) ?? [] {
+            if let conduit = parseConduit(item, log: &log) { site.conduits.append(conduit) }
+        }
+        return site
+    }
+
+    static func parseZone(_ name: String, _ node: YAMLNode, log: inout DiagnosticLog) -> Zone? {
+        guard let fields = node.fields("zone '\(name)'", allowed: ["networks", "description"], log: &log) else { return nil }
+        var networks: [IPNetwork] = []
+        for (text, item) in fields["networks"]?.strings("networks", log: &log) ?? [] {
+            if let network = IPNetwork(text) {
+                networks.append(network)
+            } else {
+                log.error("'\(text)' is not a network prefix", at: item.location,
+                          fix: "write it as ADDRESS/LENGTH with the host bits zero, e.g. 10.10.2.0/24 or 2001:db8:2::/64")
+            }
+        }
+        if fields["networks"] == nil {
+            log.error("zone '\(name)' has no networks", at: node.location, fix: "add 'networks: [10.0.0.0/24]'")
+        }
+        return Zone(name: name, networks: networks, location: node.location)
+    }
+
+    static func parseHost(_ name: String, at keyLocation: SourceLocation?, _ node: YAMLNode, log: inout DiagnosticLog) -> Host? {
+        let keys = ["address", "addresses", "zone", "roles", "ports", "gateway", "description"]
+        guard let fields = node.fields("host '\(name)'", allowed: keys, log: &log) else { return nil }
+        var host = Host(name: name, addresses: [], zone: nil, roles: [], ports: [], gateway: nil, location: keyLocation)
+        if fields["address"] != nil && fields["addresses"] != nil {
+            log.error("host '\(name)' has both 'address' and 'addresses'", at: node.location, fix: "keep one: 'addresses: [A, B]'")
+        }
+        for key in ["address", "addresses"] {
+            for (text, item) in fields[key]?.strings(key, log: &log) ?? [] {
+                if let address = IPAddress(text) {
+                    host.addresses.append(Located(address, at: item.location))
+                } else {
+                    log.error("'\(text)' is not an IPv4 or IPv6 address", at: item.location,
+                              fix: "write one address without a prefix length, e.g. 10.10.2.10 or 2001:db8::10")
+                }
+            }
+        }
+        if let zoneNode = fields["zone"], let zone = zoneNode.string("zone", log: &log) {
+            host.zone = Located(zone, at: zoneNode.location)
+        }
+        for (role, item) in fields["roles"]?.strings("roles", log: &log) ?? [] {
+            host.roles.append(Located(role, at: item.location))
+        }
+        for (service, keyNode, value) in fields["ports"]?.entries("ports of host '\(name)'", log: &log) ?? [] {
+            if let ports = value.ports("port of \(service)", log: &log) {
+                host.ports.append(Located(PortOverride(service: service, ports: ports), at: keyNode.location))
+            }
+        }
+        if let gatewayNode = fields["gateway"] {
+            host.gateway = parseGateway(name, gatewayNode, log: &log)
+        }
+        if host.addresses.isEmpty && host.gateway == nil && fields["address"] == nil && fields["addresses"] == nil {
+            log.error("host '\(name)' has no address", at: keyLocation, fix: "add 'address: 10.0.0.10'")
+        }
+        if host.roles.isEmpty && host.gateway == nil {
+            log.warning("host '\(name)' has no roles, so it gets no allowed flows", at: keyLocation,
+                        fix: "add 'roles: [...]' (sitewall profiles lists them)")
+        }
+        return host
+    }
+
+    static func parseGateway(_ name: String, _ node: YAMLNode, log: inout DiagnosticLog) -> GatewaySpec? {
+        guard let fields = node.fields("gateway of '\(name)'", allowed: ["interfaces"], log: &log) else { return nil }
+        guard let interfacesNode = fields["interfaces"] else {
+            log.error("gateway '\(name)' needs 'interfaces: { ZONE: IFNAME, ... }'", at: node.location)
+            return nil
+        }
+        var spec = GatewaySpec(interfaces: [])
+        for (zone, keyNode, value) in interfacesNode.entries("interfaces of '\(name)'", log: &log) ?? [] {
+            guard let interface = value.string("interface name", log: &log) else { continue }
+            guard matches(interfacePattern, interface) else {
+                log.error("'\(interface)' is not a valid interface name", at: value.location,
+                          fix: "Linux interface names are 1-15 letters, digits, '.', '_' or '-'")
+                continue
+            }
+            spec.interfaces.append(Located(ZoneInterface(zone: zone, interface: interface), at: keyNode.location))
+        }
+        return spec
+    }
+
+    static func parseConduit(_ node: YAMLNode, log: inout DiagnosticLog) -> Conduit? {
+        guard let fields = node.fields("a conduit", allowed: ["from", "to", "services", "description"], log: &log) else { return nil }
+        guard let fromNode = fields["from"], let from = fromNode.string("from", log: &log),
+              let toNode = fields["to"], let to = toNode.string("to", log: &log) else {
+            log.error("a conduit needs 'from: ZONE' and 'to: ZONE'", at: node.location)
+            return nil
+        }
+        guard let servicesNode = fields["services"] else {
+            log.error("a conduit needs 'services: [...]'", at: node.location, fix: "list the service ids or profile names it carries")
+            return nil
+        }
+        let services = (servicesNode.strings("services", log: &log) ?? []).map { Located($0.0, at: $0.1.location) }
+        return Conduit(from: Located(from, at: fromNode.location), to: Located(to, at: toNode.location),
+                       services: services, location: node.location)
+    }
+}

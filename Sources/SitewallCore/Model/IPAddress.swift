@@ -1,0 +1,141 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+public enum IPFamily: String, Sendable, Codable, Hashable, Comparable {
+    case ipv4, ipv6
+
+    public var bitWidth: Int { self == .ipv4 ? 32 : 128 }
+
+    public static func < (lhs: IPFamily, rhs: IPFamily) -> Bool { lhs == .ipv4 && rhs == .ipv6 }
+}
+
+/// An IPv4 or IPv6 address, kept as an integer so that prefixes and sorting are cheap.
+public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
+    public let family: IPFamily
+    public let value: UInt128
+
+    public init(family: IPFamily, value: UInt128) {
+        self.family = family
+        self.value = value
+    }
+
+    /// Parses dotted IPv4 or RFC 4291 IPv6 text; nil if it is neither.
+    public init?(_ text: some StringProtocol) {
+        let text = String(text)
+        if text.contains(":") {
+            var storage = in6_addr()
+            guard inet_pton(AF_INET6, text, &storage) == 1 else { return nil }
+            var value: UInt128 = 0
+            withUnsafeBytes(of: &storage) { bytes in
+                for byte in bytes { value = (value << 8) | UInt128(byte) }
+            }
+            self.init(family: .ipv6, value: value)
+        } else {
+            let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+            guard parts.count == 4 else { return nil }
+            var value: UInt128 = 0
+            for part in parts {
+                guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isASCII), let octet = UInt8(part),
+                      part.count == 1 || part.first != "0" else { return nil }
+                value = (value << 8) | UInt128(octet)
+            }
+            self.init(family: .ipv4, value: value)
+        }
+    }
+
+    public var description: String {
+        switch family {
+        case .ipv4:
+            let v = UInt32(truncatingIfNeeded: value)
+            return "\(v >> 24).\((v >> 16) & 0xff).\((v >> 8) & 0xff).\(v & 0xff)"
+        case .ipv6:
+            var storage = in6_addr()
+            withUnsafeMutableBytes(of: &storage) { bytes in
+                for i in 0..<16 { bytes[i] = UInt8(truncatingIfNeeded: value >> UInt128(8 * (15 - i))) }
+            }
+            var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+            guard inet_ntop(AF_INET6, &storage, &buffer, socklen_t(buffer.count)) != nil else { return "::" }
+            return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+    }
+
+    public static func < (lhs: IPAddress, rhs: IPAddress) -> Bool {
+        (lhs.family, lhs.value) < (rhs.family, rhs.value)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let address = IPAddress(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an IP address: \(text)"))
+        }
+        self = address
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+/// An address prefix such as 10.10.2.0/24 or 2001:db8::/48.
+public struct IPNetwork: Hashable, Sendable, CustomStringConvertible, Codable {
+    public let address: IPAddress
+    public let prefixLength: Int
+
+    public init?(_ text: some StringProtocol) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let address = IPAddress(parts[0]) else { return nil }
+        let width = address.family.bitWidth
+        var length = width
+        if parts.count == 2 {
+            guard let parsed = Int(parts[1]), (0...width).contains(parsed) else { return nil }
+            length = parsed
+        }
+        // Host bits must be zero: 10.0.0.1/8 is almost always a typo for a host or a /32.
+        guard address.value & IPNetwork.hostMask(width: width, prefix: length) == 0 else { return nil }
+        self.address = address
+        self.prefixLength = length
+    }
+
+    public var family: IPFamily { address.family }
+
+    static func hostMask(width: Int, prefix: Int) -> UInt128 {
+        let hostBits = width - prefix
+        return hostBits == 0 ? 0 : (hostBits >= 128 ? UInt128.max : (UInt128(1) << UInt128(hostBits)) - 1)
+    }
+
+    public func contains(_ other: IPAddress) -> Bool {
+        guard other.family == family else { return false }
+        let mask = IPNetwork.hostMask(width: family.bitWidth, prefix: prefixLength)
+        return other.value & ~mask == address.value
+    }
+
+    /// The directed broadcast address (IPv4 only; IPv6 has none).
+    public var broadcast: IPAddress? {
+        guard family == .ipv4, prefixLength < 31 else { return nil }
+        let mask = IPNetwork.hostMask(width: 32, prefix: prefixLength)
+        return IPAddress(family: .ipv4, value: address.value | mask)
+    }
+
+    public var description: String { "\(address)/\(prefixLength)" }
+
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let network = IPNetwork(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a network: \(text)"))
+        }
+        self = network
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+extension IPAddress {
+    public static let limitedBroadcast = IPAddress(family: .ipv4, value: 0xffff_ffff)
+}

@@ -1,0 +1,150 @@
+/// A statement in a source document that a profile fact rests on.
+public struct Citation: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The document's file name (for the vendor seeds) or reference name.
+    public var document: String
+    /// The row or sentence, quoted closely enough to find it.
+    public var reference: String
+
+    public init(document: String, reference: String) {
+        self.document = document
+        self.reference = reference
+    }
+
+    public var description: String { "\(document): \(reference)" }
+
+    /// A short form for rule comments: the document's first part and the row.
+    public var short: String {
+        let doc = document.split(separator: "_").first.map(String.init) ?? document
+        return "\(doc) \(reference)"
+    }
+}
+
+/// Who opens a connection for a service.
+public enum Initiation: String, Sendable, Codable {
+    /// Hosts that use the service connect to hosts that offer it.
+    case client
+    /// Either side may send first (BACnet, EtherNet/IP I/O, redundancy peers): rules both ways.
+    case peer
+}
+
+/// Whether a service is reachable over the network or only on the host itself.
+public enum Scope: String, Sendable, Codable {
+    case network
+    /// Loopback only: the compiler emits no network rule and refuses to open the port.
+    case loopback
+}
+
+/// A conntrack helper that admits a protocol's secondary flows as related.
+public enum ConntrackHelper: String, Sendable, Codable, CaseIterable {
+    case tftp, ftp
+
+    public var transport: Transport { self == .tftp ? .udp : .tcp }
+}
+
+/// Something a role listens on: the unit that a flow and a rule are made from.
+public struct Service: Sendable, Hashable {
+    public var id: String
+    public var summary: String
+    public var transports: [Transport]
+    /// nil when the vendor gives no default: the site must supply the port.
+    public var ports: PortSet?
+    public var configurable: Bool
+    /// A fixed source port the initiator sends from (NTP 123, BACnet 47808, DHCP 68).
+    public var sourcePorts: PortSet?
+    public var initiation: Initiation
+    public var scope: Scope
+    /// Sent to broadcast addresses: replies do not match conntrack, so they get rules of their own.
+    public var broadcast: Bool
+    /// The initiator may have no address yet (DHCP discover from 0.0.0.0).
+    public var unaddressedInitiator: Bool
+    public var helper: ConntrackHelper?
+    /// Ports the vendor lists that the helper admits as related (FTP 20): no rule of their own.
+    public var relatedPorts: PortSet?
+    public var citations: [Citation]
+    public var note: String?
+    public var location: SourceLocation?
+
+    public var profileName: String { String(id.split(separator: "/").first ?? "") }
+}
+
+/// One service a role offers or uses, with the citation for that role's use of it.
+public struct RoleEndpoint: Sendable, Hashable {
+    public var service: String
+    /// Overrides the service's source port for this role (NTP from 123 on a MegaPower CPU).
+    public var sourcePorts: PortSet?
+    public var citations: [Citation]
+    public var note: String?
+    public var location: SourceLocation?
+}
+
+/// A part a product plays on a host: what it listens on and what it connects to.
+public struct Role: Sendable, Hashable {
+    public var id: String
+    public var summary: String
+    public var offers: [RoleEndpoint]
+    public var uses: [RoleEndpoint]
+    public var location: SourceLocation?
+
+    public var profileName: String { String(id.split(separator: "/").first ?? "") }
+}
+
+/// A vendor rule that the compiler enforces.
+public struct VendorConstraint: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
+        /// Each port here belongs to one service of this profile; no other service of it may take one.
+        case reservedPorts
+        /// Never opened to the network on a host that runs any role of this profile.
+        case neverOpen
+        /// The listed service's port must lie within these ports.
+        case allowedPorts(service: String)
+    }
+
+    public var kind: Kind
+    public var ports: PortSet
+    public var transports: [Transport]
+    /// The vendor's own words, quoted in the error.
+    public var message: String
+    public var citations: [Citation]
+    public var location: SourceLocation?
+}
+
+/// One vendor product (or generic protocol): its services, roles and constraints.
+public struct Profile: Sendable {
+    public var name: String
+    public var vendor: String
+    public var product: String
+    public var summary: String
+    public var documents: [String]
+    public var services: [Service]
+    public var roles: [Role]
+    public var constraints: [VendorConstraint]
+    public var file: String
+}
+
+/// Every loaded profile, indexed by service and role id.
+public struct ProfileCatalog: Sendable {
+    public let profiles: [Profile]
+    public let services: [String: Service]
+    public let roles: [String: Role]
+
+    public init(profiles: [Profile]) {
+        self.profiles = profiles.sorted { $0.name < $1.name }
+        var services: [String: Service] = [:]
+        var roles: [String: Role] = [:]
+        for profile in profiles {
+            for service in profile.services { services[service.id] = service }
+            for role in profile.roles { roles[role.id] = role }
+        }
+        self.services = services
+        self.roles = roles
+    }
+
+    public func profile(named name: String) -> Profile? { profiles.first { $0.name == name } }
+
+    /// Services a conduit entry names: one service id, or every service of a profile.
+    public func servicesNamed(_ name: String) -> [Service]? {
+        if let service = services[name] { return [service] }
+        if let profile = profile(named: name) { return profile.services }
+        return nil
+    }
+}

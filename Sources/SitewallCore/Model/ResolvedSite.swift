@@ -1,0 +1,61 @@
+/// One address of a host and the zone it sits in.
+public struct HostAddress: Hashable, Sendable, Comparable {
+    public var host: String
+    public var address: IPAddress
+    public var zone: String
+
+    public static func < (lhs: HostAddress, rhs: HostAddress) -> Bool { lhs.address < rhs.address }
+}
+
+/// A service a host listens on, with the port it really uses there.
+public struct OfferedService: Sendable, Hashable {
+    public var service: Service
+    public var ports: PortSet
+    public var roles: [String]
+}
+
+/// A service a host connects to.
+public struct UsedService: Sendable, Hashable {
+    public var service: Service
+    public var sourcePorts: PortSet?
+    public var roles: [String]
+    public var citations: [Citation]
+}
+
+public struct ResolvedHost: Sendable {
+    public var name: String
+    public var addresses: [HostAddress]
+    public var roles: [Role]
+    public var offers: [String: OfferedService]
+    public var uses: [String: UsedService]
+    /// zone -> interface, for gateways.
+    public var interfaces: [String: String]?
+    public var location: SourceLocation?
+
+    public var isGateway: Bool { interfaces != nil }
+}
+
+public struct ResolvedConduit: Sendable, Hashable {
+    public var from: String
+    public var to: String
+    public var services: Set<String>
+    public var location: SourceLocation?
+}
+
+/// A site checked against the profiles: zones known, roles resolved, ports final.
+public struct ResolvedSite: Sendable {
+    public var site: Site
+    public var catalog: ProfileCatalog
+    public var zones: [Zone]
+    public var hosts: [ResolvedHost]
+    public var conduits: [ResolvedConduit]
+
+    public func host(named name: String) -> ResolvedHost? { hosts.first { $0.name == name } }
+
+    public func zone(named name: String) -> Zone? { zones.first { $0.name == name } }
+
+    /// The conduit that lets `service` be initiated from one zone into another, if any.
+    public func conduit(from: String, to: String, service: String) -> ResolvedConduit? {
+        conduits.first { $0.from == from && $0.to == to && $0.services.contains(service) }
+    }
+}

@@ -1,0 +1,62 @@
+/// A value read from the site file, with where it was written.
+public struct Located<Value: Sendable & Hashable>: Sendable, Hashable {
+    public var value: Value
+    public var location: SourceLocation?
+
+    public init(_ value: Value, at location: SourceLocation?) {
+        self.value = value
+        self.location = location
+    }
+}
+
+public struct Zone: Sendable, Hashable {
+    public var name: String
+    public var networks: [IPNetwork]
+    public var location: SourceLocation?
+}
+
+public struct GatewaySpec: Sendable, Hashable {
+    /// zone name -> interface name, in file order.
+    public var interfaces: [Located<ZoneInterface>]
+}
+
+public struct ZoneInterface: Sendable, Hashable {
+    public var zone: String
+    public var interface: String
+}
+
+public struct Host: Sendable, Hashable {
+    public var name: String
+    public var addresses: [Located<IPAddress>]
+    /// Given when the address alone does not say (or to state it explicitly).
+    public var zone: Located<String>?
+    public var roles: [Located<String>]
+    /// Per-host port overrides for services the host offers.
+    public var ports: [Located<PortOverride>]
+    public var gateway: GatewaySpec?
+    public var location: SourceLocation?
+}
+
+public struct PortOverride: Sendable, Hashable {
+    public var service: String
+    public var ports: PortSet
+}
+
+public struct Conduit: Sendable, Hashable {
+    public var from: Located<String>
+    public var to: Located<String>
+    /// Service ids or whole profile names.
+    public var services: [Located<String>]
+    public var location: SourceLocation?
+}
+
+/// The site description as written: hosts, zones, conduits. Not yet checked against profiles.
+public struct Site: Sendable {
+    public var name: String
+    public var file: String
+    public var zones: [Zone]
+    public var hosts: [Host]
+    public var conduits: [Conduit]
+
+    public func host(named name: String) -> Host? { hosts.first { $0.name == name } }
+}

@@ -1,0 +1,126 @@
+/// The backend-neutral result of compiling a site for one enforcement point (a host or a gateway).
+/// Every backend renders this; readback of a running ruleset produces it too.
+public struct Policy: Sendable, Hashable, Codable {
+    public static let formatVersion = 1
+
+    public var version: Int = Policy.formatVersion
+    public var site: String
+    public var target: Target
+    public var table: Table
+
+    public init(site: String, target: Target, table: Table) {
+        self.site = site
+        self.target = target
+        self.table = table
+    }
+}
+
+public struct Target: Sendable, Hashable, Codable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Codable { case host, gateway }
+
+    public var kind: Kind
+    public var name: String
+
+    public init(kind: Kind, name: String) {
+        self.kind = kind
+        self.name = name
+    }
+
+    public var description: String { "\(kind.rawValue) \(name)" }
+}
+
+/// sitewall owns exactly one table and replaces it whole.
+public struct Table: Sendable, Hashable, Codable {
+    public static let defaultName = "sitewall"
+
+    public var family: String = "inet"
+    public var name: String = Table.defaultName
+    public var helpers: [ConntrackHelper] = []
+    public var sets: [AddressSet] = []
+    public var chains: [Chain] = []
+
+    public init() {}
+
+    public func chain(named name: String) -> Chain? { chains.first { $0.name == name } }
+    public func set(named name: String) -> AddressSet? { sets.first { $0.name == name } }
+}
+
+/// A named set of addresses of one family, looked up by rules.
+public struct AddressSet: Sendable, Hashable, Codable {
+    public var name: String
+    public var family: IPFamily
+    public var elements: [IPAddress]
+    public var comment: String?
+}
+
+public enum Hook: String, Sendable, Hashable, Codable { case input, output, forward, prerouting, postrouting }
+
+public enum ChainPolicy: String, Sendable, Hashable, Codable { case accept, drop }
+
+public struct Chain: Sendable, Hashable, Codable {
+    public var name: String
+    public var hook: Hook
+    public var priority: Int
+    public var policy: ChainPolicy
+    public var rules: [Rule]
+}
+
+public enum CtState: String, Sendable, Hashable, Codable, Comparable {
+    case invalid, established, related, new, untracked
+
+    public static func < (lhs: CtState, rhs: CtState) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+public enum Verdict: String, Sendable, Hashable, Codable { case accept, drop }
+
+/// An address match: a named set, or literal addresses.
+public enum AddressMatch: Sendable, Hashable, Codable {
+    case set(String)
+    case addresses([IPAddress])
+}
+
+/// One rule: all present matches must hold; then the helper is set and the verdict applies.
+public struct Rule: Sendable, Hashable, Codable {
+    /// Loopback is matched by interface index (`iif "lo"`), zone links by name.
+    public var iif: String?
+    public var oif: String?
+    public var iifname: String?
+    public var oifname: String?
+    public var ctState: [CtState]?
+    /// Needed when addresses are matched; implied by the set's family.
+    public var family: IPFamily?
+    public var saddr: AddressMatch?
+    public var daddr: AddressMatch?
+    public var transport: Transport?
+    public var sport: PortSet?
+    public var dport: PortSet?
+    /// ICMPv6 neighbour-discovery types (with hop limit 255, so only on-link senders match).
+    public var icmpv6Types: [String]?
+    public var helper: ConntrackHelper?
+    public var verdict: Verdict
+    public var comment: String?
+    /// Why this rule exists: the flow and its sources. Not rendered into matches.
+    public var origin: RuleOrigin?
+
+    public init(verdict: Verdict) { self.verdict = verdict }
+}
+
+/// The flow a rule implements, for comments, reports and diffs.
+public struct RuleOrigin: Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Codable {
+        /// Baseline: loopback, conntrack state, neighbour discovery.
+        case baseline
+        /// A derived flow, initiator -> listener.
+        case flow
+        /// The answer to a broadcast request, which conntrack cannot pair.
+        case reply
+    }
+
+    public var kind: Kind
+    public var service: String?
+    public var initiatorRoles: [String]?
+    public var listenerRoles: [String]?
+    public var fromZone: String?
+    public var toZone: String?
+    public var citations: [Citation]?
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import SitewallCore
+
+extension Sitewall {
+    struct Profiles: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List vendor profiles and their roles, or show one profile's services with citations.",
+            subcommands: [List.self, Show.self],
+            defaultSubcommand: List.self
+        )
+
+        struct Location: ParsableArguments {
+            @Option(help: "The profiles folder (default: $SITEWALL_PROFILES, or the Profiles/ folder sitewall ships with).")
+            var profiles: String?
+
+            func load() throws -> ProfileCatalog {
+                do {
+                    return try ProfileLoader.load(directory: ProfileLocator.locate(explicit: profiles))
+                } catch let error as DiagnosticsError {
+                    Output.printDiagnostics(error.diagnostics)
+                    throw ExitCode.failure
+                }
+            }
+        }
+
+        struct List: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "List profiles and roles.")
+            @OptionGroup var location: Location
+
+            func run() throws {
+                let catalog = try location.load()
+                for profile in catalog.profiles {
+                    print("\(profile.name)  \(profile.vendor) \(profile.product)".trimmingCharacters(in: .whitespaces))
+                    for role in profile.roles { print("  \(role.id)  \(role.summary)") }
+                }
+            }
+        }
+
+        struct Show: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Show a profile's services, roles and constraints with citations.")
+            @OptionGroup var location: Location
+            @Argument(help: "The profile name.") var name: String
+
+            func run() throws {
+                let catalog = try location.load()
+                guard let profile = catalog.profile(named: name) else {
+                    Output.error("no profile '\(name)': " + DidYouMean.hint(for: name, among: catalog.profiles.map(\.name), kind: "profile"))
+                    throw ExitCode.failure
+                }
+                print(ProfileReport.render(profile))
+            }
+        }
+    }
+}
