@@ -71,6 +71,8 @@ struct ChainBuilder {
                                 citations: group.citations)
         var reply = origin
         reply.kind = .reply
+        // Peer flows already run both ways; only client/server broadcasts need reply rules.
+        let needsReplies = service.broadcast && service.initiation == .client
         let isListener = group.listeners.contains { $0.host == host.name }
         let isInitiator = group.initiators.contains { $0.host == host.name }
         let initiatorAddresses = group.initiators.map(\.address)
@@ -85,7 +87,7 @@ struct ChainBuilder {
                 add(key, origin: origin) { acc in
                     if service.unaddressedInitiator { acc.anySource = true } else { acc.sources.formUnion(initiatorAddresses) }
                 }
-                if service.broadcast {
+                if needsReplies {
                     // The answer to a broadcast request is NEW to conntrack: let it out explicitly.
                     let key = Key(hook: .output, kind: .reply, service: service.id, transport: transport, family: group.family,
                                   sport: group.dports, dport: group.sports, local: ownAddresses(in: group.listeners, family: group.family))
@@ -99,7 +101,7 @@ struct ChainBuilder {
                               local: ownAddresses(in: group.initiators, family: group.family))
                 let targets = listenerAddresses + (service.broadcast ? broadcastAddresses(zone: group.fromZone, family: group.family) : [])
                 add(key, origin: origin) { $0.destinations.formUnion(targets) }
-                if service.broadcast {
+                if needsReplies {
                     let key = Key(hook: .input, kind: .reply, service: service.id, transport: transport, family: group.family,
                                   sport: group.dports, dport: group.sports, local: ownAddresses(in: group.initiators, family: group.family))
                     add(key, origin: reply) { $0.sources.formUnion(listenerAddresses) }
@@ -114,7 +116,7 @@ struct ChainBuilder {
                     acc.sources.formUnion(initiatorAddresses)
                     acc.destinations.formUnion(listenerAddresses)
                 }
-                if service.broadcast {
+                if needsReplies {
                     let key = Key(hook: .forward, kind: .reply, service: service.id, transport: transport, family: group.family,
                                   sport: group.dports, dport: group.sports, iifname: outbound, oifname: inbound,
                                   fromZone: group.toZone, toZone: group.fromZone)

@@ -66,6 +66,17 @@ public enum FlowDeriver {
             }
         }
 
+        // A gateway is reached (and reaches out) on its address in the peer's own zone; its
+        // addresses in other zones are not a path between zones.
+        var gatewayZones: [String: Set<String>] = [:]
+        for host in site.hosts where host.isGateway { gatewayZones[host.name] = Set(host.addresses.map(\.zone)) }
+        func local(_ members: [HostAddress], toward zone: String) -> [HostAddress] {
+            members.filter { member in
+                guard let zones = gatewayZones[member.host], zones.contains(zone) else { return true }
+                return member.zone == zone
+            }
+        }
+
         var groups: [FlowGroup] = []
         for serviceID in services.keys.sorted() {
             let service = services[serviceID]!
@@ -74,7 +85,9 @@ public enum FlowDeriver {
             for (ikey, ibucket) in from {
                 for (lkey, lbucket) in to where ikey.family == lkey.family {
                     // A host talking to itself goes over loopback, which is always allowed.
-                    let from = Array(Set(ibucket.members)).sorted(), to = Array(Set(lbucket.members)).sorted()
+                    let from = local(Array(Set(ibucket.members)), toward: lkey.zone).sorted()
+                    let to = local(Array(Set(lbucket.members)), toward: ikey.zone).sorted()
+                    if from.isEmpty || to.isEmpty { continue }
                     if from.count == 1, to.count == 1, from[0].host == to[0].host { continue }
                     let conduit = ikey.zone == lkey.zone ? nil : site.conduit(from: ikey.zone, to: lkey.zone, service: serviceID)
                     groups.append(FlowGroup(
