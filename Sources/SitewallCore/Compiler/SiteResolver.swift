@@ -161,7 +161,8 @@ public enum SiteResolver {
             if offered.ports.isEmpty {
                 let note = service.note.map { " (\($0))" } ?? ""
                 log.error("'\(service.id)' on host '\(host.name)' has no default port; the site must give one\(note)",
-                          at: host.location, fix: "add 'ports: { \(service.id): PORT }' to host '\(host.name)'")
+                          at: host.location, fix: "add 'ports: { \(service.id): \(service.examplePorts?.description ?? "PORT") }' to host '\(host.name)'"
+                            + (service.examplePorts.map { " (the vendor's table shows \($0))" } ?? ""))
                 continue
             }
             guard let profile = catalog.profile(named: service.profileName) else { continue }

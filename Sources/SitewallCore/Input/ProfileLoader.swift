@@ -128,7 +128,7 @@ public enum ProfileLoader {
 
     static func parseService(id: String, _ node: YAMLNode, log: inout DiagnosticLog) -> Service? {
         let keys = ["summary", "transport", "port", "configurable", "source-port", "initiation", "scope", "broadcast",
-                    "unaddressed-initiator", "helper", "related-ports", "cite", "note"]
+                    "unaddressed-initiator", "helper", "related-ports", "example-port", "cite", "note"]
         guard let fields = node.fields("service '\(id)'", allowed: keys, log: &log) else { return nil }
         var service = Service(
             id: id,
@@ -140,6 +140,7 @@ public enum ProfileLoader {
             initiation: .client, scope: .network, broadcast: false, unaddressedInitiator: false,
             helper: nil,
             relatedPorts: fields["related-ports"]?.ports("related-ports", log: &log),
+            examplePorts: fields["example-port"]?.ports("example-port", log: &log),
             citations: parseCitations(fields["cite"], log: &log),
             note: fields["note"]?.string("note", log: &log),
             location: node.location)

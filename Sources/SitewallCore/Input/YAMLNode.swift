@@ -26,6 +26,13 @@ struct YAMLNode {
                 return nil
             }
             return YAMLNode(node: node, file: displayName)
+        } catch let YamlError.duplicatedKeysInMapping(duplicates, context) {
+            for key in duplicates.sorted() {
+                let (line, column) = secondOccurrence(of: key, in: text, mappingAt: context.mark)
+                log.error("'\(key)' appears twice in the same mapping", at: SourceLocation(file: displayName, line: line, column: column),
+                          fix: "merge the two entries or rename one; the mapping starts at line \(context.mark.line)")
+            }
+            return nil
         } catch let error as YamlError {
             log.error("YAML syntax: \(yamlProblem(error))", at: yamlLocation(error, file: displayName),
                       fix: "check indentation, colons and brackets near this position")
@@ -34,6 +41,21 @@ struct YAMLNode {
             log.error("YAML syntax: \(error)", at: SourceLocation(file: displayName, line: 1, column: 1))
             return nil
         }
+    }
+
+    /// Where a duplicated block-mapping key is written the second time (the parser only gives the mapping).
+    private static func secondOccurrence(of key: String, in text: String, mappingAt mark: Mark) -> (Int, Int) {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let indent = String(repeating: " ", count: max(0, mark.column - 1))
+        var seen = 0
+        for index in max(0, mark.line - 1)..<lines.count {
+            let line = lines[index]
+            for form in [key, "\"\(key)\"", "'\(key)'"] where line.hasPrefix(indent + form + ":") {
+                seen += 1
+                if seen == 2 { return (index + 1, mark.column) }
+            }
+        }
+        return (mark.line, mark.column)
     }
 
     private static func yamlProblem(_ error: YamlError) -> String {

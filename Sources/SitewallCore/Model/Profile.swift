@@ -60,6 +60,8 @@ public struct Service: Sendable, Hashable {
     public var helper: ConntrackHelper?
     /// Ports the vendor lists that the helper admits as related (FTP 20): no rule of their own.
     public var relatedPorts: PortSet?
+    /// A port the document shows without making it a default (suggested in the error when missing).
+    public var examplePorts: PortSet?
     public var citations: [Citation]
     public var note: String?
     public var location: SourceLocation?
