@@ -77,6 +77,26 @@ public enum Verdict: String, Sendable, Hashable, Codable { case accept, drop }
 public enum AddressMatch: Sendable, Hashable, Codable {
     case set(String)
     case addresses([IPAddress])
+
+    private enum CodingKeys: String, CodingKey { case set, addresses }
+
+    /// JSON: {"set": "name"} or {"addresses": ["10.0.0.1"]}.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        if let name = try container.decodeIfPresent(String.self, forKey: .set) {
+            self = .set(name)
+        } else {
+            self = .addresses(try container.decode([IPAddress].self, forKey: .addresses))
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case let .set(name): try container.encode(name, forKey: .set)
+        case let .addresses(list): try container.encode(list, forKey: .addresses)
+        }
+    }
 }
 
 /// One rule: all present matches must hold; then the helper is set and the verdict applies.

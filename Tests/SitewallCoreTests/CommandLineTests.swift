@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+import SitewallTestSupport
+
+/// Runs the built `sitewall` binary the way a user does: output and exit codes.
+@Suite struct CommandLineTests {
+    static func sitewall(_ arguments: String...) throws -> ProcessResult {
+        try Run.program(Repository.executable, arguments + ["--profiles", Repository.profiles])
+    }
+
+    static func temporaryDirectory() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sitewall-cli-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    @Test func checkPassesOnEveryExampleWithoutWarnings() throws {
+        for name in Repository.exampleNames {
+            let result = try Self.sitewall("check", Repository.example(name))
+            #expect(result.status == 0, "\(name): \(result.stderr)")
+            #expect(result.stdout.contains("0 errors, 0 warnings"), "\(name): \(result.stdout)")
+        }
+    }
+
+    @Test func checkReportsErrorsWithPositionAndExitsOne() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let site = directory + "/bad.yaml"
+        try "site: t\nzones:\n  a: { networks: [10.0.0.0/24] }\nhosts:\n  s: { address: 10.0.0.1, roles: [modbus/sever] }\n"
+            .write(toFile: site, atomically: true, encoding: .utf8)
+        let result = try Self.sitewall("check", site)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("\(site):5:35: error: host 's' has unknown role 'modbus/sever'"))
+        #expect(result.stderr.contains("did you mean 'modbus/server'?"))
+    }
+
+    @Test func checkWarningsExitZero() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let site = directory + "/gap.yaml"
+        try """
+        site: t
+        zones:
+          a: { networks: [10.0.0.0/24] }
+          b: { networks: [10.0.1.0/24] }
+        hosts:
+          m: { address: 10.0.0.1, roles: [modbus/client] }
+          s: { address: 10.0.1.1, roles: [modbus/server] }
+        """.write(toFile: site, atomically: true, encoding: .utf8)
+        let result = try Self.sitewall("check", site)
+        #expect(result.status == 0)
+        #expect(result.stderr.contains("warning: no conduit lets m (a) -> s (b): modbus/modbus tcp/502"))
+    }
+
+    @Test func compileAllWritesOneFilePerTargetAndBadInputWritesNothing() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let good = try Self.sitewall("compile", Repository.example("campus"), "--all", "--output", directory + "/good")
+        #expect(good.status == 0, "\(good.stderr)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory + "/good")
+        #expect(files.count == 16 && files.contains("gw-1.nft"))
+
+        let site = directory + "/bad.yaml"
+        try "site: t\nzones:\n  a: { networks: [10.0.0.0/24] }\nhosts:\n  s: { address: 10.0.0.1, roles: [opto22/chart-logic-server] }\n"
+            .write(toFile: site, atomically: true, encoding: .utf8)
+        let bad = try Self.sitewall("compile", site, "--all", "--output", directory + "/bad")
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("nothing was written"))
+        #expect(!FileManager.default.fileExists(atPath: directory + "/bad"))
+        let single = try Self.sitewall("compile", site, "--host", "s", "--output", directory + "/s.nft")
+        #expect(single.status == 1 && !FileManager.default.fileExists(atPath: directory + "/s.nft"))
+    }
+
+    @Test func compileTargetsAndUsage() throws {
+        let campus = Repository.example("campus")
+        #expect(try Self.sitewall("compile", campus, "--gateway", "gw-1").stdout.contains("table inet sitewall {"))
+        let json = try Self.sitewall("compile", campus, "--host", "scada-1", "--format", "json")
+        #expect(json.status == 0 && json.stdout.contains("\"kind\" : \"host\""))
+        let wrongKind = try Self.sitewall("compile", campus, "--host", "gw-1")
+        #expect(wrongKind.status == 1 && wrongKind.stderr.contains("'gw-1' is a gateway: use --gateway gw-1"))
+        let typo = try Self.sitewall("compile", campus, "--host", "scada-l")
+        #expect(typo.status == 1 && typo.stderr.contains("did you mean 'scada-1'?"))
+        let usage = try Self.sitewall("compile", campus)
+        #expect(usage.status == 64 && usage.stderr.contains("give exactly one of --host NAME, --gateway NAME or --all"))
+    }
+
+    @Test func profilesListAndShow() throws {
+        let list = try Self.sitewall("profiles")
+        #expect(list.status == 0 && list.stdout.contains("plant-scada/alarm-server"))
+        let show = try Self.sitewall("profiles", "show", "plant-scada")
+        #expect(show.status == 0)
+        #expect(show.stdout.contains("plant-scada/alarm  tcp/2080, configurable"))
+        #expect(show.stdout.contains("source: 000_6d1a2f70aee8f97d.txt: row 2080 'Alarm server.'"))
+        #expect(show.stdout.contains("Invalid port number (2080-2088,2073,3073,5482,20222 are reserved)."))
+        let missing = try Self.sitewall("profiles", "show", "plantscada")
+        #expect(missing.status == 1 && missing.stderr.contains("did you mean 'plant-scada'?"))
+    }
+}
