@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import SitewallCore
 
@@ -13,8 +14,21 @@ enum Output {
     }
 
     /// Writes a file whole or not at all: a temporary file in the same folder, then rename.
+    /// Creates missing parent folders; any failure is reported in one line and exits 1.
     static func writeAtomically(_ text: String, to path: String) throws {
+        do {
+            try write(text, to: path)
+        } catch {
+            let reason = (error as NSError).userInfo[NSUnderlyingErrorKey].map { ($0 as? NSError)?.localizedDescription ?? "\($0)" }
+                ?? error.localizedDescription
+            Output.error("cannot write \(path): \(reason)")
+            throw ExitCode.failure
+        }
+    }
+
+    private static func write(_ text: String, to path: String) throws {
         let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).sitewall-\(getpid())")
         do {
             try Data(text.utf8).write(to: temporary)

@@ -71,6 +71,15 @@ import SitewallTestSupport
         #expect(single.status == 1 && !FileManager.default.fileExists(atPath: directory + "/s.nft"))
     }
 
+    @Test func compileCreatesTheOutputFolder() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = try Self.sitewall("compile", Repository.example("campus"), "--gateway", "gw-1", "--output", directory + "/new/gw-1.nft")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try String(contentsOfFile: directory + "/new/gw-1.nft", encoding: .utf8).contains("table inet sitewall {"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/new") == ["gw-1.nft"])
+    }
+
     @Test func compileTargetsAndUsage() throws {
         let campus = Repository.example("campus")
         #expect(try Self.sitewall("compile", campus, "--gateway", "gw-1").stdout.contains("table inet sitewall {"))
