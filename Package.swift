@@ -13,7 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
     ],
     targets: [
-        .target(name: "SitewallCore", dependencies: ["Yams"]),
+        .target(name: "CSitewallLinux"),
+        .target(name: "SitewallCore", dependencies: ["Yams", "CSitewallLinux"]),
         .executableTarget(
             name: "sitewall",
             dependencies: [

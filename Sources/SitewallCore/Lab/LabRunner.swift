@@ -1,0 +1,122 @@
+import Foundation
+
+/// Stands a lab up, loads rules into it and tears it down, whatever happens.
+public final class Lab: @unchecked Sendable {
+    public enum LabError: Error, CustomStringConvertible {
+        case needsPrivileges(String)
+        case command(String, String)
+
+        public var description: String {
+            switch self {
+            case let .needsPrivileges(detail):
+                "verify needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN) to create network namespaces: \(detail)"
+            case let .command(what, detail): "\(what) failed: \(detail)"
+            }
+        }
+    }
+
+    public let plan: LabPlan
+    private let scratch: URL
+    private var created = false
+    private let lock = NSLock()
+
+    /// Namespaces of every lab still standing, for the signal handler.
+    nonisolated(unsafe) private static var live: [ObjectIdentifier: Lab] = [:]
+    private static let liveLock = NSLock()
+
+    public init(site: ResolvedSite) {
+        let prefix = "swl\(getpid() % 100_000)x" + String(UInt32.random(in: 0..<0xffff), radix: 16)
+        plan = LabPlan.make(site, prefix: prefix)
+        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("sitewall-lab-\(prefix)")
+    }
+
+    deinit { tearDown() }
+
+    /// Creates every namespace, link, address and route.
+    public func build() throws {
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        Lab.liveLock.withLock { Lab.live[ObjectIdentifier(self)] = self }
+        lock.withLock { created = true }
+        for (namespace, lines) in plan.commands {
+            var arguments = namespace.map { ["-n", $0] } ?? []
+            arguments += ["-batch", "-"]
+            let result = try Lab.run("/usr/sbin/ip", arguments, stdin: lines.joined(separator: "\n") + "\n")
+            guard result.status == 0 else {
+                if namespace == nil, result.stderr.contains("Permission denied") || result.stderr.contains("Operation not permitted") {
+                    throw LabError.needsPrivileges(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))
+                }
+                throw LabError.command("setting up \(namespace ?? "namespaces")", result.stderr)
+            }
+        }
+        // br_netfilter would run bridged frames through the fabric's inet hooks; keep the fabric a plain switch.
+        let fabric = "for f in iptables ip6tables arptables; do sysctl -qw net.bridge.bridge-nf-call-$f=0 2>/dev/null || true; done"
+        try exec(plan.fabric, fabric)
+        for node in plan.nodes where node.isGateway {
+            try exec(node.namespace, "sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1")
+        }
+    }
+
+    /// Loads one nft script into a host's namespace.
+    public func load(nft script: String, into host: String) throws {
+        guard let node = plan.node(for: host) else { return }
+        let file = scratch.appendingPathComponent("\(node.namespace).nft")
+        try script.write(to: file, atomically: true, encoding: .utf8)
+        try exec(node.namespace, "nft -f \(file.path)")
+    }
+
+    /// The path of a namespace's handle, for setns(2).
+    public func namespacePath(of host: String) -> String? {
+        plan.node(for: host).map { "/run/netns/\($0.namespace)" }
+    }
+
+    public func exec(_ namespace: String, _ command: String) throws {
+        let result = try Lab.run("/usr/sbin/ip", ["netns", "exec", namespace, "/bin/sh", "-c", command])
+        guard result.status == 0 else { throw LabError.command("'\(command)' in \(namespace)", result.stderr) }
+    }
+
+    /// Deletes every namespace of this lab (which removes its links). Safe to call twice.
+    public func tearDown() {
+        let wasCreated = lock.withLock { () -> Bool in
+            defer { created = false }
+            return created
+        }
+        Lab.liveLock.withLock { _ = Lab.live.removeValue(forKey: ObjectIdentifier(self)) }
+        guard wasCreated else { return }
+        let lines = plan.namespaces.map { "netns del \($0)" }.joined(separator: "\n") + "\n"
+        // -force: keep deleting after one that was never created.
+        _ = try? Lab.run("/usr/sbin/ip", ["-force", "-batch", "-"], stdin: lines)
+        try? FileManager.default.removeItem(at: scratch)
+    }
+
+    /// Tears down every live lab; for SIGINT/SIGTERM handlers.
+    public static func tearDownAll() {
+        let labs = liveLock.withLock { Array(live.values) }
+        for lab in labs { lab.tearDown() }
+    }
+
+    /// Lab namespaces on this machine whose names start with `prefix` (for leak checks).
+    public static func existingNamespaces(prefix: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? []
+        return names.filter { $0.hasPrefix(prefix) }.sorted()
+    }
+
+    struct Result { var status: Int32; var stdout: String; var stderr: String }
+
+    static func run(_ path: String, _ arguments: [String], stdin: String? = nil) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try? input.fileHandleForWriting.close()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+}

@@ -1,0 +1,126 @@
+/// Chooses the probes for a site: every allowed flow (a sample of its host pairs), and around it
+/// what must stay closed: neighbouring ports, the reverse direction, flows without a conduit,
+/// loopback-only and never-open ports. Expectations come from the flows, not from the rules.
+public struct ProbePlanner {
+    public let site: ResolvedSite
+    public let flows: [FlowGroup]
+    /// How many host pairs of one flow group to probe.
+    public var pairsPerGroup = 4
+
+    private let allowed: [(group: FlowGroup, from: Set<IPAddress>, to: Set<IPAddress>)]
+    private let gatewayZones: [(name: String, zones: Set<String>)]
+
+    public init(site: ResolvedSite, flows: [FlowGroup]) {
+        self.site = site
+        self.flows = flows
+        allowed = flows.filter(\.allowed).map { ($0, Set($0.initiators.map(\.address)), Set($0.listeners.map(\.address))) }
+        gatewayZones = site.hosts.filter(\.isGateway).map { ($0.name, Set(($0.interfaces ?? [:]).keys)) }
+    }
+
+    /// What the site allows, whatever the rules say.
+    public func expectation(from: IPAddress, to: IPAddress, transport: Transport, sport: UInt16?, dport: UInt16) -> Verdict {
+        for (group, sources, destinations) in allowed
+        where group.service.transports.contains(transport) && group.dports.contains(dport)
+            && sources.contains(from) && destinations.contains(to) {
+            if let required = group.sports {
+                guard let sport, required.contains(sport) else { continue }
+            }
+            return .accept
+        }
+        return .drop
+    }
+
+    /// The gateway that joins two zones, or nil inside one zone; `.none` when no gateway does.
+    func enforcement(from: HostAddress, to: HostAddress) -> String? {
+        if from.zone == to.zone { return "host \(to.host)" }
+        guard let gateway = gatewayZones.first(where: { $0.zones.contains(from.zone) && $0.zones.contains(to.zone) }) else { return nil }
+        return "\(gateway.name) forward \(from.zone) -> \(to.zone)"
+    }
+
+    public func plan() -> [Probe] {
+        var probes: [Probe] = []
+        var seen = Set<String>()
+        func add(_ from: HostAddress, _ to: HostAddress, _ transport: Transport, sport: UInt16?, dport: UInt16,
+                 helper: ConntrackHelper?, service: String?, reason: String) {
+            guard from.host != to.host, from.address.family == to.address.family, dport > 0,
+                  let point = enforcement(from: from, to: to) else { return }
+            let key = "\(from.address)|\(to.address)|\(transport)|\(sport ?? 0)|\(dport)"
+            guard seen.insert(key).inserted else { return }
+            let expected = expectation(from: from.address, to: to.address, transport: transport, sport: sport, dport: dport)
+            probes.append(Probe(id: probes.count, from: from.host, fromAddress: from.address, to: to.host, toAddress: to.address,
+                                transport: transport, sport: sport, dport: dport, helper: expected == .accept ? helper : nil,
+                                expected: expected, service: service, reason: reason, enforcement: point))
+        }
+
+        for group in flows where group.allowed {
+            for transport in group.service.transports {
+                let helper = group.service.helper?.transport == transport ? group.service.helper : nil
+                let sport = group.sports?.ranges.first?.lower
+                var ports = [group.dports.ranges[0].lower]
+                if let last = group.dports.ranges.last?.upper, last != ports[0] { ports.append(last) }
+                for (from, to) in samplePairs(group) {
+                    for dport in ports {
+                        add(from, to, transport, sport: sport, dport: dport, helper: helper, service: group.service.id, reason: "flow")
+                    }
+                    for dport in [ports[0] &- 1, (ports.last ?? ports[0]) &+ 1] where dport > 0 {
+                        add(from, to, transport, sport: sport, dport: dport, helper: nil, service: nil, reason: "neighbouring port")
+                    }
+                    // With sport == dport the reverse packet is the forward flow's reply tuple: conntrack
+                    // rightly lets it in, so it tells nothing about the rules.
+                    if sport != ports[0] {
+                        add(to, from, transport, sport: sport, dport: ports[0], helper: nil, service: nil, reason: "reverse direction")
+                    }
+                }
+            }
+        }
+        for group in flows where !group.allowed {
+            for transport in group.service.transports {
+                if let (from, to) = samplePairs(group).first {
+                    add(from, to, transport, sport: group.sports?.ranges.first?.lower, dport: group.dports.ranges[0].lower,
+                        helper: nil, service: group.service.id, reason: "no conduit")
+                }
+            }
+        }
+        for host in site.hosts {
+            guard let target = host.addresses.first,
+                  let peer = site.hosts.lazy.filter({ $0.name != host.name }).flatMap(\.addresses)
+                    .first(where: { $0.zone == target.zone && $0.address.family == target.address.family }) else { continue }
+            for offered in host.offers.values where offered.service.scope == .loopback {
+                for transport in offered.service.transports {
+                    add(peer, target, transport, sport: nil, dport: offered.ports.ranges.first?.lower ?? 0, helper: nil,
+                        service: offered.service.id, reason: "loopback only")
+                }
+            }
+            for profile in Set(host.roles.map(\.profileName)).sorted() {
+                for constraint in site.catalog.profile(named: profile)?.constraints ?? [] {
+                    guard case .neverOpen = constraint.kind else { continue }
+                    for transport in constraint.transports {
+                        for range in constraint.ports.ranges {
+                            add(peer, target, transport, sport: nil, dport: range.lower, helper: nil, service: nil,
+                                reason: "never open (\(profile))")
+                        }
+                    }
+                }
+            }
+            // A port nothing offers: discard (9).
+            add(peer, target, .tcp, sport: nil, dport: 9, helper: nil, service: nil, reason: "closed port")
+        }
+        return probes
+    }
+
+    /// Up to `pairsPerGroup` pairs, so that each sampled initiator and listener takes part.
+    func samplePairs(_ group: FlowGroup) -> [(HostAddress, HostAddress)] {
+        let from = group.initiators, to = group.listeners
+        guard !from.isEmpty, !to.isEmpty else { return [] }
+        var pairs: [(HostAddress, HostAddress)] = []
+        let count = min(max(from.count, to.count), pairsPerGroup)
+        var k = 0
+        // Skip pairs of a host with itself (loopback), trying a few offsets.
+        while pairs.count < count && k < count * 4 {
+            let a = from[k % from.count], b = to[(k + k / max(from.count, to.count)) % to.count]
+            if a.host != b.host && !pairs.contains(where: { $0.0 == a && $0.1 == b }) { pairs.append((a, b)) }
+            k += 1
+        }
+        return pairs
+    }
+}

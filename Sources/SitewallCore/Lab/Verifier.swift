@@ -1,0 +1,87 @@
+import Foundation
+
+/// `sitewall verify`: stand up the lab, load every host's and gateway's rules, send the probes,
+/// and compare what happened with what the site allows.
+public enum Verifier {
+    public struct Options {
+        /// Seconds a probe waits before it counts as dropped.
+        public var timeout: Double = 1.5
+        public var pairsPerGroup = 4
+        /// Loads one target's policy into its namespace; nft -f by default.
+        public var load: (Lab, Target, Policy) throws -> Void = { lab, target, policy in
+            try lab.load(nft: NftBackend.render(policy), into: target.name)
+        }
+        /// For tests: change a policy before it is loaded (drop a rule, open a port).
+        public var tamper: ((Target, inout Policy) -> Void)?
+
+        public init() {}
+    }
+
+    public static func run(_ workspace: Workspace, options: Options = Options()) throws -> VerifyReport {
+        let lab = Lab(site: workspace.resolved)
+        defer { lab.tearDown() }
+        try lab.build()
+        let compiler = workspace.compiler
+        for target in compiler.targets {
+            var policy = compiler.compile(target)
+            options.tamper?(target, &policy)
+            try options.load(lab, target, policy)
+        }
+        var planner = ProbePlanner(site: workspace.resolved, flows: workspace.flows)
+        planner.pairsPerGroup = options.pairsPerGroup
+        let probes = planner.plan()
+        let results = try ProbeEngine(lab: lab, timeout: options.timeout).run(probes)
+        return VerifyReport(site: workspace.resolved.site.name, results: results)
+    }
+}
+
+public struct VerifyReport: Sendable, Codable {
+    public var site: String
+    public var results: [ProbeResult]
+
+    public var passed: Int { results.filter(\.matches).count }
+    public var failed: Int { results.count - passed }
+    public var failures: [ProbeResult] { results.filter { !$0.matches } }
+
+    /// One table per enforcement point, then the summary line.
+    public func text(onlyFailures: Bool = false) -> String {
+        var out = ""
+        let points = Dictionary(grouping: results, by: \.probe.enforcement)
+        for point in points.keys.sorted() {
+            let rows = points[point]!.filter { !onlyFailures || !$0.matches }.sorted { $0.probe.id < $1.probe.id }
+            guard !rows.isEmpty else { continue }
+            out += "\(point)\n"
+            for row in rows {
+                let status = row.matches ? "pass" : "FAIL"
+                let expected = row.probe.expected == .accept ? "open" : "closed"
+                out += "  \(status)  expected \(expected.padding(toLength: 6, withPad: " ", startingAt: 0)) observed \(row.observed.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0))  \(row.probe.label)  [\(row.probe.reason)]\n"
+            }
+        }
+        out += "\(passed) passed, \(failed) failed\n"
+        return out
+    }
+
+    public func json() throws -> String {
+        struct Document: Codable { var site: String; var passed: Int; var failed: Int; var results: [ProbeResult] }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(Document(site: site, passed: passed, failed: failed, results: results)), as: UTF8.self) + "\n"
+    }
+}
+
+extension ProbeResult {
+    enum CodingKeys: String, CodingKey { case probe, observed, matches }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(probe, forKey: .probe)
+        try container.encode(observed, forKey: .observed)
+        try container.encode(matches, forKey: .matches)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        probe = try container.decode(Probe.self, forKey: .probe)
+        observed = try container.decode(Observation.self, forKey: .observed)
+    }
+}
