@@ -14,6 +14,8 @@ public struct LabPlan: Sendable {
         public var host: String
         public var namespace: String
         public var isGateway: Bool
+        /// A rule-free station in one zone, the source of probes that test one host's input alone.
+        public var isProbe = false
         public var interfaces: [Interface]
         /// (family, gateway address) default routes
         public var routes: [(IPFamily, IPAddress)]
@@ -37,7 +39,15 @@ public struct LabPlan: Sendable {
         // Gateway addresses per zone and family, so that hosts can route through them.
         var gatewayAddress: [String: [IPFamily: IPAddress]] = [:]
 
-        for (index, host) in site.hosts.enumerated() {
+        // A site without gateways still has a router somewhere; the lab stands in a plain one
+        // (no rules: the hosts' own rulesets decide) so that cross-zone flows can be probed.
+        var hosts = site.hosts
+        if LabPlan.needsImplicitRouter(site) {
+            hosts.append(ResolvedHost(name: LabPlan.implicitRouter, addresses: [], roles: [], offers: [:], uses: [:],
+                                      interfaces: Dictionary(uniqueKeysWithValues: site.zones.enumerated().map { ($1.name, "r\($0)") }),
+                                      location: nil))
+        }
+        for (index, host) in hosts.enumerated() {
             var node = Node(host: host.name, namespace: "\(prefix)-\(index)", isGateway: host.isGateway, interfaces: [], routes: [])
             var zones: [(zone: String, name: String)] = []
             if let interfaces = host.interfaces {
@@ -73,6 +83,22 @@ public struct LabPlan: Sendable {
             }
             plan.nodes.append(node)
         }
+        // One rule-free probe station per zone: a host's input is tested without a peer's output in the way.
+        for zone in site.zones {
+            var addresses: [String] = []
+            for family in [IPFamily.ipv4, .ipv6] {
+                let needed = site.hosts.contains { $0.addresses.contains { $0.zone == zone.name && $0.address.family == family } }
+                if needed, let network = zone.networks.first(where: { $0.family == family }), let free = freeAddress(in: network, avoiding: used) {
+                    used.insert(free)
+                    addresses.append("\(free)/\(network.prefixLength)")
+                }
+            }
+            guard !addresses.isEmpty else { continue }
+            peerCount += 1
+            plan.nodes.append(Node(host: LabPlan.probeHost(zone.name), namespace: "\(prefix)-p\(plan.nodes.count)", isGateway: false,
+                                   isProbe: true, interfaces: [Interface(name: "eth0", zone: zone.name, addresses: addresses, fabricPeer: "p\(peerCount)")],
+                                   routes: []))
+        }
         // Hosts route everything off-link through their zone's gateway.
         for index in plan.nodes.indices where !plan.nodes[index].isGateway {
             var routes: [(IPFamily, IPAddress)] = []
@@ -85,6 +111,27 @@ public struct LabPlan: Sendable {
             plan.nodes[index].routes = routes
         }
         return plan
+    }
+
+    /// The name of a zone's probe station.
+    public static func probeHost(_ zone: String) -> String { "(probe \(zone))" }
+
+    /// The probe stations' addresses, as hosts of the site would have them.
+    public var probeAddresses: [HostAddress] {
+        nodes.filter(\.isProbe).flatMap { node in
+            node.interfaces.flatMap { interface in
+                interface.addresses.compactMap { text in
+                    IPAddress(text.split(separator: "/")[0]).map { HostAddress(host: node.host, address: $0, zone: interface.zone) }
+                }
+            }
+        }
+    }
+
+    /// The name of the stand-in router of a site that declares no gateway.
+    public static let implicitRouter = "(router)"
+
+    public static func needsImplicitRouter(_ site: ResolvedSite) -> Bool {
+        site.zones.count > 1 && !site.hosts.contains(where: \.isGateway)
     }
 
     static func freeAddress(in network: IPNetwork, avoiding used: Set<IPAddress>) -> IPAddress? {

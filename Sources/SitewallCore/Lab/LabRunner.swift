@@ -37,7 +37,9 @@ public final class Lab: @unchecked Sendable {
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         Lab.liveLock.withLock { Lab.live[ObjectIdentifier(self)] = self }
         lock.withLock { created = true }
-        for (namespace, lines) in plan.commands {
+        let commands = plan.commands
+        // Namespaces first, then every link from inside the fabric namespace.
+        for (namespace, lines) in commands.prefix(2) {
             var arguments = namespace.map { ["-n", $0] } ?? []
             arguments += ["-batch", "-"]
             let result = try Lab.run("/usr/sbin/ip", arguments, stdin: lines.joined(separator: "\n") + "\n")
@@ -49,10 +51,17 @@ public final class Lab: @unchecked Sendable {
             }
         }
         // br_netfilter would run bridged frames through the fabric's inet hooks; keep the fabric a plain switch.
-        let fabric = "for f in iptables ip6tables arptables; do sysctl -qw net.bridge.bridge-nf-call-$f=0 2>/dev/null || true; done"
-        try exec(plan.fabric, fabric)
-        for node in plan.nodes where node.isGateway {
-            try exec(node.namespace, "sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1")
+        try exec(plan.fabric, "for f in iptables ip6tables arptables; do sysctl -qw net.bridge.bridge-nf-call-$f=0 2>/dev/null || true; done")
+        // Each node: no duplicate address detection (addresses work at once), forwarding on gateways,
+        // then addresses, links and routes in one ip batch.
+        for (namespace, lines) in commands.dropFirst(2) {
+            guard let namespace, let node = plan.nodes.first(where: { $0.namespace == namespace }) else { continue }
+            let batch = scratch.appendingPathComponent("\(namespace).ip")
+            try (lines.joined(separator: "\n") + "\n").write(to: batch, atomically: true, encoding: .utf8)
+            var sysctls = ["net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"]
+            sysctls += node.interfaces.map { "net.ipv6.conf.\($0.name).accept_dad=0" }
+            if node.isGateway { sysctls += ["net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"] }
+            try exec(namespace, "sysctl -qw \(sysctls.joined(separator: " ")) && ip -batch \(batch.path)")
         }
     }
 

@@ -10,9 +10,13 @@ public struct ProbePlanner {
     private let allowed: [(group: FlowGroup, from: Set<IPAddress>, to: Set<IPAddress>)]
     private let gatewayZones: [(name: String, zones: Set<String>)]
 
-    public init(site: ResolvedSite, flows: [FlowGroup]) {
+    /// Rule-free stations, one per zone (LabPlan.probeAddresses): probes from them test a host's input alone.
+    public var stations: [HostAddress]
+
+    public init(site: ResolvedSite, flows: [FlowGroup], stations: [HostAddress] = []) {
         self.site = site
         self.flows = flows
+        self.stations = stations
         allowed = flows.filter(\.allowed).map { ($0, Set($0.initiators.map(\.address)), Set($0.listeners.map(\.address))) }
         gatewayZones = site.hosts.filter(\.isGateway).map { ($0.name, Set(($0.interfaces ?? [:]).keys)) }
     }
@@ -21,7 +25,7 @@ public struct ProbePlanner {
     public func expectation(from: IPAddress, to: IPAddress, transport: Transport, sport: UInt16?, dport: UInt16) -> Verdict {
         for (group, sources, destinations) in allowed
         where group.service.transports.contains(transport) && group.dports.contains(dport)
-            && sources.contains(from) && destinations.contains(to) {
+            && destinations.contains(to) && (sources.contains(from) || unaddressedFromStation(group, from: from, to: to)) {
             if let required = group.sports {
                 guard let sport, required.contains(sport) else { continue }
             }
@@ -30,9 +34,17 @@ public struct ProbePlanner {
         return .drop
     }
 
+    /// DHCP requests come from hosts with no address yet, so the server takes them from anyone on
+    /// its link; a managed host still needs its own output rule, and no router forwards them.
+    func unaddressedFromStation(_ group: FlowGroup, from: IPAddress, to: IPAddress) -> Bool {
+        guard group.service.unaddressedInitiator, let station = stations.first(where: { $0.address == from }) else { return false }
+        return group.listeners.contains { $0.address == to && $0.zone == station.zone }
+    }
+
     /// The gateway that joins two zones, or nil inside one zone; `.none` when no gateway does.
     func enforcement(from: HostAddress, to: HostAddress) -> String? {
         if from.zone == to.zone { return "host \(to.host)" }
+        if LabPlan.needsImplicitRouter(site) { return "host \(to.host)" }
         guard let gateway = gatewayZones.first(where: { $0.zones.contains(from.zone) && $0.zones.contains(to.zone) }) else { return nil }
         return "\(gateway.name) forward \(from.zone) -> \(to.zone)"
     }
@@ -65,6 +77,14 @@ public struct ProbePlanner {
                     for dport in [ports[0] &- 1, (ports.last ?? ports[0]) &+ 1] where dport > 0 {
                         add(from, to, transport, sport: sport, dport: dport, helper: nil, service: nil, reason: "neighbouring port")
                     }
+                    // A station of the listener's zone, which no rule names, may not reach the port.
+                    if let station = station(zone: to.zone, family: to.address.family) {
+                        add(station, to, transport, sport: sport, dport: ports[0], helper: nil, service: nil, reason: "unlisted host")
+                    }
+                    // A host of another zone that does not take part in the flow tries the same port.
+                    if let outsider = outsider(for: to, excluding: group) {
+                        add(outsider, to, transport, sport: sport, dport: ports[0], helper: nil, service: nil, reason: "other zone")
+                    }
                     // With sport == dport the reverse packet is the forward flow's reply tuple: conntrack
                     // rightly lets it in, so it tells nothing about the rules.
                     if sport != ports[0] {
@@ -82,8 +102,10 @@ public struct ProbePlanner {
             }
         }
         for host in site.hosts {
+            // From the zone's station when there is one, so that only this host's input decides.
             guard let target = host.addresses.first,
-                  let peer = site.hosts.lazy.filter({ $0.name != host.name }).flatMap(\.addresses)
+                  let peer = station(zone: target.zone, family: target.address.family)
+                    ?? site.hosts.lazy.filter({ $0.name != host.name }).flatMap(\.addresses)
                     .first(where: { $0.zone == target.zone && $0.address.family == target.address.family }) else { continue }
             for offered in host.offers.values where offered.service.scope == .loopback {
                 for transport in offered.service.transports {
@@ -106,6 +128,22 @@ public struct ProbePlanner {
             add(peer, target, .tcp, sport: nil, dport: 9, helper: nil, service: nil, reason: "closed port")
         }
         return probes
+    }
+
+    func station(zone: String, family: IPFamily) -> HostAddress? {
+        stations.first { $0.zone == zone && $0.address.family == family }
+    }
+
+    /// A host in another zone, reachable through a gateway, that is not an initiator of the group.
+    func outsider(for target: HostAddress, excluding group: FlowGroup) -> HostAddress? {
+        let initiators = Set(group.initiators.map(\.host))
+        for host in site.hosts where !host.isGateway && !initiators.contains(host.name) && host.name != target.host {
+            for address in host.addresses where address.zone != target.zone && address.address.family == target.address.family
+                && enforcement(from: address, to: target) != nil {
+                return address
+            }
+        }
+        return nil
     }
 
     /// Up to `pairsPerGroup` pairs, so that each sampled initiator and listener takes part.

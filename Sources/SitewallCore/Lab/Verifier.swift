@@ -27,7 +27,7 @@ public enum Verifier {
             options.tamper?(target, &policy)
             try options.load(lab, target, policy)
         }
-        var planner = ProbePlanner(site: workspace.resolved, flows: workspace.flows)
+        var planner = ProbePlanner(site: workspace.resolved, flows: workspace.flows, stations: lab.plan.probeAddresses)
         planner.pairsPerGroup = options.pairsPerGroup
         let probes = planner.plan()
         let results = try ProbeEngine(lab: lab, timeout: options.timeout).run(probes)

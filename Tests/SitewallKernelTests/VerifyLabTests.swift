@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+@testable import SitewallCore
+import SitewallTestSupport
+
+/// `sitewall verify` against real packets: every example passes, a wrong ruleset fails and names
+/// the flow, and no lab namespace outlives its run.
+@Suite(.serialized) struct VerifyLabTests {
+    static func labPrefixesLeft() -> [String] { Lab.existingNamespaces(prefix: "swl") }
+
+    static func workspace(_ example: String) throws -> Workspace {
+        try Workspace.load(site: Repository.example(example), profiles: Repository.profiles)
+    }
+
+    @Test(arguments: Repository.exampleNames)
+    func everyExampleVerifies(_ example: String) throws {
+        guard NftLoadTests.requireLab() else { return }
+        let report = try Verifier.run(try Self.workspace(example))
+        #expect(report.failed == 0, "\(report.text(onlyFailures: true))")
+        #expect(report.results.contains { $0.probe.expected == .accept })
+        #expect(report.results.contains { $0.probe.expected == .drop })
+        #expect(Self.labPrefixesLeft().isEmpty)
+    }
+
+    @Test func helperSymmetricPortsAndIPv6AreProven() throws {
+        guard NftLoadTests.requireLab() else { return }
+        let video = try Verifier.run(try Self.workspace("megapower-video"))
+        let tftp = video.results.filter { $0.probe.helper == .tftp }
+        #expect(tftp.count >= 2 && tftp.allSatisfy { $0.observed == .passed })
+        #expect(video.results.contains { $0.probe.service == "ntp/ntp" && $0.probe.sport == 123 && $0.observed == .passed })
+        let campus = try Verifier.run(try Self.workspace("campus"))
+        #expect(campus.results.contains { $0.probe.toAddress.family == .ipv6 && $0.observed == .passed })
+        #expect(campus.results.contains { $0.probe.enforcement.hasPrefix("gw-1 forward") && $0.observed == .passed })
+        #expect(campus.results.contains { $0.probe.enforcement.hasPrefix("gw-1 forward") && $0.probe.expected == .drop })
+    }
+
+    @Test func withoutTheTftpHelperTheTransferFails() throws {
+        guard NftLoadTests.requireLab() else { return }
+        var options = Verifier.Options()
+        options.tamper = { _, policy in
+            policy.table.helpers = []
+            for c in policy.table.chains.indices {
+                for r in policy.table.chains[c].rules.indices { policy.table.chains[c].rules[r].helper = nil }
+            }
+        }
+        let report = try Verifier.run(try Self.workspace("megapower-video"), options: options)
+        let tftp = report.failures.filter { $0.probe.service == "megapower/snapshot" || $0.probe.service == "megapower/time-firmware" }
+        #expect(!tftp.isEmpty && tftp.allSatisfy { $0.observed == .dropped })
+    }
+
+    @Test func aMissingAcceptRuleFailsAndNamesTheFlow() throws {
+        guard NftLoadTests.requireLab() else { return }
+        var options = Verifier.Options()
+        options.tamper = { target, policy in
+            guard target.name == "scada-primary", let input = policy.table.chains.firstIndex(where: { $0.name == "input" }) else { return }
+            policy.table.chains[input].rules.removeAll { $0.origin?.service == "plant-scada/alarm" }
+        }
+        let report = try Verifier.run(try Self.workspace("plant-scada"), options: options)
+        #expect(report.failed > 0)
+        #expect(report.failures.allSatisfy { $0.probe.service == "plant-scada/alarm" && $0.probe.to == "scada-primary" })
+        #expect(report.text().contains("FAIL  expected open   observed dropped"))
+        #expect(report.text().contains("-> scada-primary 10.30.2.11 tcp/2080 (plant-scada/alarm)"))
+        #expect(Self.labPrefixesLeft().isEmpty)
+    }
+
+    @Test func anExtraOpenPortFails() throws {
+        guard NftLoadTests.requireLab() else { return }
+        var options = Verifier.Options()
+        options.tamper = { target, policy in
+            guard target.name == "plc-1", let input = policy.table.chains.firstIndex(where: { $0.name == "input" }) else { return }
+            var rule = Rule(verdict: .accept)
+            rule.transport = .tcp
+            rule.dport = PortSet(9)
+            policy.table.chains[input].rules.append(rule)
+        }
+        let report = try Verifier.run(try Self.workspace("plant-scada"), options: options)
+        #expect(report.failures.count == 1)
+        #expect(report.failures.first?.probe.to == "plc-1" && report.failures.first?.probe.dport == 9)
+    }
+
+    @Test func aLabThatFailsHalfwayLeavesNoNamespace() throws {
+        guard NftLoadTests.requireLab() else { return }
+        struct Injected: Error {}
+        var options = Verifier.Options()
+        var loaded = 0
+        options.load = { lab, target, policy in
+            loaded += 1
+            if loaded == 3 { throw Injected() }
+            try lab.load(nft: NftBackend.render(policy), into: target.name)
+        }
+        #expect(throws: Injected.self) { try Verifier.run(try Self.workspace("campus"), options: options) }
+        #expect(Self.labPrefixesLeft().isEmpty)
+    }
+
+    @Test func interruptedVerifyRemovesItsLab() throws {
+        guard NftLoadTests.requireLab() else { return }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Repository.executable)
+        process.arguments = ["verify", Repository.example("campus"), "--profiles", Repository.profiles, "--timeout", "10"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Wait until the lab stands, then interrupt.
+        let deadline = Date().addingTimeInterval(20)
+        while Self.labPrefixesLeft().count < 10 && Date() < deadline { usleep(50_000) }
+        #expect(Self.labPrefixesLeft().count >= 10)
+        process.interrupt()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        #expect(Self.labPrefixesLeft().isEmpty)
+    }
+}
