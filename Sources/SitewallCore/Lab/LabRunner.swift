@@ -109,23 +109,7 @@ public final class Lab: @unchecked Sendable {
         return names.filter { $0.hasPrefix(prefix) }.sorted()
     }
 
-    struct Result { var status: Int32; var stdout: String; var stderr: String }
-
-    static func run(_ path: String, _ arguments: [String], stdin: String? = nil) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try? input.fileHandleForWriting.close()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+    static func run(_ path: String, _ arguments: [String], stdin: String? = nil) throws -> Subprocess.Result {
+        try Subprocess.run(path, arguments, stdin: stdin)
     }
 }
