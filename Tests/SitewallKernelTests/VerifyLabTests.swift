@@ -92,6 +92,15 @@ import SitewallTestSupport
         #expect(Self.labPrefixesLeft().isEmpty)
     }
 
+    @Test func withoutPrivilegesVerifySaysSoAndExitsTwo() throws {
+        guard NftLoadTests.requireLab(), FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else { return }
+        let result = try Run.program("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", Repository.executable,
+                                                          "verify", Repository.example("megapower-video"), "--profiles", Repository.profiles])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("verify needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN) to create network namespaces"))
+        #expect(Self.labPrefixesLeft().isEmpty)
+    }
+
     @Test func interruptedVerifyRemovesItsLab() throws {
         guard NftLoadTests.requireLab() else { return }
         let process = Process()
