@@ -73,6 +73,15 @@ public final class Lab: @unchecked Sendable {
         try exec(node.namespace, "nft -f \(file.path)")
     }
 
+    /// Loads iptables-save text (both families) into a host's namespace.
+    public func load(iptables ipv4: String, ipv6: String, into host: String) throws {
+        guard let node = plan.node(for: host) else { return }
+        let v4 = scratch.appendingPathComponent("\(node.namespace).v4"), v6 = scratch.appendingPathComponent("\(node.namespace).v6")
+        try ipv4.write(to: v4, atomically: true, encoding: .utf8)
+        try ipv6.write(to: v6, atomically: true, encoding: .utf8)
+        try exec(node.namespace, "iptables-restore \(v4.path) && ip6tables-restore \(v6.path)")
+    }
+
     /// The path of a namespace's handle, for setns(2).
     public func namespacePath(of host: String) -> String? {
         plan.node(for: host).map { "/run/netns/\($0.namespace)" }

@@ -11,6 +11,12 @@ public enum Verifier {
         public var load: (Lab, Target, Policy) throws -> Void = { lab, target, policy in
             try lab.load(nft: NftBackend.render(policy), into: target.name)
         }
+        /// Loads through iptables-restore / ip6tables-restore instead.
+        public static func iptablesLoader(_ lab: Lab, _ target: Target, _ policy: Policy) throws {
+            try lab.load(iptables: IptablesBackend.render(policy, family: .ipv4), ipv6: IptablesBackend.render(policy, family: .ipv6),
+                         into: target.name)
+        }
+
         /// For tests: change a policy before it is loaded (drop a rule, open a port).
         public var tamper: ((Target, inout Policy) -> Void)?
 

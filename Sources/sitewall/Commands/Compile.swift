@@ -7,8 +7,11 @@ extension Sitewall {
         static let configuration = CommandConfiguration(
             abstract: "Compile the rules for one host or gateway, or for all of them.",
             discussion: """
-            Prints an nft script that replaces table inet sitewall atomically when loaded with 'nft -f'.
-            With --all, writes one file per host and gateway into the --output folder.
+            --target nft (default) prints an nft script that replaces table inet sitewall atomically
+            when loaded with 'nft -f'. --target iptables prints iptables-save text (IPv4; --family ipv6
+            for the ip6tables-restore part); written to files, it gives PATH.v4 and PATH.v6.
+            --format json prints the backend-neutral policy instead. With --all, writes one file per
+            host and gateway into the --output folder.
             """
         )
 
@@ -26,22 +29,41 @@ extension Sitewall {
         @Option(name: [.short, .long], help: "Write to this file (or folder, with --all) instead of standard output.")
         var output: String?
 
-        @Option(help: "Output format: nft (an nft -f script) or json (the compiled policy).")
-        var format: String = NftBackend.name
+        @Option(help: "The firewall to compile for: nft or iptables.")
+        var target: String = "nft"
+
+        @Option(help: "text (the target's own syntax) or json (the compiled policy).")
+        var format: String = "text"
+
+        @Option(help: "With --target iptables on standard output: ipv4 (iptables-restore) or ipv6 (ip6tables-restore).")
+        var family: String = "ipv4"
+
+        @Flag(help: "With --target iptables: only sitewall's chains, for 'iptables-restore --noflush'.")
+        var chainsOnly = false
 
         func validate() throws {
             let chosen = [host != nil, gateway != nil, all].filter { $0 }.count
             guard chosen == 1 else { throw ValidationError("give exactly one of --host NAME, --gateway NAME or --all") }
             if all && output == nil { throw ValidationError("--all writes one file per host: give --output DIR") }
-            guard Backends.named(format) != nil else {
-                throw ValidationError("unknown format '\(format)': use " + Backends.text.map { $0.name }.joined(separator: " or "))
-            }
+            guard ["nft", "iptables"].contains(target) else { throw ValidationError("unknown target '\(target)': use nft or iptables") }
+            // "nft" is accepted as the old spelling of text.
+            guard ["text", "json", "nft"].contains(format) else { throw ValidationError("unknown format '\(format)': use text or json") }
+            guard ["ipv4", "ipv6"].contains(family) else { throw ValidationError("unknown family '\(family)': use ipv4 or ipv6") }
+        }
+
+        /// The files one policy becomes: (file suffix, text).
+        func render(_ policy: Policy) throws -> [(suffix: String, text: String)] {
+            if format == "json" { return [("json", try PolicyJSONBackend.render(policy))] }
+            if target == "nft" { return [("nft", NftBackend.render(policy))] }
+            var options = IptablesBackend.Options()
+            options.chainsOnly = chainsOnly
+            return [("v4", try IptablesBackend.render(policy, family: .ipv4, options: options)),
+                    ("v6", try IptablesBackend.render(policy, family: .ipv6, options: options))]
         }
 
         func run() throws {
             let workspace = try options.load()
             Output.printDiagnostics(workspace.diagnostics)
-            let backend = Backends.named(format)!
             let compiler = workspace.compiler
             let targets: [Target]
             do {
@@ -53,20 +75,29 @@ extension Sitewall {
                 throw ExitCode.failure
             }
             // Render everything before writing anything: bad input leaves no partial output.
-            var rendered: [(Target, String)] = []
-            for target in targets {
-                rendered.append((target, try backend.render(workspace.policy(for: target))))
+            var rendered: [(Target, [(suffix: String, text: String)])] = []
+            do {
+                for target in targets { rendered.append((target, try render(workspace.policy(for: target)))) }
+            } catch {
+                Output.error("\(error); nothing was written")
+                throw ExitCode.failure
             }
             if all, let output {
-                try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-                for (target, text) in rendered {
-                    try Output.writeAtomically(text, to: "\(output)/\(target.name).\(backend.fileSuffix)")
+                var count = 0
+                for (target, files) in rendered {
+                    for file in files {
+                        try Output.writeAtomically(file.text, to: "\(output)/\(target.name).\(file.suffix)")
+                        count += 1
+                    }
                 }
-                print("wrote \(rendered.count) file\(rendered.count == 1 ? "" : "s") to \(output)")
+                print("wrote \(count) file\(count == 1 ? "" : "s") to \(output)")
             } else if let output {
-                try Output.writeAtomically(rendered[0].1, to: output)
+                let files = rendered[0].1
+                for file in files { try Output.writeAtomically(file.text, to: files.count == 1 ? output : "\(output).\(file.suffix)") }
             } else {
-                print(rendered[0].1, terminator: "")
+                let files = rendered[0].1
+                let chosen = files.count == 1 ? files[0] : files.first { $0.suffix == (family == "ipv6" ? "v6" : "v4") }!
+                print(chosen.text, terminator: "")
             }
         }
     }
