@@ -6,7 +6,8 @@ import SitewallTestSupport
 /// `sitewall verify` against real packets: every example passes, a wrong ruleset fails and names
 /// the flow, and no lab namespace outlives its run.
 @Suite(.serialized) struct VerifyLabTests {
-    static func labPrefixesLeft() -> [String] { Lab.existingNamespaces(prefix: "swl") }
+    /// Namespaces left by one lab (other suites may run labs of their own at the same time).
+    static func left(_ prefix: String) -> [String] { Lab.existingNamespaces(prefix: prefix + "-") }
 
     static func workspace(_ example: String) throws -> Workspace {
         try Workspace.load(site: Repository.example(example), profiles: Repository.profiles)
@@ -19,7 +20,7 @@ import SitewallTestSupport
         #expect(report.failed == 0, "\(report.text(onlyFailures: true))")
         #expect(report.results.contains { $0.probe.expected == .accept })
         #expect(report.results.contains { $0.probe.expected == .drop })
-        #expect(Self.labPrefixesLeft().isEmpty)
+        #expect(Self.left(report.labPrefix).isEmpty)
     }
 
     @Test func helperSymmetricPortsAndIPv6AreProven() throws {
@@ -60,7 +61,7 @@ import SitewallTestSupport
         #expect(report.failures.allSatisfy { $0.probe.service == "plant-scada/alarm" && $0.probe.to == "scada-primary" })
         #expect(report.text().contains("FAIL  expected open   observed dropped"))
         #expect(report.text().contains("-> scada-primary 10.30.2.11 tcp/2080 (plant-scada/alarm)"))
-        #expect(Self.labPrefixesLeft().isEmpty)
+        #expect(Self.left(report.labPrefix).isEmpty)
     }
 
     @Test func anExtraOpenPortFails() throws {
@@ -83,13 +84,15 @@ import SitewallTestSupport
         struct Injected: Error {}
         var options = Verifier.Options()
         var loaded = 0
+        var prefix = ""
         options.load = { lab, target, policy in
+            prefix = lab.plan.prefix
             loaded += 1
             if loaded == 3 { throw Injected() }
             try lab.load(nft: NftBackend.render(policy), into: target.name)
         }
         #expect(throws: Injected.self) { try Verifier.run(try Self.workspace("campus"), options: options) }
-        #expect(Self.labPrefixesLeft().isEmpty)
+        #expect(!prefix.isEmpty && Self.left(prefix).isEmpty)
     }
 
     @Test func withoutPrivilegesVerifySaysSoAndExitsTwo() throws {
@@ -105,7 +108,6 @@ import SitewallTestSupport
                                                           "verify", Repository.example("megapower-video"), "--profiles", Repository.profiles])
         #expect(result.status == 2)
         #expect(result.stderr.contains("verify needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN) to create network namespaces"))
-        #expect(Self.labPrefixesLeft().isEmpty)
     }
 
     @Test func interruptedVerifyRemovesItsLab() throws {
@@ -116,13 +118,14 @@ import SitewallTestSupport
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        // Wait until the lab stands, then interrupt.
+        // The lab's names start with the process id (Lab.init); wait until it stands, then interrupt.
+        let prefix = "swl\(process.processIdentifier % 100_000)x"
         let deadline = Date().addingTimeInterval(20)
-        while Self.labPrefixesLeft().count < 10 && Date() < deadline { usleep(50_000) }
-        #expect(Self.labPrefixesLeft().count >= 10)
+        while Lab.existingNamespaces(prefix: prefix).count < 10 && Date() < deadline { usleep(50_000) }
+        #expect(Lab.existingNamespaces(prefix: prefix).count >= 10)
         process.interrupt()
         process.waitUntilExit()
         #expect(process.terminationStatus == 130)
-        #expect(Self.labPrefixesLeft().isEmpty)
+        #expect(Lab.existingNamespaces(prefix: prefix).isEmpty)
     }
 }

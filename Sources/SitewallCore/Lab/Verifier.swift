@@ -37,12 +37,14 @@ public enum Verifier {
         planner.pairsPerGroup = options.pairsPerGroup
         let probes = planner.plan()
         let results = try ProbeEngine(lab: lab, timeout: options.timeout).run(probes)
-        return VerifyReport(site: workspace.resolved.site.name, results: results)
+        return VerifyReport(site: workspace.resolved.site.name, labPrefix: lab.plan.prefix, results: results)
     }
 }
 
 public struct VerifyReport: Sendable, Codable {
     public var site: String
+    /// The prefix of the lab's namespace names (all gone when the report exists).
+    public var labPrefix: String
     public var results: [ProbeResult]
 
     public var passed: Int { results.filter(\.matches).count }
