@@ -14,7 +14,13 @@ let package = Package(
     ],
     targets: [
         .target(name: "CSitewallLinux"),
-        .target(name: "SitewallCore", dependencies: ["Yams", "CSitewallLinux"]),
+        // The netlink shim links the system's libnftnl and libmnl (libnftnl-dev, libmnl-dev).
+        .target(
+            name: "CNftnl",
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [.linkedLibrary("nftnl"), .linkedLibrary("mnl")]
+        ),
+        .target(name: "SitewallCore", dependencies: ["Yams", "CSitewallLinux", "CNftnl"]),
         .executableTarget(
             name: "sitewall",
             dependencies: [

@@ -3,6 +3,11 @@ import Foundation
 import SitewallCore
 
 enum Output {
+    /// This program's own path, for the processes it starts (the rollback watchdog).
+    static var executablePath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
     static func error(_ message: String) {
         FileHandle.standardError.write(Data("sitewall: \(message)\n".utf8))
     }
@@ -27,19 +32,6 @@ enum Output {
     }
 
     private static func write(_ text: String, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).sitewall-\(getpid())")
-        do {
-            try Data(text.utf8).write(to: temporary)
-            if FileManager.default.fileExists(atPath: url.path) {
-                _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
-            } else {
-                try FileManager.default.moveItem(at: temporary, to: url)
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
-        }
+        try FileOutput.writeAtomically(text, to: path)
     }
 }

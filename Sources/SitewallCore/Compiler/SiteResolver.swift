@@ -121,6 +121,15 @@ public enum SiteResolver {
             }
         }
 
+        let hostNames = site.hosts.map(\.name)
+        for manager in host.management {
+            if hostNames.contains(manager.value) {
+                result.management.append(manager.value)
+            } else {
+                log.error("host '\(host.name)' names unknown management host '\(manager.value)'", at: manager.location,
+                          fix: DidYouMean.hint(for: manager.value, among: hostNames, kind: "host"))
+            }
+        }
         applyPortOverrides(host, to: &result, catalog: catalog, log: &log)
         checkHostConstraints(host, result, catalog: catalog, log: &log)
         return result

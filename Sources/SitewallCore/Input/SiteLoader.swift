@@ -69,7 +69,7 @@ public enum SiteLoader {
     }
 
     static func parseHost(_ name: String, at keyLocation: SourceLocation?, _ node: YAMLNode, log: inout DiagnosticLog) -> Host? {
-        let keys = ["address", "addresses", "zone", "roles", "ports", "gateway", "description"]
+        let keys = ["address", "addresses", "zone", "roles", "ports", "gateway", "management", "description"]
         guard let fields = node.fields("host '\(name)'", allowed: keys, log: &log) else { return nil }
         var host = Host(name: name, addresses: [], zone: nil, roles: [], ports: [], gateway: nil, location: keyLocation)
         if fields["address"] != nil && fields["addresses"] != nil {
@@ -95,6 +95,9 @@ public enum SiteLoader {
             if let ports = value.ports("port of \(service)", log: &log) {
                 host.ports.append(Located(PortOverride(service: service, ports: ports), at: keyNode.location))
             }
+        }
+        for (manager, item) in fields["management"]?.strings("management", log: &log) ?? [] {
+            host.management.append(Located(manager, at: item.location))
         }
         if let gatewayNode = fields["gateway"] {
             host.gateway = parseGateway(name, gatewayNode, log: &log)

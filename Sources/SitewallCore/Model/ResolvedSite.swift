@@ -30,6 +30,8 @@ public struct ResolvedHost: Sendable {
     public var uses: [String: UsedService]
     /// zone -> interface, for gateways.
     public var interfaces: [String: String]?
+    /// Hosts that must keep SSH access to this one (checked by `apply`).
+    public var management: [String] = []
     public var location: SourceLocation?
 
     public var isGateway: Bool { interfaces != nil }

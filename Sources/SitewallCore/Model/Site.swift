@@ -34,6 +34,8 @@ public struct Host: Sendable, Hashable {
     /// Per-host port overrides for services the host offers.
     public var ports: [Located<PortOverride>]
     public var gateway: GatewaySpec?
+    /// Hosts that must always be able to manage this one over SSH (the apply lockout guard).
+    public var management: [Located<String>] = []
     public var location: SourceLocation?
 }
 

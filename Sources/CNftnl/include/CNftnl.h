@@ -1,0 +1,81 @@
+#ifndef C_NFTNL_SHIM_H
+#define C_NFTNL_SHIM_H
+
+/* A thin shim over libnftnl and libmnl for sitewall's netlink backend. It encodes nf_tables
+ * objects into one batch, sends it, and reports which messages the kernel refused; it also
+ * dumps a table as raw messages and replays such a dump, for rollback. All policy logic stays
+ * in Swift: the shim never decides what a rule means. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct CNftnl_socket CNftnl_socket;
+typedef struct CNftnl_batch CNftnl_batch;
+typedef struct CNftnl_rule CNftnl_rule;
+
+/* One refused message: the sequence number it was sent with and the kernel's errno. */
+typedef struct {
+    uint32_t seq;
+    int error;
+} CNftnl_error;
+
+/* Opens a non-blocking NETLINK_NETFILTER socket in the caller's network namespace; NULL and errno on failure. */
+CNftnl_socket *CNftnl_open(void);
+void CNftnl_close(CNftnl_socket *sock);
+
+/* The ruleset generation id; 0 on success, -errno on failure. */
+int CNftnl_genid(CNftnl_socket *sock, uint32_t *genid);
+
+/* A batch in 2 MiB pages (as nft), sequence numbers counting from `first_seq`. */
+CNftnl_batch *CNftnl_batch_new(uint32_t first_seq);
+void CNftnl_batch_free(CNftnl_batch *b);
+/* Starts the batch; with `use_genid`, the kernel refuses it (ERESTART) if the ruleset changed since `genid`. */
+uint32_t CNftnl_batch_begin(CNftnl_batch *b, int use_genid, uint32_t genid);
+/* Ends the batch; without an end the kernel validates and aborts it (a dry run). */
+uint32_t CNftnl_batch_end(CNftnl_batch *b);
+uint32_t CNftnl_batch_messages(const CNftnl_batch *b);
+/* The sequence number the next message will get. */
+uint32_t CNftnl_batch_next_seq(const CNftnl_batch *b);
+size_t CNftnl_batch_bytes(CNftnl_batch *b);
+
+/* Each adder returns the sequence number of the message it wrote (0 on encoding failure). */
+uint32_t CNftnl_table_add(CNftnl_batch *b, uint16_t family, const char *name, uint32_t flags);
+uint32_t CNftnl_table_del(CNftnl_batch *b, uint16_t family, const char *name);
+uint32_t CNftnl_chain_add(CNftnl_batch *b, uint16_t family, const char *table, const char *name,
+                          uint32_t hooknum, int32_t priority, uint32_t policy, const char *type);
+/* A set with `count` keys of `key_len` bytes each, packed. Anonymous sets (flags & 1) get an id
+ * that lookups use. Element messages are split to fit netlink's 64 KiB attribute limit. */
+uint32_t CNftnl_set_add(CNftnl_batch *b, uint16_t family, const char *table, const char *name, uint32_t set_id,
+                        uint32_t flags, uint32_t key_type, uint32_t key_len,
+                        const uint8_t *keys, size_t count, const char *comment);
+uint32_t CNftnl_ct_helper_add(CNftnl_batch *b, uint16_t family, const char *table, const char *name,
+                              const char *helper, uint8_t l4proto);
+
+/* Rules are built expression by expression, then added (which frees them). */
+CNftnl_rule *CNftnl_rule_new(uint16_t family, const char *table, const char *chain);
+void CNftnl_rule_free(CNftnl_rule *r);
+int CNftnl_rule_meta(CNftnl_rule *r, uint32_t key, uint32_t dreg);
+int CNftnl_rule_cmp(CNftnl_rule *r, uint32_t sreg, uint32_t op, const void *data, uint32_t len);
+int CNftnl_rule_payload(CNftnl_rule *r, uint32_t base, uint32_t offset, uint32_t len, uint32_t dreg);
+int CNftnl_rule_lookup(CNftnl_rule *r, uint32_t sreg, const char *set, uint32_t set_id);
+int CNftnl_rule_ct(CNftnl_rule *r, uint32_t key, uint32_t dreg);
+int CNftnl_rule_bitwise(CNftnl_rule *r, uint32_t reg, uint32_t len, const void *mask, const void *xor_);
+int CNftnl_rule_range(CNftnl_rule *r, uint32_t sreg, const void *from, const void *to, uint32_t len);
+int CNftnl_rule_objref(CNftnl_rule *r, uint32_t type, const char *name);
+int CNftnl_rule_verdict(CNftnl_rule *r, int verdict);
+int CNftnl_rule_comment(CNftnl_rule *r, const char *comment);
+uint32_t CNftnl_rule_add(CNftnl_batch *b, CNftnl_rule *r);
+
+/* Sends the batch and drains the replies. Returns 0 when the kernel refused nothing,
+ * -errno when sending failed, or the number of refused messages (up to `max` stored). */
+int CNftnl_send(CNftnl_socket *sock, CNftnl_batch *b, CNftnl_error *errors, size_t max);
+
+/* Dumps one table (table, ct helpers, sets with elements, chains, rules) as raw netlink
+ * messages into a malloc'd buffer (free with CNftnl_free); 0, or -errno. An absent table
+ * gives an empty buffer. */
+int CNftnl_snapshot(CNftnl_socket *sock, uint16_t family, const char *table, uint8_t **out, size_t *out_len);
+void CNftnl_free(void *p);
+/* Adds the objects of a snapshot to a batch as new objects (handles dropped); -errno on bad input. */
+int CNftnl_replay(CNftnl_batch *b, const uint8_t *snapshot, size_t len);
+
+#endif

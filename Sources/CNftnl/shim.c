@@ -1,0 +1,646 @@
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "CNftnl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/batch.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/gen.h>
+#include <libnftnl/object.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+
+#ifndef NETLINK_EXT_ACK
+#define NETLINK_EXT_ACK 11
+#endif
+
+/* nft's page size: large batches go out in 2 MiB pages; one message may overrun a page by 64 KiB. */
+#define BATCH_PAGE_SIZE (2 * 1024 * 1024)
+#define MSG_MAX (65536 + 4096)
+
+struct CNftnl_socket {
+    struct mnl_socket *nl;
+    uint32_t portid;
+    uint32_t seq;
+};
+
+struct CNftnl_batch {
+    struct nftnl_batch *batch;
+    uint32_t seq;
+    uint32_t messages;
+};
+
+struct CNftnl_rule {
+    struct nftnl_rule *rule;
+};
+
+CNftnl_socket *CNftnl_open(void) {
+    CNftnl_socket *sock = calloc(1, sizeof(*sock));
+    if (!sock) return NULL;
+    sock->nl = mnl_socket_open(NETLINK_NETFILTER);
+    if (!sock->nl) { int e = errno; free(sock); errno = e; return NULL; }
+    if (mnl_socket_bind(sock->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+        int e = errno; mnl_socket_close(sock->nl); free(sock); errno = e; return NULL;
+    }
+    int one = 1;
+    mnl_socket_setsockopt(sock->nl, NETLINK_EXT_ACK, &one, sizeof(one));
+    int fd = mnl_socket_get_fd(sock->nl);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    sock->portid = mnl_socket_get_portid(sock->nl);
+    sock->seq = 1;
+    return sock;
+}
+
+void CNftnl_close(CNftnl_socket *sock) {
+    if (!sock) return;
+    mnl_socket_close(sock->nl);
+    free(sock);
+}
+
+/* Waits up to a second for the socket to have data. */
+static int wait_readable(CNftnl_socket *sock) {
+    struct pollfd p = { .fd = mnl_socket_get_fd(sock->nl), .events = POLLIN };
+    int r = poll(&p, 1, 1000);
+    if (r < 0) return -errno;
+    return r == 0 ? -ETIMEDOUT : 0;
+}
+
+/* Runs one request to completion (ACK or DONE), handing data messages to `cb`. */
+static int talk(CNftnl_socket *sock, struct nlmsghdr *nlh, mnl_cb_t cb, void *data) {
+    uint32_t seq = nlh->nlmsg_seq;
+    if (mnl_socket_sendto(sock->nl, nlh, nlh->nlmsg_len) < 0) return -errno;
+    char *buf = malloc(MSG_MAX);
+    if (!buf) return -ENOMEM;
+    int ret;
+    for (;;) {
+        int w = wait_readable(sock);
+        if (w < 0) { ret = w; break; }
+        ssize_t n = mnl_socket_recvfrom(sock->nl, buf, MSG_MAX);
+        if (n < 0) { if (errno == EAGAIN) continue; ret = -errno; break; }
+        ret = mnl_cb_run(buf, n, seq, sock->portid, cb, data);
+        if (ret <= 0) { ret = ret < 0 ? -errno : 0; break; }
+    }
+    free(buf);
+    return ret;
+}
+
+static int gen_cb(const struct nlmsghdr *nlh, void *data) {
+    struct nftnl_gen *gen = nftnl_gen_alloc();
+    if (!gen) return MNL_CB_ERROR;
+    if (nftnl_gen_nlmsg_parse(nlh, gen) == 0) *(uint32_t *)data = nftnl_gen_get_u32(gen, NFTNL_GEN_ID);
+    nftnl_gen_free(gen);
+    return MNL_CB_OK;
+}
+
+int CNftnl_genid(CNftnl_socket *sock, uint32_t *genid) {
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    /* With a blocking-style wait, GETGEN must ask for an ACK or the loop never ends. */
+    struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, AF_UNSPEC, NLM_F_ACK, sock->seq++);
+    return talk(sock, nlh, gen_cb, genid);
+}
+
+CNftnl_batch *CNftnl_batch_new(uint32_t first_seq) {
+    CNftnl_batch *b = calloc(1, sizeof(*b));
+    if (!b) return NULL;
+    b->batch = nftnl_batch_alloc(BATCH_PAGE_SIZE, MSG_MAX);
+    if (!b->batch) { free(b); return NULL; }
+    b->seq = first_seq ? first_seq : 1;
+    return b;
+}
+
+void CNftnl_batch_free(CNftnl_batch *b) {
+    if (!b) return;
+    nftnl_batch_free(b->batch);
+    free(b);
+}
+
+static struct nlmsghdr *hdr(CNftnl_batch *b, uint16_t type, uint16_t family, uint16_t flags, uint32_t seq) {
+    return nftnl_nlmsg_build_hdr(nftnl_batch_buffer(b->batch), type, family, flags, seq);
+}
+
+static uint32_t done(CNftnl_batch *b, uint32_t seq) {
+    nftnl_batch_update(b->batch);
+    b->messages++;
+    return seq;
+}
+
+uint32_t CNftnl_batch_begin(CNftnl_batch *b, int use_genid, uint32_t genid) {
+    uint32_t seq = b->seq++;
+    struct nlmsghdr *nlh = nftnl_batch_begin(nftnl_batch_buffer(b->batch), seq);
+    if (use_genid) mnl_attr_put_u32(nlh, NFTA_GEN_ID, htonl(genid));
+    return done(b, seq);
+}
+
+uint32_t CNftnl_batch_end(CNftnl_batch *b) {
+    uint32_t seq = b->seq++;
+    nftnl_batch_end(nftnl_batch_buffer(b->batch), seq);
+    return done(b, seq);
+}
+
+uint32_t CNftnl_batch_messages(const CNftnl_batch *b) { return b->messages; }
+
+uint32_t CNftnl_batch_next_seq(const CNftnl_batch *b) { return b->seq; }
+
+size_t CNftnl_batch_bytes(CNftnl_batch *b) {
+    int n = nftnl_batch_iovec_len(b->batch);
+    struct iovec iov[n];
+    nftnl_batch_iovec(b->batch, iov, n);
+    size_t total = 0;
+    for (int i = 0; i < n; i++) total += iov[i].iov_len;
+    return total;
+}
+
+static uint32_t table_msg(CNftnl_batch *b, uint16_t type, uint16_t family, const char *name, uint32_t flags, int with_flags) {
+    struct nftnl_table *t = nftnl_table_alloc();
+    if (!t) return 0;
+    nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, family);
+    nftnl_table_set_str(t, NFTNL_TABLE_NAME, name);
+    if (with_flags) nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, flags);
+    uint32_t seq = b->seq++;
+    struct nlmsghdr *nlh = hdr(b, type, family, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0, seq);
+    nftnl_table_nlmsg_build_payload(nlh, t);
+    nftnl_table_free(t);
+    return done(b, seq);
+}
+
+uint32_t CNftnl_table_add(CNftnl_batch *b, uint16_t family, const char *name, uint32_t flags) {
+    return table_msg(b, NFT_MSG_NEWTABLE, family, name, flags, 1);
+}
+
+uint32_t CNftnl_table_del(CNftnl_batch *b, uint16_t family, const char *name) {
+    return table_msg(b, NFT_MSG_DELTABLE, family, name, 0, 0);
+}
+
+uint32_t CNftnl_chain_add(CNftnl_batch *b, uint16_t family, const char *table, const char *name,
+                          uint32_t hooknum, int32_t priority, uint32_t policy, const char *type) {
+    struct nftnl_chain *c = nftnl_chain_alloc();
+    if (!c) return 0;
+    nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, family);
+    nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, table);
+    nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+    nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hooknum);
+    nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, priority);
+    nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, policy);
+    nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
+    uint32_t seq = b->seq++;
+    struct nlmsghdr *nlh = hdr(b, NFT_MSG_NEWCHAIN, family, NLM_F_CREATE, seq);
+    nftnl_chain_nlmsg_build_payload(nlh, c);
+    nftnl_chain_free(c);
+    return done(b, seq);
+}
+
+/* Writes NEWSETELEM messages for all elements of `s`, split where one would overflow. */
+static void elements(CNftnl_batch *b, struct nftnl_set *s, uint16_t family, uint32_t seq) {
+    struct nftnl_set_elems_iter *it = nftnl_set_elems_iter_create(s);
+    if (!it) return;
+    int more;
+    do {
+        struct nlmsghdr *nlh = hdr(b, NFT_MSG_NEWSETELEM, family, NLM_F_CREATE, seq);
+        more = nftnl_set_elems_nlmsg_build_payload_iter(nlh, it);
+        nftnl_batch_update(b->batch);
+        b->messages++;
+    } while (more > 0);
+    nftnl_set_elems_iter_destroy(it);
+}
+
+uint32_t CNftnl_set_add(CNftnl_batch *b, uint16_t family, const char *table, const char *name, uint32_t set_id,
+                        uint32_t flags, uint32_t key_type, uint32_t key_len,
+                        const uint8_t *keys, size_t count, const char *comment) {
+    struct nftnl_set *s = nftnl_set_alloc();
+    if (!s) return 0;
+    nftnl_set_set_u32(s, NFTNL_SET_FAMILY, family);
+    nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
+    nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+    nftnl_set_set_u32(s, NFTNL_SET_ID, set_id);
+    nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
+    nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, key_type);
+    nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, key_len);
+    if (flags & NFT_SET_ANONYMOUS) nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, (uint32_t)count);
+    /* Key byte order (big endian) and the comment, as nft writes them, so that nft lists the set alike. */
+    struct nftnl_udata_buf *udbuf = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+    if (udbuf) {
+        nftnl_udata_put_u32(udbuf, NFTNL_UDATA_SET_KEYBYTEORDER, 2);
+        if (comment && *comment) nftnl_udata_put_strz(udbuf, NFTNL_UDATA_SET_COMMENT, comment);
+        nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(udbuf), nftnl_udata_buf_len(udbuf));
+        nftnl_udata_buf_free(udbuf);
+    }
+    uint32_t seq = b->seq++;
+    struct nlmsghdr *nlh = hdr(b, NFT_MSG_NEWSET, family, NLM_F_CREATE, seq);
+    nftnl_set_nlmsg_build_payload(nlh, s);
+    done(b, seq);
+    for (size_t i = 0; i < count; i++) {
+        struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+        if (!e) break;
+        nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, keys + i * key_len, key_len);
+        nftnl_set_elem_add(s, e);
+    }
+    /* Elements share the set's sequence number: an error on any of them names this set. */
+    if (count > 0) elements(b, s, family, seq);
+    nftnl_set_free(s);
+    return seq;
+}
+
+uint32_t CNftnl_ct_helper_add(CNftnl_batch *b, uint16_t family, const char *table, const char *name,
+                              const char *helper, uint8_t l4proto) {
+    struct nftnl_obj *o = nftnl_obj_alloc();
+    if (!o) return 0;
+    nftnl_obj_set_u32(o, NFTNL_OBJ_FAMILY, family);
+    nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, table);
+    nftnl_obj_set_str(o, NFTNL_OBJ_NAME, name);
+    nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_CT_HELPER);
+    nftnl_obj_set_str(o, NFTNL_OBJ_CT_HELPER_NAME, helper);
+    nftnl_obj_set_u8(o, NFTNL_OBJ_CT_HELPER_L4PROTO, l4proto);
+    uint32_t seq = b->seq++;
+    struct nlmsghdr *nlh = hdr(b, NFT_MSG_NEWOBJ, family, NLM_F_CREATE, seq);
+    nftnl_obj_nlmsg_build_payload(nlh, o);
+    nftnl_obj_free(o);
+    return done(b, seq);
+}
+
+CNftnl_rule *CNftnl_rule_new(uint16_t family, const char *table, const char *chain) {
+    CNftnl_rule *r = calloc(1, sizeof(*r));
+    if (!r) return NULL;
+    r->rule = nftnl_rule_alloc();
+    if (!r->rule) { free(r); return NULL; }
+    nftnl_rule_set_u32(r->rule, NFTNL_RULE_FAMILY, family);
+    nftnl_rule_set_str(r->rule, NFTNL_RULE_TABLE, table);
+    nftnl_rule_set_str(r->rule, NFTNL_RULE_CHAIN, chain);
+    return r;
+}
+
+void CNftnl_rule_free(CNftnl_rule *r) {
+    if (!r) return;
+    nftnl_rule_free(r->rule);
+    free(r);
+}
+
+static struct nftnl_expr *expr(CNftnl_rule *r, const char *name) {
+    struct nftnl_expr *e = nftnl_expr_alloc(name);
+    if (e) nftnl_rule_add_expr(r->rule, e);
+    return e;
+}
+
+int CNftnl_rule_meta(CNftnl_rule *r, uint32_t key, uint32_t dreg) {
+    struct nftnl_expr *e = expr(r, "meta");
+    if (!e) return -ENOMEM;
+    nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
+    return 0;
+}
+
+int CNftnl_rule_cmp(CNftnl_rule *r, uint32_t sreg, uint32_t op, const void *data, uint32_t len) {
+    struct nftnl_expr *e = expr(r, "cmp");
+    if (!e) return -ENOMEM;
+    nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, sreg);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+    nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+    return 0;
+}
+
+int CNftnl_rule_payload(CNftnl_rule *r, uint32_t base, uint32_t offset, uint32_t len, uint32_t dreg) {
+    struct nftnl_expr *e = expr(r, "payload");
+    if (!e) return -ENOMEM;
+    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
+    return 0;
+}
+
+int CNftnl_rule_lookup(CNftnl_rule *r, uint32_t sreg, const char *set, uint32_t set_id) {
+    struct nftnl_expr *e = expr(r, "lookup");
+    if (!e) return -ENOMEM;
+    nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, sreg);
+    nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
+    return 0;
+}
+
+int CNftnl_rule_ct(CNftnl_rule *r, uint32_t key, uint32_t dreg) {
+    struct nftnl_expr *e = expr(r, "ct");
+    if (!e) return -ENOMEM;
+    nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, dreg);
+    return 0;
+}
+
+int CNftnl_rule_bitwise(CNftnl_rule *r, uint32_t reg, uint32_t len, const void *mask, const void *xor_) {
+    struct nftnl_expr *e = expr(r, "bitwise");
+    if (!e) return -ENOMEM;
+    nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, reg);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, reg);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+    nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+    nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, xor_, len);
+    return 0;
+}
+
+int CNftnl_rule_range(CNftnl_rule *r, uint32_t sreg, const void *from, const void *to, uint32_t len) {
+    struct nftnl_expr *e = expr(r, "range");
+    if (!e) return -ENOMEM;
+    nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_SREG, sreg);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_OP, NFT_RANGE_EQ);
+    nftnl_expr_set(e, NFTNL_EXPR_RANGE_FROM_DATA, from, len);
+    nftnl_expr_set(e, NFTNL_EXPR_RANGE_TO_DATA, to, len);
+    return 0;
+}
+
+int CNftnl_rule_objref(CNftnl_rule *r, uint32_t type, const char *name) {
+    struct nftnl_expr *e = expr(r, "objref");
+    if (!e) return -ENOMEM;
+    nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, type);
+    nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, name);
+    return 0;
+}
+
+int CNftnl_rule_verdict(CNftnl_rule *r, int verdict) {
+    struct nftnl_expr *e = expr(r, "immediate");
+    if (!e) return -ENOMEM;
+    nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
+    return 0;
+}
+
+int CNftnl_rule_comment(CNftnl_rule *r, const char *comment) {
+    struct nftnl_udata_buf *udbuf = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+    if (!udbuf) return -ENOMEM;
+    if (!nftnl_udata_put_strz(udbuf, NFTNL_UDATA_RULE_COMMENT, comment)) { nftnl_udata_buf_free(udbuf); return -EINVAL; }
+    nftnl_rule_set_data(r->rule, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(udbuf), nftnl_udata_buf_len(udbuf));
+    nftnl_udata_buf_free(udbuf);
+    return 0;
+}
+
+uint32_t CNftnl_rule_add(CNftnl_batch *b, CNftnl_rule *r) {
+    uint16_t family = (uint16_t)nftnl_rule_get_u32(r->rule, NFTNL_RULE_FAMILY);
+    uint32_t seq = b->seq++;
+    struct nlmsghdr *nlh = hdr(b, NFT_MSG_NEWRULE, family, NLM_F_CREATE | NLM_F_APPEND, seq);
+    nftnl_rule_nlmsg_build_payload(nlh, r->rule);
+    CNftnl_rule_free(r);
+    return done(b, seq);
+}
+
+/* Socket buffers sized to the batch (send) and to one error per message (receive), as nft does. */
+static void size_buffers(CNftnl_socket *sock, size_t bytes, uint32_t messages) {
+    int fd = mnl_socket_get_fd(sock->nl);
+    int snd = (int)(bytes + 65536), rcv = (int)(messages * 1024 + 65536);
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof(snd));
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv));
+}
+
+struct drain { CNftnl_error *errors; size_t max; int count; };
+
+static int error_cb(const struct nlmsghdr *nlh, void *data) {
+    struct drain *d = data;
+    const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
+    if (err->error != 0) {
+        if ((size_t)d->count < d->max) {
+            d->errors[d->count].seq = err->msg.nlmsg_seq;
+            d->errors[d->count].error = -err->error;
+        }
+        d->count++;
+    }
+    return MNL_CB_OK;
+}
+
+int CNftnl_send(CNftnl_socket *sock, CNftnl_batch *b, CNftnl_error *errors, size_t max) {
+    int n = nftnl_batch_iovec_len(b->batch);
+    struct iovec iov[n];
+    nftnl_batch_iovec(b->batch, iov, n);
+    size_t bytes = 0;
+    for (int i = 0; i < n; i++) bytes += iov[i].iov_len;
+    size_buffers(sock, bytes, b->messages);
+    struct sockaddr_nl addr = { .nl_family = AF_NETLINK };
+    struct msghdr msg = { .msg_name = &addr, .msg_namelen = sizeof(addr), .msg_iov = iov, .msg_iovlen = n };
+    if (sendmsg(mnl_socket_get_fd(sock->nl), &msg, 0) < 0) return -errno;
+    /* The kernel handles a batch synchronously: every reply is queued when sendmsg returns. */
+    struct drain d = { errors, max, 0 };
+    mnl_cb_t ctl[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = error_cb };
+    char *buf = malloc(MSG_MAX);
+    if (!buf) return -ENOMEM;
+    for (;;) {
+        ssize_t got = recv(mnl_socket_get_fd(sock->nl), buf, MSG_MAX, MSG_DONTWAIT);
+        if (got < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+            if (errno == EINTR) continue;
+            int e = errno;
+            free(buf);
+            /* ENOBUFS: replies were lost, so the outcome is unknown. */
+            return -e;
+        }
+        mnl_cb_run2(buf, got, 0, sock->portid, NULL, &d, ctl, NLMSG_MIN_TYPE);
+    }
+    free(buf);
+    return d.count;
+}
+
+/* ---- snapshot and replay ---- */
+
+struct growbuf { uint8_t *data; size_t len, cap; int failed; };
+
+static void append(struct growbuf *g, const void *p, size_t n) {
+    if (g->failed) return;
+    if (g->len + n > g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 65536;
+        while (cap < g->len + n) cap *= 2;
+        uint8_t *d = realloc(g->data, cap);
+        if (!d) { g->failed = 1; return; }
+        g->data = d; g->cap = cap;
+    }
+    memcpy(g->data + g->len, p, n);
+    g->len += n;
+}
+
+struct dumpctx { struct growbuf *out; const char *table; struct growbuf *set_names; };
+
+static int keep_cb(const struct nlmsghdr *nlh, void *data) {
+    struct dumpctx *c = data;
+    append(c->out, nlh, NLMSG_ALIGN(nlh->nlmsg_len));
+    return MNL_CB_OK;
+}
+
+static int table_filter_cb(const struct nlmsghdr *nlh, void *data) {
+    struct dumpctx *c = data;
+    struct nftnl_table *t = nftnl_table_alloc();
+    if (t && nftnl_table_nlmsg_parse(nlh, t) == 0 && strcmp(nftnl_table_get_str(t, NFTNL_TABLE_NAME), c->table) == 0)
+        append(c->out, nlh, NLMSG_ALIGN(nlh->nlmsg_len));
+    nftnl_table_free(t);
+    return MNL_CB_OK;
+}
+
+static int set_cb(const struct nlmsghdr *nlh, void *data) {
+    struct dumpctx *c = data;
+    append(c->out, nlh, NLMSG_ALIGN(nlh->nlmsg_len));
+    struct nftnl_set *s = nftnl_set_alloc();
+    if (s && nftnl_set_nlmsg_parse(nlh, s) == 0) {
+        const char *name = nftnl_set_get_str(s, NFTNL_SET_NAME);
+        append(c->set_names, name, strlen(name) + 1);
+    }
+    nftnl_set_free(s);
+    return MNL_CB_OK;
+}
+
+int CNftnl_snapshot(CNftnl_socket *sock, uint16_t family, const char *table, uint8_t **out, size_t *out_len) {
+    struct growbuf g = {0}, names = {0};
+    struct dumpctx c = { &g, table, &names };
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    int ret;
+
+    struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, family, NLM_F_DUMP, sock->seq++);
+    if ((ret = talk(sock, nlh, table_filter_cb, &c)) < 0) goto fail;
+    if (g.len == 0) { *out = NULL; *out_len = 0; return 0; }
+
+    struct nftnl_obj *o = nftnl_obj_alloc();
+    nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, table);
+    nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_CT_HELPER);
+    nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETOBJ, family, NLM_F_DUMP, sock->seq++);
+    nftnl_obj_nlmsg_build_payload(nlh, o);
+    nftnl_obj_free(o);
+    if ((ret = talk(sock, nlh, keep_cb, &c)) < 0) goto fail;
+
+    struct nftnl_set *s = nftnl_set_alloc();
+    nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
+    nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSET, family, NLM_F_DUMP, sock->seq++);
+    nftnl_set_nlmsg_build_payload(nlh, s);
+    nftnl_set_free(s);
+    if ((ret = talk(sock, nlh, set_cb, &c)) < 0) goto fail;
+
+    for (size_t off = 0; off < names.len; off += strlen((char *)names.data + off) + 1) {
+        struct nftnl_set *es = nftnl_set_alloc();
+        nftnl_set_set_str(es, NFTNL_SET_TABLE, table);
+        nftnl_set_set_str(es, NFTNL_SET_NAME, (char *)names.data + off);
+        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, family, NLM_F_DUMP, sock->seq++);
+        nftnl_set_elems_nlmsg_build_payload(nlh, es);
+        nftnl_set_free(es);
+        if ((ret = talk(sock, nlh, keep_cb, &c)) < 0) goto fail;
+    }
+
+    struct nftnl_chain *ch = nftnl_chain_alloc();
+    nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, table);
+    nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, family, NLM_F_DUMP, sock->seq++);
+    nftnl_chain_nlmsg_build_payload(nlh, ch);
+    nftnl_chain_free(ch);
+    if ((ret = talk(sock, nlh, keep_cb, &c)) < 0) goto fail;
+
+    struct nftnl_rule *r = nftnl_rule_alloc();
+    nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
+    nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, family, NLM_F_DUMP, sock->seq++);
+    nftnl_rule_nlmsg_build_payload(nlh, r);
+    nftnl_rule_free(r);
+    if ((ret = talk(sock, nlh, keep_cb, &c)) < 0) goto fail;
+
+    free(names.data);
+    if (g.failed) { free(g.data); return -ENOMEM; }
+    *out = g.data;
+    *out_len = g.len;
+    return 0;
+fail:
+    free(g.data);
+    free(names.data);
+    return ret;
+}
+
+void CNftnl_free(void *p) { free(p); }
+
+/* Anonymous sets are re-created under a new id that the rules' lookups must carry. */
+struct anon { char name[64]; uint32_t id; };
+
+int CNftnl_replay(CNftnl_batch *b, const uint8_t *snapshot, size_t len) {
+    struct anon anons[256];
+    int nanon = 0;
+    uint32_t next_id = 0x5700000;
+    const struct nlmsghdr *nlh = (const struct nlmsghdr *)snapshot;
+    int remaining = (int)len;
+    while (mnl_nlmsg_ok(nlh, remaining)) {
+        uint16_t type = nlh->nlmsg_type & 0xff;
+        const struct nfgenmsg *nfg = mnl_nlmsg_get_payload(nlh);
+        uint16_t family = nfg->nfgen_family;
+        uint32_t seq = b->seq++;
+        if (type == NFT_MSG_NEWTABLE) {
+            struct nftnl_table *t = nftnl_table_alloc();
+            if (!t || nftnl_table_nlmsg_parse(nlh, t) < 0) return -EINVAL;
+            nftnl_table_unset(t, NFTNL_TABLE_HANDLE);
+            nftnl_table_unset(t, NFTNL_TABLE_USE);
+            nftnl_table_nlmsg_build_payload(hdr(b, NFT_MSG_NEWTABLE, family, NLM_F_CREATE, seq), t);
+            nftnl_table_free(t);
+            done(b, seq);
+        } else if (type == NFT_MSG_NEWOBJ) {
+            /* libnftnl 1.2.4 cannot unset an object's handle: copy the ct helper's fields instead. */
+            struct nftnl_obj *o = nftnl_obj_alloc();
+            if (!o || nftnl_obj_nlmsg_parse(nlh, o) < 0) return -EINVAL;
+            if (nftnl_obj_get_u32(o, NFTNL_OBJ_TYPE) != NFT_OBJECT_CT_HELPER) { nftnl_obj_free(o); return -EOPNOTSUPP; }
+            b->seq--;
+            CNftnl_ct_helper_add(b, family, nftnl_obj_get_str(o, NFTNL_OBJ_TABLE), nftnl_obj_get_str(o, NFTNL_OBJ_NAME),
+                                 nftnl_obj_get_str(o, NFTNL_OBJ_CT_HELPER_NAME), nftnl_obj_get_u8(o, NFTNL_OBJ_CT_HELPER_L4PROTO));
+            nftnl_obj_free(o);
+        } else if (type == NFT_MSG_NEWSET) {
+            struct nftnl_set *s = nftnl_set_alloc();
+            if (!s || nftnl_set_nlmsg_parse(nlh, s) < 0) return -EINVAL;
+            nftnl_set_unset(s, NFTNL_SET_HANDLE);
+            uint32_t id = next_id++;
+            nftnl_set_set_u32(s, NFTNL_SET_ID, id);
+            if ((nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_ANONYMOUS) && nanon < 256) {
+                snprintf(anons[nanon].name, sizeof(anons[nanon].name), "%s", nftnl_set_get_str(s, NFTNL_SET_NAME));
+                anons[nanon++].id = id;
+            }
+            nftnl_set_nlmsg_build_payload(hdr(b, NFT_MSG_NEWSET, family, NLM_F_CREATE, seq), s);
+            nftnl_set_free(s);
+            done(b, seq);
+        } else if (type == NFT_MSG_NEWSETELEM) {
+            struct nftnl_set *s = nftnl_set_alloc();
+            if (!s || nftnl_set_elems_nlmsg_parse(nlh, s) < 0) return -EINVAL;
+            for (int i = 0; i < nanon; i++)
+                if (strcmp(anons[i].name, nftnl_set_get_str(s, NFTNL_SET_NAME)) == 0) nftnl_set_set_u32(s, NFTNL_SET_ID, anons[i].id);
+            elements(b, s, family, seq);
+            nftnl_set_free(s);
+        } else if (type == NFT_MSG_NEWCHAIN) {
+            struct nftnl_chain *c = nftnl_chain_alloc();
+            if (!c || nftnl_chain_nlmsg_parse(nlh, c) < 0) return -EINVAL;
+            nftnl_chain_unset(c, NFTNL_CHAIN_HANDLE);
+            nftnl_chain_unset(c, NFTNL_CHAIN_USE);
+            nftnl_chain_unset(c, NFTNL_CHAIN_BYTES);
+            nftnl_chain_unset(c, NFTNL_CHAIN_PACKETS);
+            nftnl_chain_nlmsg_build_payload(hdr(b, NFT_MSG_NEWCHAIN, family, NLM_F_CREATE, seq), c);
+            nftnl_chain_free(c);
+            done(b, seq);
+        } else if (type == NFT_MSG_NEWRULE) {
+            struct nftnl_rule *r = nftnl_rule_alloc();
+            if (!r || nftnl_rule_nlmsg_parse(nlh, r) < 0) return -EINVAL;
+            nftnl_rule_unset(r, NFTNL_RULE_HANDLE);
+            nftnl_rule_unset(r, NFTNL_RULE_POSITION);
+            struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
+            struct nftnl_expr *e;
+            while (it && (e = nftnl_expr_iter_next(it))) {
+                if (strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "lookup") != 0) continue;
+                const char *set = nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET);
+                for (int i = 0; i < nanon; i++)
+                    if (set && strcmp(anons[i].name, set) == 0) nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, anons[i].id);
+            }
+            nftnl_expr_iter_destroy(it);
+            nftnl_rule_nlmsg_build_payload(hdr(b, NFT_MSG_NEWRULE, family, NLM_F_CREATE | NLM_F_APPEND, seq), r);
+            nftnl_rule_free(r);
+            done(b, seq);
+        }
+        nlh = mnl_nlmsg_next(nlh, &remaining);
+    }
+    return 0;
+}

@@ -1,0 +1,138 @@
+import CNftnl
+
+/// One nf_tables transaction being built, with the object each message stands for,
+/// so that a refusal from the kernel can name the set or rule it came from.
+public final class NetlinkBatch {
+    let handle: OpaquePointer
+    private(set) var objects: [(seq: UInt32, name: String)] = []
+    private(set) var beginSeq: UInt32 = 0
+    private var nextSetID: UInt32 = 1
+
+    public private(set) var counts = Counts()
+
+    public struct Counts: Sendable, Equatable, CustomStringConvertible {
+        public var tables = 0, chains = 0, sets = 0, elements = 0, rules = 0, helpers = 0
+        public var description: String {
+            "\(tables) table, \(chains) chains, \(sets) sets (\(elements) elements), \(rules) rules, \(helpers) ct helpers"
+        }
+    }
+
+    init() {
+        handle = CNftnl_batch_new(1)!
+    }
+
+    deinit { CNftnl_batch_free(handle) }
+
+    func record(_ seq: UInt32, _ name: String) {
+        guard seq != 0 else { return }
+        objects.append((seq, name))
+    }
+
+    /// The object a sequence number belongs to (several messages may share one: a set's elements).
+    func object(for seq: UInt32) -> String {
+        if seq == beginSeq { return "the transaction" }
+        var low = 0, high = objects.count - 1, found: String?
+        while low <= high {
+            let mid = (low + high) / 2
+            if objects[mid].seq <= seq { found = objects[mid].name; low = mid + 1 } else { high = mid - 1 }
+        }
+        return found ?? "message \(seq)"
+    }
+
+    func begin(generation: UInt32?) {
+        beginSeq = CNftnl_batch_begin(handle, generation == nil ? 0 : 1, generation ?? 0)
+    }
+
+    func end() { _ = CNftnl_batch_end(handle) }
+
+    var messages: UInt32 { CNftnl_batch_messages(handle) }
+    var bytes: Int { CNftnl_batch_bytes(handle) }
+
+    func newSetID() -> UInt32 {
+        defer { nextSetID += 1 }
+        return nextSetID
+    }
+
+    func addTable(_ name: String) {
+        record(CNftnl_table_add(handle, NetlinkConstants.familyInet, name, 0), "table inet \(name)")
+        counts.tables = 1
+    }
+
+    func deleteTable(_ name: String) {
+        record(CNftnl_table_del(handle, NetlinkConstants.familyInet, name), "delete table inet \(name)")
+    }
+
+    func addChain(table: String, _ chain: Chain) {
+        let hook: UInt32
+        switch chain.hook {
+        case .prerouting: hook = NetlinkConstants.hookPrerouting
+        case .input: hook = NetlinkConstants.hookInput
+        case .forward: hook = NetlinkConstants.hookForward
+        case .output: hook = NetlinkConstants.hookOutput
+        case .postrouting: hook = NetlinkConstants.hookPostrouting
+        }
+        let policy = chain.policy == .accept ? UInt32(NetlinkConstants.accept) : UInt32(NetlinkConstants.drop)
+        record(CNftnl_chain_add(handle, NetlinkConstants.familyInet, table, chain.name, hook, Int32(chain.priority), policy, "filter"),
+               "chain \(chain.name)")
+        counts.chains += 1
+    }
+
+    func addHelper(table: String, _ helper: ConntrackHelper) {
+        let proto = helper.transport == .tcp ? NetlinkConstants.protoTCP : NetlinkConstants.protoUDP
+        record(CNftnl_ct_helper_add(handle, NetlinkConstants.familyInet, table, helper.rawValue, helper.rawValue, proto),
+               "ct helper \(helper.rawValue)")
+        counts.helpers += 1
+    }
+
+    /// A set of fixed-length keys; anonymous sets get an id and a kernel-chosen name.
+    @discardableResult
+    func addSet(table: String, name: String, anonymous: Bool, keyType: UInt32, keyLength: Int, keys: [[UInt8]], comment: String?) -> UInt32 {
+        let id = newSetID()
+        var packed: [UInt8] = []
+        packed.reserveCapacity(keys.count * keyLength)
+        for key in keys { packed += key }
+        let flags = anonymous ? NetlinkConstants.setAnonymous | NetlinkConstants.setConstant : 0
+        let seq = packed.withUnsafeBufferPointer { buffer in
+            CNftnl_set_add(handle, NetlinkConstants.familyInet, table, name, id, flags, keyType, UInt32(keyLength),
+                           buffer.baseAddress, keys.count, comment)
+        }
+        record(seq, anonymous ? "anonymous set of \(keys.count) elements" : "set \(name)")
+        if !anonymous {
+            counts.sets += 1
+            counts.elements += keys.count
+        }
+        return id
+    }
+
+    func addRule(_ rule: OpaquePointer, description: String) {
+        record(CNftnl_rule_add(handle, rule), description)
+        counts.rules += 1
+    }
+
+    /// Re-creates the objects of a snapshot (for rollback).
+    func replay(_ snapshot: [UInt8]) throws {
+        record(CNftnl_batch_next_seq(handle), "the saved ruleset")
+        let status = snapshot.withUnsafeBufferPointer { CNftnl_replay(handle, $0.baseAddress, $0.count) }
+        guard status == 0 else { throw NetlinkError.system("decoding the saved ruleset", -status) }
+    }
+
+    /// Sends the batch; throws with every object the kernel refused.
+    func send(on socket: NetlinkSocket, operation: String) throws {
+        let capacity = 256
+        var errors = [CNftnl_error](repeating: CNftnl_error(), count: capacity)
+        let status = CNftnl_send(socket.handle, handle, &errors, capacity)
+        if status < 0 {
+            throw NetlinkError(operation: operation, refusals: [.init(object: -status == ENOBUFS
+                ? "the kernel's replies (lost: the outcome is unknown, read the ruleset back)" : "sending the batch", errno: -status)])
+        }
+        guard status > 0 else { return }
+        let refusals = errors.prefix(min(Int(status), capacity)).map {
+            NetlinkError.Refusal(object: object(for: $0.seq), errno: $0.error)
+        }
+        throw NetlinkError(operation: operation, refusals: refusals)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,81 @@
+import CNftnl
+import CSitewallLinux
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failure the kernel (or the socket) reported, with the object it concerned.
+public struct NetlinkError: Error, CustomStringConvertible, Sendable {
+    public struct Refusal: Sendable, CustomStringConvertible {
+        public var object: String
+        public var errno: Int32
+        public var description: String { "\(object): \(String(cString: strerror(errno)))" }
+    }
+
+    public var operation: String
+    public var refusals: [Refusal]
+
+    public var description: String {
+        var text = "\(operation) failed"
+        if refusals.count == 1 { return text + ": " + refusals[0].description }
+        text += " (\(refusals.count) objects refused):"
+        for refusal in refusals.prefix(20) { text += "\n  " + refusal.description }
+        if refusals.count > 20 { text += "\n  ... and \(refusals.count - 20) more" }
+        return text
+    }
+
+    static func system(_ operation: String, _ code: Int32) -> NetlinkError {
+        NetlinkError(operation: operation, refusals: [Refusal(object: "netlink socket", errno: code)])
+    }
+}
+
+/// A netlink socket to nf_tables, in this process's network namespace or in a named one.
+public final class NetlinkSocket {
+    let handle: OpaquePointer
+
+    /// Opens the socket; with `namespace` (a path like /run/netns/NAME), inside that namespace:
+    /// a socket keeps the namespace it was opened in.
+    public init(namespace: String? = nil) throws {
+        var home: Int32 = -1
+        if let namespace {
+            home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
+            let target = open(namespace, O_RDONLY | O_CLOEXEC)
+            defer { if target >= 0 { close(target) } }
+            guard home >= 0, target >= 0, CSitewallLinux_setns(target, CSitewallLinux_clone_newnet()) == 0 else {
+                let code = errno
+                if home >= 0 { close(home) }
+                throw NetlinkError.system("entering network namespace \(namespace)", code)
+            }
+        }
+        let opened = CNftnl_open()
+        let code = errno
+        if home >= 0 {
+            guard CSitewallLinux_setns(home, CSitewallLinux_clone_newnet()) == 0 else { fatalError("cannot return to own network namespace") }
+            close(home)
+        }
+        guard let opened else { throw NetlinkError.system("opening a netlink socket", code) }
+        handle = opened
+    }
+
+    deinit { CNftnl_close(handle) }
+
+    /// The ruleset generation: it changes with every committed transaction.
+    public func generation() throws -> UInt32 {
+        var genid: UInt32 = 0
+        let status = CNftnl_genid(handle, &genid)
+        guard status == 0 else { throw NetlinkError.system("reading the ruleset generation", -status) }
+        return genid
+    }
+
+    /// One table as raw netlink messages (empty if it does not exist), for rollback.
+    public func snapshot(family: UInt16 = NetlinkConstants.familyInet, table: String) throws -> [UInt8] {
+        var buffer: UnsafeMutablePointer<UInt8>?
+        var length = 0
+        let status = table.withCString { CNftnl_snapshot(handle, family, $0, &buffer, &length) }
+        guard status == 0 else { throw NetlinkError.system("reading table \(table)", -status) }
+        defer { CNftnl_free(buffer) }
+        guard let buffer, length > 0 else { return [] }
+        return Array(UnsafeBufferPointer(start: buffer, count: length))
+    }
+}

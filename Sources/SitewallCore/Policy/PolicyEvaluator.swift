@@ -1,0 +1,57 @@
+/// Decides what a chain does with the first packet of a new connection: the lockout guard's
+/// question ("may the operator still connect?"), answered from the policy, before anything is applied.
+public struct PolicyEvaluator {
+    public struct Packet: Sendable {
+        public var source: IPAddress
+        public var destination: IPAddress
+        public var transport: Transport
+        public var sourcePort: UInt16
+        public var destinationPort: UInt16
+        public var inInterface: String?
+
+        public init(source: IPAddress, destination: IPAddress, transport: Transport, sourcePort: UInt16, destinationPort: UInt16,
+                    inInterface: String? = nil) {
+            self.source = source
+            self.destination = destination
+            self.transport = transport
+            self.sourcePort = sourcePort
+            self.destinationPort = destinationPort
+            self.inInterface = inInterface
+        }
+    }
+
+    public let policy: Policy
+    private let sets: [String: Set<IPAddress>]
+
+    public init(policy: Policy) {
+        self.policy = policy
+        sets = Dictionary(uniqueKeysWithValues: policy.table.sets.map { ($0.name, Set($0.elements)) })
+    }
+
+    /// The verdict for a new connection in `chain` (its policy when no rule matches).
+    public func verdict(_ packet: Packet, chain name: String) -> Verdict {
+        guard let chain = policy.table.chain(named: name) else { return .accept }
+        for rule in chain.rules where matches(rule, packet) { return rule.verdict }
+        return chain.policy == .accept ? .accept : .drop
+    }
+
+    func matches(_ rule: Rule, _ packet: Packet) -> Bool {
+        if let states = rule.ctState, !states.contains(.new) { return false }
+        if rule.iif != nil || rule.oif != nil || rule.oifname != nil { return false }
+        if let name = rule.iifname, name != packet.inInterface { return false }
+        if let family = rule.family, family != packet.source.family { return false }
+        if rule.icmpv6Types != nil { return false }
+        if let transport = rule.transport, transport != packet.transport { return false }
+        if let sport = rule.sport, !sport.contains(packet.sourcePort) { return false }
+        if let dport = rule.dport, !dport.contains(packet.destinationPort) { return false }
+        return contains(rule.saddr, packet.source) && contains(rule.daddr, packet.destination)
+    }
+
+    func contains(_ match: AddressMatch?, _ address: IPAddress) -> Bool {
+        switch match {
+        case nil: return true
+        case let .set(name)?: return sets[name]?.contains(address) ?? false
+        case let .addresses(list)?: return list.contains(address)
+        }
+    }
+}

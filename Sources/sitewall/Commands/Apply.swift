@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import SitewallCore
+
+extension Sitewall {
+    struct Apply: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Apply a host's or gateway's rules to this machine through netlink, in one atomic transaction.",
+            discussion: """
+            Replaces table inet sitewall in the current network namespace and touches no other table.
+            Refuses a ruleset that would cut off the management path (the site's management hosts and
+            the SSH connection it runs under) unless --force. With --confirm SECONDS the previous
+            ruleset comes back by itself unless 'sitewall confirm' is run in time.
+            """
+        )
+
+        @OptionGroup var options: SiteOptions
+
+        @Option(help: "Apply the rules of this host.")
+        var host: String?
+
+        @Option(help: "Apply the rules of this gateway.")
+        var gateway: String?
+
+        @Flag(help: "Say what would change and have the kernel check the ruleset, but change nothing.")
+        var dryRun = false
+
+        @Flag(help: "Apply even if the management path would be cut.")
+        var force = false
+
+        @Option(help: "Roll back to the previous ruleset unless 'sitewall confirm' runs within SECONDS.")
+        var confirm: Int?
+
+        @Option(help: "Also write the equivalent nft script here (for the nftables boot service).")
+        var persist: String?
+
+        @Option(help: "Where --confirm keeps the previous ruleset (default /run/sitewall).")
+        var stateDirectory: String = ApplySession.defaultStateDirectory
+
+        func validate() throws {
+            guard (host == nil) != (gateway == nil) else { throw ValidationError("give exactly one of --host NAME or --gateway NAME") }
+            if let confirm, !(2...3600).contains(confirm) { throw ValidationError("--confirm takes 2 to 3600 seconds") }
+        }
+
+        func run() throws {
+            let workspace = try options.load()
+            let target: Target
+            do {
+                target = try workspace.compiler.target(kind: host != nil ? .host : .gateway, name: host ?? gateway!)
+            } catch {
+                Output.error("\(error)")
+                throw ExitCode.failure
+            }
+            let policy = workspace.policy(for: target)
+            var session = ApplySession(workspace: workspace, target: target, policy: policy)
+            session.stateDirectory = stateDirectory
+            do {
+                let report = try session.run(dryRun: dryRun, force: force, confirmSeconds: confirm, persistPath: persist,
+                                             executable: Output.executablePath)
+                print(report, terminator: "")
+            } catch let error as ApplySession.Refused {
+                Output.error(error.description)
+                throw ExitCode.failure
+            } catch {
+                Output.error("\(error)")
+                throw ExitCode(2)
+            }
+        }
+    }
+}
