@@ -211,6 +211,8 @@ uint32_t CNftnl_chain_add(CNftnl_batch *b, uint16_t family, const char *table, c
 static void elements(CNftnl_batch *b, struct nftnl_set *s, uint16_t family, uint32_t seq) {
     struct nftnl_set_elems_iter *it = nftnl_set_elems_iter_create(s);
     if (!it) return;
+    /* A dump can end with an empty element message; sent back, the kernel refuses it (EINVAL). */
+    if (!nftnl_set_elems_iter_cur(it)) { nftnl_set_elems_iter_destroy(it); return; }
     int more;
     do {
         struct nlmsghdr *nlh = hdr(b, NFT_MSG_NEWSETELEM, family, NLM_F_CREATE, seq);
@@ -593,17 +595,37 @@ int CNftnl_replay(CNftnl_batch *b, const uint8_t *snapshot, size_t len) {
                                  nftnl_obj_get_str(o, NFTNL_OBJ_CT_HELPER_NAME), nftnl_obj_get_u8(o, NFTNL_OBJ_CT_HELPER_L4PROTO));
             nftnl_obj_free(o);
         } else if (type == NFT_MSG_NEWSET) {
-            struct nftnl_set *s = nftnl_set_alloc();
-            if (!s || nftnl_set_nlmsg_parse(nlh, s) < 0) return -EINVAL;
-            nftnl_set_unset(s, NFTNL_SET_HANDLE);
+            /* Rebuild the set from the attributes that define it: a dump also carries kernel-side
+             * state (handle, computed sizes) that a new set must not be sent. */
+            struct nftnl_set *dumped = nftnl_set_alloc(), *s = nftnl_set_alloc();
+            if (!dumped || !s || nftnl_set_nlmsg_parse(nlh, dumped) < 0) return -EINVAL;
             uint32_t id = next_id++;
+            uint32_t flags = nftnl_set_get_u32(dumped, NFTNL_SET_FLAGS);
+            nftnl_set_set_u32(s, NFTNL_SET_FAMILY, family);
+            nftnl_set_set_str(s, NFTNL_SET_TABLE, nftnl_set_get_str(dumped, NFTNL_SET_TABLE));
+            nftnl_set_set_str(s, NFTNL_SET_NAME, nftnl_set_get_str(dumped, NFTNL_SET_NAME));
             nftnl_set_set_u32(s, NFTNL_SET_ID, id);
-            if ((nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_ANONYMOUS) && nanon < 256) {
-                snprintf(anons[nanon].name, sizeof(anons[nanon].name), "%s", nftnl_set_get_str(s, NFTNL_SET_NAME));
+            nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
+            nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, nftnl_set_get_u32(dumped, NFTNL_SET_KEY_TYPE));
+            nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, nftnl_set_get_u32(dumped, NFTNL_SET_KEY_LEN));
+            if (nftnl_set_is_set(dumped, NFTNL_SET_DATA_TYPE)) {
+                nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, nftnl_set_get_u32(dumped, NFTNL_SET_DATA_TYPE));
+                nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, nftnl_set_get_u32(dumped, NFTNL_SET_DATA_LEN));
+            }
+            if (nftnl_set_is_set(dumped, NFTNL_SET_USERDATA)) {
+                uint32_t udlen;
+                const void *ud = nftnl_set_get_data(dumped, NFTNL_SET_USERDATA, &udlen);
+                nftnl_set_set_data(s, NFTNL_SET_USERDATA, ud, udlen);
+            }
+            if ((flags & NFT_SET_ANONYMOUS) && nftnl_set_is_set(dumped, NFTNL_SET_DESC_SIZE))
+                nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, nftnl_set_get_u32(dumped, NFTNL_SET_DESC_SIZE));
+            if ((flags & NFT_SET_ANONYMOUS) && nanon < 256) {
+                snprintf(anons[nanon].name, sizeof(anons[nanon].name), "%s", nftnl_set_get_str(dumped, NFTNL_SET_NAME));
                 anons[nanon++].id = id;
             }
             nftnl_set_nlmsg_build_payload(hdr(b, NFT_MSG_NEWSET, family, NLM_F_CREATE, seq), s);
             nftnl_set_free(s);
+            nftnl_set_free(dumped);
             done(b, seq);
         } else if (type == NFT_MSG_NEWSETELEM) {
             struct nftnl_set *s = nftnl_set_alloc();

@@ -23,15 +23,7 @@ public enum Watchdog {
         let deadline = Date().addingTimeInterval(TimeInterval(seconds)).timeIntervalSince1970
         try FileOutput.writeAtomically("\(deadline) \(table)\n", to: paths.deadline)
         // setsid -f: a new session, so the watchdog survives the terminal, SIGHUP and the apply process.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-        process.arguments = ["-f", executable, "watchdog", "--directory", directory]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        guard try Subprocess.detached("/usr/bin/setsid", ["-f", executable, "watchdog", "--directory", directory]) == 0 else {
             disarm(directory: directory)
             throw NetlinkError.system("starting the rollback watchdog", EIO)
         }

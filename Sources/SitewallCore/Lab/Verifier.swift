@@ -17,6 +17,12 @@ public enum Verifier {
                          into: target.name)
         }
 
+        /// Applies through the netlink backend, with a socket opened inside the host's namespace.
+        public static func netlinkLoader(_ lab: Lab, _ target: Target, _ policy: Policy) throws {
+            guard let path = lab.namespacePath(of: target.name) else { return }
+            _ = try NetlinkApplier(socket: NetlinkSocket(namespace: path)).apply(policy)
+        }
+
         /// For tests: change a policy before it is loaded (drop a rule, open a port).
         public var tamper: ((Target, inout Policy) -> Void)?
 

@@ -28,14 +28,14 @@ extension Sitewall {
         @Option(help: "Host pairs probed per flow group.")
         var pairs: Int = 4
 
-        @Option(help: "Load the rules as nft (nft -f) or iptables (iptables-restore and ip6tables-restore).")
+        @Option(help: "Load the rules with nft (nft -f), netlink (sitewall's own netlink backend) or iptables (iptables-restore).")
         var target: String = "nft"
 
         @Flag(help: "Show only the probes that did not match.")
         var failuresOnly = false
 
         func validate() throws {
-            guard ["nft", "iptables"].contains(target) else { throw ValidationError("unknown target '\(target)': use nft or iptables") }
+            guard ["nft", "netlink", "iptables"].contains(target) else { throw ValidationError("unknown target '\(target)': use nft, netlink or iptables") }
             guard ["text", "json"].contains(format) else { throw ValidationError("unknown format '\(format)': use text or json") }
             guard timeout > 0, timeout <= 30 else { throw ValidationError("--timeout must be between 0 and 30 seconds") }
             guard pairs >= 1 else { throw ValidationError("--pairs must be at least 1") }
@@ -61,6 +61,7 @@ extension Sitewall {
             verifyOptions.timeout = timeout
             verifyOptions.pairsPerGroup = pairs
             if target == "iptables" { verifyOptions.load = Verifier.Options.iptablesLoader }
+            if target == "netlink" { verifyOptions.load = Verifier.Options.netlinkLoader }
             let report: VerifyReport
             do {
                 report = try Verifier.run(workspace, options: verifyOptions)

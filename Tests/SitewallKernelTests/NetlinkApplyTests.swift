@@ -1,0 +1,231 @@
+import Foundation
+import Testing
+@testable import SitewallCore
+import SitewallTestSupport
+
+/// `sitewall apply` over netlink, in namespaces of its own: same result as nft -f, atomic on
+/// failure, safe to repeat, bound to the ruleset generation, and guarded against lockout.
+@Suite(.serialized) struct NetlinkApplyTests {
+    static func policy(_ example: String, _ target: Target) throws -> Policy {
+        try Workspace.load(site: Repository.example(example), profiles: Repository.profiles).policy(for: target)
+    }
+
+    static func sitewall(_ arguments: [String]) -> String {
+        ([Repository.executable] + arguments + ["--profiles", Repository.profiles]).map { "'\($0)'" }.joined(separator: " ")
+    }
+
+    @Test(arguments: NftLoadTests.cases)
+    func netlinkApplyListsLikeTheNftScript(_ testCase: NftLoadTests.Case) throws {
+        guard NftLoadTests.requireLab() else { return }
+        let flag = testCase.target.kind == .gateway ? "--gateway" : "--host"
+        let site = Repository.example(testCase.example)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sitewall-nl-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let script = directory.appendingPathComponent("rules.nft").path
+        try NftBackend.render(try Self.policy(testCase.example, testCase.target)).write(toFile: script, atomically: true, encoding: .utf8)
+        let state = directory.appendingPathComponent("state").path
+        let apply = Self.sitewall(["apply", site, flag, testCase.target.name, "--force", "--state-directory", state])
+        let viaNetlink = try NetnsSandbox.run("""
+        nft add table ip foreign; nft add chain ip foreign keep '{ type filter hook input priority 10; policy accept; }'
+        nft add rule ip foreign keep tcp dport 9 counter accept
+        \(apply) > /dev/null
+        nft -s list ruleset > \(directory.path)/first
+        \(apply) > /dev/null
+        nft -s list ruleset > \(directory.path)/second
+        cmp \(directory.path)/first \(directory.path)/second
+        nft -s list table inet sitewall
+        echo '=====8<====='
+        nft -s list table ip foreign
+        """)
+        try #require(viaNetlink.status == 0, "\(viaNetlink.stderr)")
+        let viaNft = try NetnsSandbox.run("nft -f \(script)\nnft -s list table inet sitewall")
+        try #require(viaNft.status == 0, "\(viaNft.stderr)")
+        let parts = viaNetlink.stdout.components(separatedBy: "=====8<=====\n")
+        #expect(parts[0] == viaNft.stdout)
+        #expect(parts[1].contains("tcp dport 9 counter accept"))
+    }
+
+    @Test func aRefusedObjectLeavesThePreviousRulesetAndIsNamed() throws {
+        guard NftLoadTests.requireLab() else { return }
+        let namespace = try NamedNamespace()
+        let good = try Self.policy("plant-scada", Target(kind: .host, name: "hmi-1"))
+        let applier = NetlinkApplier(socket: try NetlinkSocket(namespace: namespace.path))
+        _ = try applier.apply(good)
+        let before = try namespace.run("nft -s list ruleset").stdout
+        var bad = good
+        var rule = Rule(verdict: .accept)
+        rule.family = .ipv4
+        rule.saddr = .set("no_such_set_v4")
+        rule.transport = .tcp
+        rule.dport = PortSet(2080)
+        rule.comment = "the broken rule"
+        bad.table.chains[0].rules.append(rule)
+        #expect {
+            _ = try applier.apply(bad)
+        } throws: { error in
+            guard let error = error as? NetlinkError else { return false }
+            return error.refusals.count == 1 && error.refusals[0].errno == ENOENT
+                && error.refusals[0].object.contains("chain input (the broken rule)")
+        }
+        #expect(try namespace.run("nft -s list ruleset").stdout == before)
+    }
+
+    @Test func aStaleGenerationIsRefusedAndApplyReplans() throws {
+        guard NftLoadTests.requireLab() else { return }
+        let namespace = try NamedNamespace()
+        let socket = try NetlinkSocket(namespace: namespace.path)
+        let policy = try Self.policy("megapower-video", Target(kind: .host, name: "mpcpu-1"))
+        let stale = try socket.generation()
+        try namespace.run("nft add table ip other")
+        let batch = NetlinkBatch()
+        batch.begin(generation: stale)
+        try NetlinkEncoder.encode(policy, into: batch)
+        batch.end()
+        #expect {
+            try batch.send(on: socket, operation: "apply")
+        } throws: { error in
+            (error as? NetlinkError)?.refusals.first.map { $0.errno == ERESTART && $0.object == "the transaction" } ?? false
+        }
+        #expect(try namespace.run("nft list tables").stdout == "table ip other\n")
+        let result = try NetlinkApplier(socket: socket).apply(policy)
+        #expect(result.generation > stale)
+        #expect(try namespace.run("nft list tables").stdout.contains("table inet sitewall"))
+    }
+
+    @Test func tensOfThousandsOfSetElementsGoThrough() throws {
+        guard NftLoadTests.requireLab() else { return }
+        let namespace = try NamedNamespace()
+        var policy = try Self.policy("megapower-video", Target(kind: .host, name: "mpcpu-1"))
+        let many = (0..<60_000).map { IPAddress(family: .ipv4, value: UInt128(0x0A00_0000 + $0)) }
+        policy.table.sets.append(AddressSet(name: "big_v4", family: .ipv4, elements: many, comment: "60k addresses"))
+        let result = try NetlinkApplier(socket: try NetlinkSocket(namespace: namespace.path)).apply(policy)
+        #expect(result.counts.elements >= 60_000)
+        #expect(result.bytes > 65_536 * 4)
+        let count = try namespace.run("nft -j list set inet sitewall big_v4 | grep -o '\"10\\.' | wc -l").stdout
+        #expect(Int(count.trimmingCharacters(in: .whitespacesAndNewlines)) == 60_000)
+    }
+
+    @Test func dryRunChangesNothing() throws {
+        guard NftLoadTests.requireLab() else { return }
+        let site = Repository.example("campus")
+        let result = try NetnsSandbox.run("""
+        \(Self.sitewall(["apply", site, "--host", "hmi-1", "--dry-run", "--state-directory", "/tmp/sitewall-dry-\(UUID().uuidString)"]))
+        echo "tables: $(nft list tables | wc -l)"
+        """)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("dry run for host hmi-1 of site campus: nothing was changed"))
+        #expect(result.stdout.contains("would apply: 1 table, 3 chains"))
+        #expect(result.stdout.contains("tables: 0"))
+    }
+
+    @Test func lockoutGuardRefusesAndAllows() throws {
+        guard NftLoadTests.requireLab() else { return }
+        let site = Repository.example("campus")
+        let state = "/tmp/sitewall-guard-\(UUID().uuidString)"
+        // hmi-1 may SSH to gw-1 (ssh/client -> ssh/server); hmi-2 may not.
+        let allowed = try NetnsSandbox.run("""
+        SSH_CONNECTION='10.10.2.50 50000 10.10.2.1 22' \(Self.sitewall(["apply", site, "--gateway", "gw-1", "--state-directory", state]))
+        nft list tables
+        """)
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+        #expect(allowed.stdout.contains("table inet sitewall"))
+        let refused = try NetnsSandbox.run("""
+        SSH_CONNECTION='10.10.2.51 50000 10.10.2.1 22' \(Self.sitewall(["apply", site, "--gateway", "gw-1", "--state-directory", state])) || echo "exit $?"
+        echo "tables: $(nft list tables | wc -l)"
+        """)
+        #expect(refused.stdout.contains("exit 1") && refused.stdout.contains("tables: 0"))
+        #expect(refused.stderr.contains("refusing to apply: the new ruleset would cut the management path"))
+        #expect(refused.stderr.contains("10.10.2.51 -> 10.10.2.1 tcp/22"))
+        let forced = try NetnsSandbox.run("""
+        SSH_CONNECTION='10.10.2.51 50000 10.10.2.1 22' \(Self.sitewall(["apply", site, "--gateway", "gw-1", "--force", "--state-directory", state]))
+        """)
+        #expect(forced.status == 0 && forced.stdout.contains("warning (--force)"))
+    }
+
+    @Test func managementHostsAreGuarded() throws {
+        let yaml = """
+        site: t
+        zones:
+          a: { networks: [10.0.0.0/24] }
+        hosts:
+          eng: { address: 10.0.0.5, roles: [ssh/client] }
+          ops: { address: 10.0.0.6, roles: [ntp/client] }
+          gw: { address: 10.0.0.1, roles: [ssh/server], management: [eng, ops], gateway: { interfaces: { a: eth0 } } }
+        """
+        let workspace = try SiteFixture.workspace(yaml)
+        let target = Target(kind: .gateway, name: "gw")
+        var session = ApplySession(workspace: workspace, target: target, policy: workspace.policy(for: target))
+        session.sshConnection = nil
+        let problems = session.lockoutProblems()
+        #expect(problems.count == 1 && problems[0].contains("management host ops could not reach gw over SSH"))
+        #expect(SiteFixture.errors(yaml.replacingOccurrences(of: "[eng, ops]", with: "[eng, opz]"))
+            .contains { $0.message.contains("unknown management host 'opz'") && $0.fix == "did you mean 'ops'?" })
+    }
+
+    /// apply --confirm: unconfirmed -> the previous table comes back (also when apply's whole
+    /// session is killed); confirmed -> the new one stays.
+    @Test(arguments: ["unconfirmed", "killed", "confirmed"])
+    func confirmOrRollBack(_ mode: String) throws {
+        guard NftLoadTests.requireLab() else { return }
+        let site = Repository.example("campus")
+        let state = "/tmp/sitewall-confirm-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let first = Self.sitewall(["apply", site, "--host", "hmi-2", "--state-directory", state])
+        let second = Self.sitewall(["apply", site, "--host", "scada-1", "--confirm", "2", "--state-directory", state])
+        let confirm = Self.sitewall(["confirm", "--state-directory", state]).replacingOccurrences(of: " '--profiles' '\(Repository.profiles)'", with: "")
+        let step: String
+        switch mode {
+        case "confirmed": step = "\(second) > /dev/null\n\(confirm)"
+        case "killed":
+            // The operator's session dies right after apply: its whole process group is killed.
+            step = "setsid bash -c '\(second.replacingOccurrences(of: "'", with: "") ) > /dev/null; sleep 30' &\nsleep 1\npkill -KILL -s $(ps -o sid= -p $! | tr -d ' ') || true"
+        default: step = "\(second) > /dev/null"
+        }
+        let result = try NetnsSandbox.run("""
+        \(first) > /dev/null
+        nft -s list table inet sitewall > \(state).before
+        \(step)
+        nft -s list table inet sitewall > \(state).during
+        sleep 3
+        nft -s list table inet sitewall > \(state).after
+        if cmp -s \(state).before \(state).during; then echo "during: old"; else echo "during: new"; fi
+        if cmp -s \(state).before \(state).after; then echo "after: old"; else echo "after: new"; fi
+        rm -f \(state).before \(state).during \(state).after
+        """)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("during: new"), "\(result.stdout)")
+        #expect(result.stdout.contains(mode == "confirmed" ? "after: new" : "after: old"), "\(result.stdout)")
+        if mode == "confirmed" { #expect(result.stdout.contains("confirmed: the new ruleset stays")) }
+    }
+
+    @Test(arguments: Repository.exampleNames)
+    func packetLabPassesWithRulesAppliedOverNetlink(_ example: String) throws {
+        guard NftLoadTests.requireLab() else { return }
+        var options = Verifier.Options()
+        options.load = Verifier.Options.netlinkLoader
+        let report = try Verifier.run(try Workspace.load(site: Repository.example(example), profiles: Repository.profiles), options: options)
+        #expect(report.failed == 0, "\(report.text(onlyFailures: true))")
+        if example == "megapower-video" {
+            // The ct helper object and objref statements work when applied over netlink too.
+            #expect(report.results.filter { $0.probe.helper == .tftp }.count >= 2)
+        }
+        #expect(Lab.existingNamespaces(prefix: report.labPrefix + "-").isEmpty)
+    }
+
+    @Test func persistWritesTheEquivalentScript() throws {
+        guard NftLoadTests.requireLab() else { return }
+        let file = "/tmp/sitewall-persist-\(UUID().uuidString).nft"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let site = Repository.example("megapower-video")
+        let result = try NetnsSandbox.run("""
+        \(Self.sitewall(["apply", site, "--host", "mpcpu-1", "--persist", file, "--state-directory", "/tmp/sitewall-p-\(UUID().uuidString)"]))
+        nft -s list table inet sitewall > \(file).applied
+        nft flush ruleset
+        nft -f \(file)
+        nft -s list table inet sitewall | cmp - \(file).applied
+        rm \(file).applied
+        """)
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+}
