@@ -213,6 +213,25 @@ import SitewallTestSupport
         #expect(Lab.existingNamespaces(prefix: report.labPrefix + "-").isEmpty)
     }
 
+    @Test func twoAppliesDoNotInterleave() throws {
+        guard NftLoadTests.requireLab() else { return }
+        let state = "/tmp/sitewall-lock-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let apply = Self.sitewall(["apply", Repository.example("campus"), "--host", "hmi-1", "--state-directory", state])
+        let result = try NetnsSandbox.run("""
+        dir=\(state)/netns-$(stat -L -c %i /proc/self/ns/net)
+        mkdir -p $dir
+        flock $dir/apply.lock sleep 2 &
+        sleep 0.3
+        \(apply) || echo "second apply: exit $?"
+        wait
+        \(apply) > /dev/null && echo "after: applied"
+        """)
+        #expect(result.stdout.contains("second apply: exit 1"), "\(result.stdout) \(result.stderr)")
+        #expect(result.stderr.contains("another sitewall apply is running in this network namespace"))
+        #expect(result.stdout.contains("after: applied"))
+    }
+
     @Test func persistWritesTheEquivalentScript() throws {
         guard NftLoadTests.requireLab() else { return }
         let file = "/tmp/sitewall-persist-\(UUID().uuidString).nft"
