@@ -78,4 +78,12 @@ void CNftnl_free(void *p);
 /* Adds the objects of a snapshot to a batch as new objects (handles dropped); -errno on bad input. */
 int CNftnl_replay(CNftnl_batch *b, const uint8_t *snapshot, size_t len);
 
+/* Describes the objects of a snapshot (or any dump) as text, one object per line, fields
+ * tab-separated as key=value with binary values in hex: table, chain, set, elem, obj, rule
+ * (each rule followed by one `expr` line per expression). Malloc'd; free with CNftnl_free. */
+int CNftnl_describe(const uint8_t *dump, size_t len, char **out);
+
+/* Dumps every chain of every table (to find other tables hooking the same points). */
+int CNftnl_dump_chains(CNftnl_socket *sock, uint8_t **out, size_t *out_len);
+
 #endif

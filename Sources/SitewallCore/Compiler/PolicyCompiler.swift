@@ -78,7 +78,7 @@ enum Baseline {
         invalid, established,
         rule(.accept, comment: "IPv6 neighbour discovery (on-link only)") {
             $0.family = .ipv6
-            $0.icmpv6Types = ["nd-neighbor-solicit", "nd-neighbor-advert", "nd-router-advert"]
+            $0.icmpv6Types = ["nd-router-advert", "nd-neighbor-solicit", "nd-neighbor-advert"]  // by type number, as read back
         },
     ]
     static let output: [Rule] = [
@@ -86,7 +86,7 @@ enum Baseline {
         invalid, established,
         rule(.accept, comment: "IPv6 neighbour discovery (on-link only)") {
             $0.family = .ipv6
-            $0.icmpv6Types = ["nd-neighbor-solicit", "nd-neighbor-advert", "nd-router-solicit"]
+            $0.icmpv6Types = ["nd-router-solicit", "nd-neighbor-solicit", "nd-neighbor-advert"]
         },
     ]
     static let forward: [Rule] = [invalid, established]

@@ -38,7 +38,7 @@ public enum Watchdog {
     public static func confirm(directory: String, wait: TimeInterval = 5) -> Bool {
         let paths = files(directory)
         guard isPending(directory: directory) else { return false }
-        FileManager.default.createFile(atPath: paths.confirmed, contents: Data())
+        _ = FileManager.default.createFile(atPath: paths.confirmed, contents: Data())
         let until = Date().addingTimeInterval(wait)
         while isPending(directory: directory) && Date() < until { usleep(50_000) }
         return !isPending(directory: directory)
@@ -70,7 +70,7 @@ public enum Watchdog {
         }
         let line = "\(Date()): \(outcome)\n"
         if let handle = FileHandle(forWritingAtPath: paths.log) ?? {
-            FileManager.default.createFile(atPath: paths.log, contents: nil)
+            _ = FileManager.default.createFile(atPath: paths.log, contents: nil)
             return FileHandle(forWritingAtPath: paths.log)
         }() {
             handle.seekToEndOfFile()

@@ -106,8 +106,12 @@ public final class Lab: @unchecked Sendable {
         try? FileManager.default.removeItem(at: scratch)
     }
 
+    /// Set once a signal handler has started tearing labs down: the work in progress will fail.
+    nonisolated(unsafe) public private(set) static var interrupted = false
+
     /// Tears down every live lab; for SIGINT/SIGTERM handlers.
     public static func tearDownAll() {
+        interrupted = true
         let labs = liveLock.withLock { Array(live.values) }
         for lab in labs { lab.tearDown() }
     }

@@ -118,6 +118,9 @@ public struct Rule: Sendable, Hashable, Codable {
     public var icmpv6Types: [String]?
     public var helper: ConntrackHelper?
     public var verdict: Verdict
+    /// Read back from a running ruleset: expressions sitewall never emits, as libnftnl or nft
+    /// prints them. Such a rule is reported, never dropped silently.
+    public var foreign: String?
     public var comment: String?
     /// Why this rule exists: the flow and its sources. Not rendered into matches.
     public var origin: RuleOrigin?

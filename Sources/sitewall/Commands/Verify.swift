@@ -66,6 +66,8 @@ extension Sitewall {
             do {
                 report = try Verifier.run(workspace, options: verifyOptions)
             } catch {
+                // Interrupted: the signal handler is removing the lab and will exit with 130.
+                if Lab.interrupted { while true { sleep(1) } }
                 Output.error("\(error)")
                 throw ExitCode(2)
             }

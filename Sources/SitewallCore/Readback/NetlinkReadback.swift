@@ -1,0 +1,138 @@
+import CNftnl
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads sitewall's table back from the kernel through the shim and decodes it into a policy.
+public enum NetlinkReadback {
+    public static func read(socket: NetlinkSocket, target: Target, site: String, table: String = Table.defaultName) throws -> RunningState {
+        let snapshot = try socket.snapshot(table: table)
+        var chains: UnsafeMutablePointer<UInt8>?
+        var length = 0
+        let status = CNftnl_dump_chains(socket.handle, &chains, &length)
+        guard status == 0 else { throw NetlinkError.system("listing chains", -status) }
+        defer { CNftnl_free(chains) }
+        let allChains = chains.map { Array(UnsafeBufferPointer(start: $0, count: length)) } ?? []
+        var state = decode(describe(snapshot), target: target, site: site, table: table)
+        state.otherChains = otherChains(describe(allChains), table: table)
+        return state
+    }
+
+    static func describe(_ dump: [UInt8]) -> [DescribedObject] {
+        guard !dump.isEmpty else { return [] }
+        var text: UnsafeMutablePointer<CChar>?
+        let status = dump.withUnsafeBufferPointer { CNftnl_describe($0.baseAddress, $0.count, &text) }
+        guard status == 0, let text else { return [] }
+        defer { CNftnl_free(text) }
+        return String(cString: text).split(separator: "\n").map(DescribedObject.init)
+    }
+
+    static let families: [String: String] = ["1": "inet", "2": "ip", "10": "ip6", "7": "bridge", "3": "arp", "5": "netdev"]
+
+    static func otherChains(_ objects: [DescribedObject], table: String) -> [RunningState.OtherChain] {
+        objects.compactMap { object in
+            guard object.kind == "chain", let hookText = object["hook"], let hook = Int(hookText).flatMap(Hook.init(number:)) else { return nil }
+            let family = families[object["family"] ?? ""] ?? "family \(object["family"] ?? "?")"
+            if family == "inet" && object["table"] == table { return nil }
+            return RunningState.OtherChain(family: family, table: object["table"] ?? "?", chain: object["name"] ?? "?", hook: hook.rawValue,
+                                           priority: Int(object["prio"] ?? "") ?? 0, policy: object["policy"] == "1" ? "accept" : "drop")
+        }
+    }
+
+    /// Rebuilds the policy from described objects.
+    static func decode(_ objects: [DescribedObject], target: Target, site: String, table name: String) -> RunningState {
+        guard objects.contains(where: { $0.kind == "table" }) else { return RunningState(policy: nil) }
+        var table = Table()
+        table.name = name
+        var state = RunningState(policy: nil)
+        var anonymous: [String: [[UInt8]]] = [:]
+        var setTypes: [String: String] = [:]
+        var elements: [String: [[UInt8]]] = [:]
+        var setComments: [String: String] = [:]
+        for object in objects {
+            switch object.kind {
+            case "obj":
+                if object["type"] == "3", let helper = ConntrackHelper(rawValue: object["helper"] ?? "") { table.helpers.append(helper) }
+            case "set":
+                let setName = object["name"] ?? ""
+                setTypes[setName] = object["keytype"]
+                if let comment = object["comment"] { setComments[setName] = String(decoding: comment.hexBytes, as: UTF8.self) }
+                if (Int(object["flags"] ?? "0") ?? 0) & 1 != 0 { anonymous[setName] = [] }
+            case "elem":
+                let setName = object["set"] ?? ""
+                if object["flags"].map({ (Int($0) ?? 0) & 1 != 0 }) ?? false { continue }  // interval end markers
+                let key = (object["key"] ?? "").hexBytes
+                if anonymous[setName] != nil { anonymous[setName]!.append(key) } else { elements[setName, default: []].append(key) }
+            default: break
+            }
+        }
+        for (setName, type) in setTypes.sorted(by: { $0.key < $1.key }) where anonymous[setName] == nil {
+            let family: IPFamily
+            switch type {
+            case "7": family = .ipv4
+            case "8": family = .ipv6
+            default:
+                state.foreignSets.append(setName)
+                continue
+            }
+            let addresses = (elements[setName] ?? []).compactMap { bytes -> IPAddress? in
+                guard bytes.count == (family == .ipv4 ? 4 : 16) else { return nil }
+                return IPAddress(family: family, value: bytes.reduce(UInt128(0)) { ($0 << 8) | UInt128($1) })
+            }.sorted()
+            table.sets.append(AddressSet(name: setName, family: family, elements: addresses, comment: setComments[setName]))
+        }
+        // Chains in dump order; rules follow their chain.
+        var chainOrder: [String] = []
+        var chains: [String: Chain] = [:]
+        var currentRule: (chain: String, comment: String?, expressions: [DescribedObject])?
+        func flush() {
+            guard let rule = currentRule else { return }
+            chains[rule.chain]?.rules.append(RuleDecoder.decode(rule.expressions, comment: rule.comment, anonymous: anonymous))
+            currentRule = nil
+        }
+        for object in objects {
+            switch object.kind {
+            case "chain":
+                flush()
+                let chainName = object["name"] ?? "?"
+                guard let hook = Int(object["hook"] ?? "").flatMap(Hook.init(number:)) else {
+                    state.extraChains.append(chainName)
+                    continue
+                }
+                chainOrder.append(chainName)
+                chains[chainName] = Chain(name: chainName, hook: hook, priority: Int(object["prio"] ?? "") ?? 0,
+                                          policy: object["policy"] == "1" ? .accept : .drop, rules: [])
+            case "rule":
+                flush()
+                currentRule = (object["chain"] ?? "?", object["comment"].map { String(decoding: $0.hexBytes, as: UTF8.self) }, [])
+            case "expr":
+                currentRule?.expressions.append(object)
+            default: break
+            }
+        }
+        flush()
+        table.chains = chainOrder.compactMap { chains[$0] }
+        state.policy = Policy(site: site, target: target, table: table)
+        return state
+    }
+}
+
+/// One line of the shim's description: a kind and key=value fields.
+struct DescribedObject {
+    var kind: String
+    var fields: [String: String]
+
+    init(_ line: Substring) {
+        let parts = line.split(separator: "\t")
+        kind = parts.first.map(String.init) ?? ""
+        var fields: [String: String] = [:]
+        for part in parts.dropFirst() {
+            guard let equals = part.firstIndex(of: "=") else { continue }
+            fields[String(part[..<equals])] = String(part[part.index(after: equals)...])
+        }
+        self.fields = fields
+    }
+
+    subscript(_ key: String) -> String? { fields[key] }
+}

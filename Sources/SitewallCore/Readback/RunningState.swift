@@ -1,0 +1,52 @@
+/// What is running: sitewall's table decoded into a policy, plus what else hooks the same points.
+public struct RunningState: Sendable {
+    /// A base chain of another table.
+    public struct OtherChain: Sendable, Hashable, Codable {
+        public var family: String
+        public var table: String
+        public var chain: String
+        public var hook: String
+        public var priority: Int
+        public var policy: String
+    }
+
+    /// nil when sitewall's table is not loaded at all.
+    public var policy: Policy?
+    /// Chains of sitewall's table that are not base chains (sitewall never makes them).
+    public var extraChains: [String] = []
+    /// Sets whose key type sitewall never uses, by name.
+    public var foreignSets: [String] = []
+    public var otherChains: [OtherChain] = []
+
+    public init(policy: Policy?) { self.policy = policy }
+}
+
+extension Hook {
+    init?(number: Int) {
+        switch number {
+        case 0: self = .prerouting
+        case 1: self = .input
+        case 2: self = .forward
+        case 3: self = .output
+        case 4: self = .postrouting
+        default: return nil
+        }
+    }
+}
+
+extension CtState {
+    static let bitOrder: [CtState] = [.invalid, .established, .related, .new, .untracked]
+}
+
+extension String {
+    /// Bytes from lower-case hex ("0a01" -> [10, 1]).
+    var hexBytes: [UInt8] {
+        var bytes: [UInt8] = []
+        var iterator = utf8.makeIterator()
+        while let high = iterator.next(), let low = iterator.next() {
+            func value(_ c: UInt8) -> UInt8 { c >= 97 ? c - 87 : (c >= 65 ? c - 55 : c - 48) }
+            bytes.append(value(high) << 4 | value(low))
+        }
+        return bytes
+    }
+}

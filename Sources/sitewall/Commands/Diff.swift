@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+import SitewallCore
+
+extension Sitewall {
+    struct Diff: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show how the running rules differ from what the site compiles to, object by object.",
+            discussion: """
+            sitewall diff SITE --gateway gw-1               compiled site vs the rules running here (via netlink)
+            sitewall diff SITE --gateway gw-1 --running F   ... vs a saved 'nft -j list ruleset' (no root needed)
+            sitewall diff OLD_SITE NEW_SITE --gateway gw-1  what a site change would change on gw-1
+            Exit status as diff(1): 0 no differences, 1 differences, 2 trouble.
+            """
+        )
+
+        @Argument(help: "The site description (or the old one, with NEW_SITE).")
+        var site: String
+
+        @Argument(help: "A new version of the site: review what it would change.")
+        var newSite: String?
+
+        @Option(help: "The profiles folder (default: $SITEWALL_PROFILES, or the Profiles/ folder sitewall ships with).")
+        var profiles: String?
+
+        @Option(help: "Diff this host's rules.")
+        var host: String?
+
+        @Option(help: "Diff this gateway's rules.")
+        var gateway: String?
+
+        @Option(help: "Read the running rules from a saved 'nft -j list ruleset' instead of the kernel.")
+        var running: String?
+
+        @Option(help: "text or json.")
+        var format: String = "text"
+
+        func validate() throws {
+            guard (host == nil) != (gateway == nil) else { throw ValidationError("give exactly one of --host NAME or --gateway NAME") }
+            guard ["text", "json"].contains(format) else { throw ValidationError("unknown format '\(format)': use text or json") }
+            if newSite != nil && running != nil { throw ValidationError("--running compares with a site; give either NEW_SITE or --running") }
+        }
+
+        func load(_ path: String) throws -> Workspace {
+            do {
+                return try Workspace.load(site: path, profiles: ProfileLocator.locate(explicit: profiles))
+            } catch let error as DiagnosticsError {
+                Output.printDiagnostics(error.diagnostics)
+                throw ExitCode(2)
+            }
+        }
+
+        func run() throws {
+            let kind: Target.Kind = host != nil ? .host : .gateway
+            let name = host ?? gateway!
+            let report: DiffReport
+            do {
+                let base = try load(site)
+                if let newSite {
+                    let updated = try load(newSite)
+                    let target = Target(kind: kind, name: name)
+                    // A host may exist in only one of the two sites: then it gains or loses its whole table.
+                    let old = (try? base.compiler.target(kind: kind, name: name)).map { base.policy(for: $0) }
+                    let new = (try? updated.compiler.target(kind: kind, name: name)).map { updated.policy(for: $0) }
+                    guard old != nil || new != nil else {
+                        Output.error("neither site has a \(kind.rawValue) '\(name)'")
+                        throw ExitCode(2)
+                    }
+                    report = DiffReport(diff: PolicyDiff.compare(expected: new, running: old), site: updated.resolved, target: target, mode: .review)
+                } else {
+                    let target = try base.compiler.target(kind: kind, name: name)
+                    let expected = base.policy(for: target)
+                    let state: RunningState
+                    if let running {
+                        guard let data = FileManager.default.contents(atPath: running) else {
+                            Output.error("cannot read \(running)")
+                            throw ExitCode(2)
+                        }
+                        state = try NftJSONReader.read(data, target: target, site: expected.site)
+                    } else {
+                        state = try NetlinkReadback.read(socket: NetlinkSocket(), target: target, site: expected.site)
+                    }
+                    report = DiffReport(diff: PolicyDiff.compare(expected: expected, running: state), site: base.resolved, target: target,
+                                        mode: .live, otherChains: state.otherChains)
+                }
+            } catch let exit as ExitCode {
+                throw exit
+            } catch {
+                Output.error("\(error)")
+                throw ExitCode(2)
+            }
+            print(format == "json" ? try report.json() : report.text, terminator: "")
+            if !report.entries.isEmpty { throw ExitCode.failure }
+        }
+    }
+}
