@@ -77,6 +77,16 @@ public enum FlowDeriver {
             }
         }
 
+        // Each bucket's members, deduplicated and sorted once (a bucket pairs with many others).
+        struct MemberKey: Hashable { var service: String; var initiator: InitiatorKey?; var listener: ListenerKey? }
+        var sortedMembers: [MemberKey: [HostAddress]] = [:]
+        func members(_ bucket: Bucket, key: MemberKey) -> [HostAddress] {
+            if let cached = sortedMembers[key] { return cached }
+            let value = Array(Set(bucket.members)).sorted()
+            sortedMembers[key] = value
+            return value
+        }
+
         var groups: [FlowGroup] = []
         for serviceID in services.keys.sorted() {
             let service = services[serviceID]!
@@ -85,8 +95,8 @@ public enum FlowDeriver {
             for (ikey, ibucket) in from {
                 for (lkey, lbucket) in to where ikey.family == lkey.family {
                     // A host talking to itself goes over loopback, which is always allowed.
-                    let from = local(Array(Set(ibucket.members)), toward: lkey.zone).sorted()
-                    let to = local(Array(Set(lbucket.members)), toward: ikey.zone).sorted()
+                    let from = local(members(ibucket, key: MemberKey(service: serviceID, initiator: ikey, listener: nil)), toward: lkey.zone)
+                    let to = local(members(lbucket, key: MemberKey(service: serviceID, initiator: nil, listener: lkey)), toward: ikey.zone)
                     if from.isEmpty || to.isEmpty { continue }
                     if from.count == 1, to.count == 1, from[0].host == to[0].host { continue }
                     let conduit = ikey.zone == lkey.zone ? nil : site.conduit(from: ikey.zone, to: lkey.zone, service: serviceID)

@@ -5,6 +5,7 @@ public enum SiteResolver {
         let zones = checkZones(site, log: &log)
         var resolved = ResolvedSite(site: site, catalog: catalog, zones: zones, hosts: [], conduits: [])
         var addressOwners: [IPAddress: (String, SourceLocation?)] = [:]
+        var cache = RoleCache()
         for host in site.hosts {
             for address in host.addresses {
                 if let (owner, location) = addressOwners[address.value] {
@@ -14,7 +15,7 @@ public enum SiteResolver {
                     addressOwners[address.value] = (host.name, address.location)
                 }
             }
-            if let host = resolveHost(host, site: site, zones: zones, catalog: catalog, log: &log) {
+            if let host = resolveHost(host, site: site, zones: zones, catalog: catalog, cache: &cache, log: &log) {
                 resolved.hosts.append(host)
             }
         }
@@ -47,7 +48,15 @@ public enum SiteResolver {
         return best?.0
     }
 
-    static func resolveHost(_ host: Host, site: Site, zones: [Zone], catalog: ProfileCatalog, log: inout DiagnosticLog) -> ResolvedHost? {
+    /// What a set of roles offers and uses, and whether its checks were clean: hosts with the
+    /// same roles and no port overrides (most of a large site) share one computation.
+    struct RoleCache {
+        struct Entry { var roles: [Role]; var offers: [String: OfferedService]; var uses: [String: UsedService] }
+        var entries: [[String]: Entry] = [:]
+    }
+
+    static func resolveHost(_ host: Host, site: Site, zones: [Zone], catalog: ProfileCatalog, cache: inout RoleCache,
+                            log: inout DiagnosticLog) -> ResolvedHost? {
         let zoneNames = zones.map(\.name)
         var result = ResolvedHost(name: host.name, addresses: [], roles: [], offers: [:], uses: [:], interfaces: nil, location: host.location)
 
@@ -94,6 +103,22 @@ public enum SiteResolver {
             result.interfaces = interfaces
         }
 
+        for manager in host.management {
+            if site.host(named: manager.value) != nil {
+                result.management.append(manager.value)
+            } else {
+                log.error("host '\(host.name)' names unknown management host '\(manager.value)'", at: manager.location,
+                          fix: DidYouMean.hint(for: manager.value, among: site.hosts.map(\.name), kind: "host"))
+            }
+        }
+        let signature = host.roles.map(\.value)
+        if host.ports.isEmpty, let entry = cache.entries[signature] {
+            result.roles = entry.roles
+            result.offers = entry.offers
+            result.uses = entry.uses
+            return result
+        }
+        let before = log.diagnostics.count
         for roleName in host.roles {
             guard let role = catalog.roles[roleName.value] else {
                 log.error("host '\(host.name)' has unknown role '\(roleName.value)'", at: roleName.location,
@@ -121,17 +146,12 @@ public enum SiteResolver {
             }
         }
 
-        let hostNames = site.hosts.map(\.name)
-        for manager in host.management {
-            if hostNames.contains(manager.value) {
-                result.management.append(manager.value)
-            } else {
-                log.error("host '\(host.name)' names unknown management host '\(manager.value)'", at: manager.location,
-                          fix: DidYouMean.hint(for: manager.value, among: hostNames, kind: "host"))
-            }
-        }
         applyPortOverrides(host, to: &result, catalog: catalog, log: &log)
         checkHostConstraints(host, result, catalog: catalog, log: &log)
+        // Only a clean outcome is shared: another host with these roles would get the same one.
+        if host.ports.isEmpty && log.diagnostics.count == before {
+            cache.entries[signature] = RoleCache.Entry(roles: result.roles, offers: result.offers, uses: result.uses)
+        }
         return result
     }
 

@@ -12,16 +12,17 @@ public enum SiteLoader {
         return parse(root, log: &log)
     }
 
-    /// Names become nft identifiers and comments: only characters that can never break out of quoting.
-    static let namePattern = try! NSRegularExpression(pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
-    static let interfacePattern = try! NSRegularExpression(pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$")
-
-    static func matches(_ pattern: NSRegularExpression, _ text: String) -> Bool {
-        pattern.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+    /// Names become nft identifiers and comments: only characters that can never break out of
+    /// quoting: letters, digits, '.', '_' and '-', starting with a letter or digit.
+    static func isSafeName(_ text: String, maxLength: Int) -> Bool {
+        let bytes = Array(text.utf8)
+        func plain(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) }
+        return !bytes.isEmpty && bytes.count <= maxLength && plain(bytes[0])
+            && bytes.allSatisfy { plain($0) || $0 == 46 || $0 == 95 || $0 == 45 }
     }
 
     static func checkName(_ name: String, _ what: String, at location: SourceLocation?, log: inout DiagnosticLog) -> Bool {
-        if matches(namePattern, name) { return true }
+        if isSafeName(name, maxLength: 63) { return true }
         log.error("\(what) '\(name)' contains characters sitewall cannot pass safely into a ruleset", at: location,
                   fix: "use letters, digits, '.', '_' and '-' only (at most 63), starting with a letter or digit")
         return false
@@ -121,7 +122,7 @@ public enum SiteLoader {
         var spec = GatewaySpec(interfaces: [])
         for (zone, keyNode, value) in interfacesNode.entries("interfaces of '\(name)'", log: &log) ?? [] {
             guard let interface = value.string("interface name", log: &log) else { continue }
-            guard matches(interfacePattern, interface) else {
+            guard isSafeName(interface, maxLength: 15) else {
                 log.error("'\(interface)' is not a valid interface name", at: value.location,
                           fix: "Linux interface names are 1-15 letters, digits, '.', '_' or '-'")
                 continue

@@ -21,7 +21,9 @@ struct YAMLNode {
 
     static func parse(_ text: String, displayName: String, log: inout DiagnosticLog) -> YAMLNode? {
         do {
-            guard let node = try Yams.compose(yaml: text) else {
+            // The basic resolver: sitewall reads every scalar as text itself, and Yams' default
+            // resolver runs regular expressions on each scalar (most of the parse time at scale).
+            guard let node = try Yams.compose(yaml: text, .basic) else {
                 log.error("the file is empty", at: SourceLocation(file: displayName, line: 1, column: 1))
                 return nil
             }
