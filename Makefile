@@ -2,9 +2,9 @@
 SWIFT ?= swift
 BIN := .build/debug/sitewall
 OUT ?= out
-APT_PACKAGES := libnftnl-dev libmnl-dev nftables iptables iproute2 util-linux tftp-hpa tftpd-hpa
+APT_PACKAGES := libnftnl-dev libmnl-dev nftables iptables iproute2 util-linux tftp-hpa tftpd-hpa python3
 
-.PHONY: all deps build example examples test check clean
+.PHONY: all deps build example examples test check clean bench
 
 all: build
 
@@ -42,3 +42,9 @@ test: deps
 
 clean:
 	rm -rf .build $(OUT)
+
+# Benchmarks: generated sites of 100 to 50,000 hosts; compile, apply (netlink vs nft -f),
+# readback+diff and the packet path, in network namespaces. Table on stdout, JSON in .build/bench/.
+bench: deps
+	$(SWIFT) build -c release
+	python3 bench/run.py
