@@ -8,11 +8,7 @@ import SitewallTestSupport
         try Run.program(Repository.executable, arguments + ["--profiles", Repository.profiles])
     }
 
-    static func temporaryDirectory() throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sitewall-cli-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
+    static func temporaryDirectory() throws -> ScratchDirectory { try ScratchDirectory("sitewall-cli") }
 
     @Test func checkPassesOnEveryExampleWithoutWarnings() throws {
         for name in Repository.exampleNames {
@@ -23,8 +19,8 @@ import SitewallTestSupport
     }
 
     @Test func checkReportsErrorsWithPositionAndExitsOne() throws {
-        let directory = try Self.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try Self.temporaryDirectory()
+        let directory = scratch.path
         let site = directory + "/bad.yaml"
         try "site: t\nzones:\n  a: { networks: [10.0.0.0/24] }\nhosts:\n  s: { address: 10.0.0.1, roles: [modbus/sever] }\n"
             .write(toFile: site, atomically: true, encoding: .utf8)
@@ -35,8 +31,8 @@ import SitewallTestSupport
     }
 
     @Test func checkWarningsExitZero() throws {
-        let directory = try Self.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try Self.temporaryDirectory()
+        let directory = scratch.path
         let site = directory + "/gap.yaml"
         try """
         site: t
@@ -53,8 +49,8 @@ import SitewallTestSupport
     }
 
     @Test func compileAllWritesOneFilePerTargetAndBadInputWritesNothing() throws {
-        let directory = try Self.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try Self.temporaryDirectory()
+        let directory = scratch.path
         let good = try Self.sitewall("compile", Repository.example("campus"), "--all", "--output", directory + "/good")
         #expect(good.status == 0, "\(good.stderr)")
         let files = try FileManager.default.contentsOfDirectory(atPath: directory + "/good")
@@ -72,8 +68,8 @@ import SitewallTestSupport
     }
 
     @Test func compileCreatesTheOutputFolder() throws {
-        let directory = try Self.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try Self.temporaryDirectory()
+        let directory = scratch.path
         let result = try Self.sitewall("compile", Repository.example("campus"), "--gateway", "gw-1", "--output", directory + "/new/gw-1.nft")
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try String(contentsOfFile: directory + "/new/gw-1.nft", encoding: .utf8).contains("table inet sitewall {"))

@@ -10,9 +10,8 @@ import SitewallTestSupport
         guard NftLoadTests.requireLab() else { return }
         let workspace = try Workspace.load(site: Repository.example(testCase.example), profiles: Repository.profiles)
         let policy = workspace.policy(for: testCase.target)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sitewall-ipt-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let scratch = try ScratchDirectory("sitewall-ipt")
+        let directory = scratch.url
         let v4 = directory.appendingPathComponent("rules.v4").path, v6 = directory.appendingPathComponent("rules.v6").path
         try IptablesBackend.render(policy, family: .ipv4).write(toFile: v4, atomically: true, encoding: .utf8)
         try IptablesBackend.render(policy, family: .ipv6).write(toFile: v6, atomically: true, encoding: .utf8)

@@ -19,9 +19,8 @@ import SitewallTestSupport
         guard NftLoadTests.requireLab() else { return }
         let flag = testCase.target.kind == .gateway ? "--gateway" : "--host"
         let site = Repository.example(testCase.example)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sitewall-nl-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let scratch = try ScratchDirectory("sitewall-nl")
+        let directory = scratch.url
         let script = directory.appendingPathComponent("rules.nft").path
         try NftBackend.render(try Self.policy(testCase.example, testCase.target)).write(toFile: script, atomically: true, encoding: .utf8)
         let state = directory.appendingPathComponent("state").path

@@ -47,9 +47,8 @@ import SitewallTestSupport
         guard Self.requireLab() else { return }
         let workspace = try Workspace.load(site: Repository.example(testCase.example), profiles: Repository.profiles)
         let policy = workspace.policy(for: testCase.target)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sitewall-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let scratch = try ScratchDirectory("sitewall-test")
+        let directory = scratch.url
         let script = directory.appendingPathComponent("rules.nft").path
         let foreign = directory.appendingPathComponent("foreign.nft").path
         try NftBackend.render(policy).write(toFile: script, atomically: true, encoding: .utf8)
@@ -101,9 +100,8 @@ import SitewallTestSupport
         let good = NftBackend.render(workspace.policy(for: Target(kind: .host, name: "hmi-1")))
         // The same script with a rule the kernel rejects at the end: the whole transaction must fail.
         let bad = good.replacingOccurrences(of: "\tchain output {", with: "\tchain output {\n\t\tmeta mark set 1 jump nowhere")
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sitewall-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let scratch = try ScratchDirectory("sitewall-test")
+        let directory = scratch.url
         try good.write(toFile: directory.path + "/good.nft", atomically: true, encoding: .utf8)
         try bad.write(toFile: directory.path + "/bad.nft", atomically: true, encoding: .utf8)
         let result = try NetnsSandbox.run("""

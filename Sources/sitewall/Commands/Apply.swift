@@ -16,11 +16,7 @@ extension Sitewall {
 
         @OptionGroup var options: SiteOptions
 
-        @Option(help: "Apply the rules of this host.")
-        var host: String?
-
-        @Option(help: "Apply the rules of this gateway.")
-        var gateway: String?
+        @OptionGroup var target: TargetOptions
 
         @Flag(help: "Say what would change and have the kernel check the ruleset, but change nothing.")
         var dryRun = false
@@ -38,7 +34,6 @@ extension Sitewall {
         var stateDirectory: String = ApplySession.defaultStateDirectory
 
         func validate() throws {
-            guard (host == nil) != (gateway == nil) else { throw ValidationError("give exactly one of --host NAME or --gateway NAME") }
             if let confirm, !(2...3600).contains(confirm) { throw ValidationError("--confirm takes 2 to 3600 seconds") }
         }
 
@@ -46,7 +41,7 @@ extension Sitewall {
             let workspace = try options.load()
             let target: Target
             do {
-                target = try workspace.compiler.target(kind: host != nil ? .host : .gateway, name: host ?? gateway!)
+                target = try workspace.compiler.target(kind: self.target.kind, name: self.target.name)
             } catch {
                 Output.error("\(error)")
                 throw ExitCode.failure

@@ -23,11 +23,7 @@ extension Sitewall {
         @Option(help: "The profiles folder (default: $SITEWALL_PROFILES, or the Profiles/ folder sitewall ships with).")
         var profiles: String?
 
-        @Option(help: "Diff this host's rules.")
-        var host: String?
-
-        @Option(help: "Diff this gateway's rules.")
-        var gateway: String?
+        @OptionGroup var target: TargetOptions
 
         @Option(help: "Read the running rules from a saved 'nft -j list ruleset' instead of the kernel.")
         var running: String?
@@ -36,7 +32,6 @@ extension Sitewall {
         var format: String = "text"
 
         func validate() throws {
-            guard (host == nil) != (gateway == nil) else { throw ValidationError("give exactly one of --host NAME or --gateway NAME") }
             guard ["text", "json"].contains(format) else { throw ValidationError("unknown format '\(format)': use text or json") }
             if newSite != nil && running != nil { throw ValidationError("--running compares with a site; give either NEW_SITE or --running") }
         }
@@ -51,8 +46,7 @@ extension Sitewall {
         }
 
         func run() throws {
-            let kind: Target.Kind = host != nil ? .host : .gateway
-            let name = host ?? gateway!
+            let kind = self.target.kind, name = self.target.name
             let report: DiffReport
             do {
                 let base = try load(site)
