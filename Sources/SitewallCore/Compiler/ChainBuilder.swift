@@ -191,9 +191,7 @@ enum RuleComment {
         }
         var text = origin.kind == .reply ? "reply \(service): \(short(origin.listenerRoles)) -> \(short(origin.initiatorRoles))"
                                          : "\(service): \(short(origin.initiatorRoles)) -> \(short(origin.listenerRoles))"
-        // Prefer the vendor document over background references.
-        let citations = origin.citations ?? []
-        if let citation = citations.first(where: { $0.document.first?.isNumber ?? false }) ?? citations.first {
+        if let citation = Citation.preferred(origin.citations ?? []) {
             text += " [\(citation.short)]"
         }
         return clip(text)

@@ -100,8 +100,7 @@ private struct Describer {
     }
 
     func citation(of rule: Rule) -> String? {
-        let citations = rule.origin?.citations ?? []
-        return (citations.first { $0.document.first?.isNumber ?? false } ?? citations.first).map(\.short)
+        Citation.preferred(rule.origin?.citations ?? []).map(\.short)
     }
 
     func ports(_ rule: Rule) -> String {

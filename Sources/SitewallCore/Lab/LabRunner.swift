@@ -42,7 +42,7 @@ public final class Lab: @unchecked Sendable {
         for (namespace, lines) in commands.prefix(2) {
             var arguments = namespace.map { ["-n", $0] } ?? []
             arguments += ["-batch", "-"]
-            let result = try Lab.run("/usr/sbin/ip", arguments, stdin: lines.joined(separator: "\n") + "\n")
+            let result = try Subprocess.run("/usr/sbin/ip", arguments, stdin: lines.joined(separator: "\n") + "\n")
             guard result.status == 0 else {
                 if namespace == nil, result.stderr.contains("Permission denied") || result.stderr.contains("Operation not permitted") {
                     throw LabError.needsPrivileges(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))
@@ -88,7 +88,7 @@ public final class Lab: @unchecked Sendable {
     }
 
     public func exec(_ namespace: String, _ command: String) throws {
-        let result = try Lab.run("/usr/sbin/ip", ["netns", "exec", namespace, "/bin/sh", "-c", command])
+        let result = try Subprocess.run("/usr/sbin/ip", ["netns", "exec", namespace, "/bin/sh", "-c", command])
         guard result.status == 0 else { throw LabError.command("'\(command)' in \(namespace)", result.stderr) }
     }
 
@@ -102,7 +102,7 @@ public final class Lab: @unchecked Sendable {
         guard wasCreated else { return }
         let lines = plan.namespaces.map { "netns del \($0)" }.joined(separator: "\n") + "\n"
         // -force: keep deleting after one that was never created.
-        _ = try? Lab.run("/usr/sbin/ip", ["-force", "-batch", "-"], stdin: lines)
+        _ = try? Subprocess.run("/usr/sbin/ip", ["-force", "-batch", "-"], stdin: lines)
         try? FileManager.default.removeItem(at: scratch)
     }
 
@@ -122,7 +122,4 @@ public final class Lab: @unchecked Sendable {
         return names.filter { $0.hasPrefix(prefix) }.sorted()
     }
 
-    static func run(_ path: String, _ arguments: [String], stdin: String? = nil) throws -> Subprocess.Result {
-        try Subprocess.run(path, arguments, stdin: stdin)
-    }
 }

@@ -1,4 +1,3 @@
-import CSitewallLinux
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -19,7 +18,6 @@ public final class ProbeEngine {
     private let lab: Lab
     private let timeout: Double
     private var namespaceFDs: [String: Int32] = [:]
-    private var home: Int32 = -1
 
     private enum Role { case tcpListener, tcpClient(Int), udp(String) }
     private struct Socket { var fd: Int32; var role: Role; var namespace: String }
@@ -35,12 +33,9 @@ public final class ProbeEngine {
     deinit {
         for fd in sockets.keys { close(fd) }
         for fd in namespaceFDs.values { close(fd) }
-        if home >= 0 { close(home) }
     }
 
     public func run(_ probes: [Probe]) throws -> [ProbeResult] {
-        home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
-        guard home >= 0 else { throw EngineError.system("open own network namespace", errno) }
         // Listeners first, in every destination, for every probed port: a drop then means the firewall.
         var listening = Set<String>()
         for probe in probes {
@@ -89,10 +84,10 @@ public final class ProbeEngine {
 
     private func makeSocket(host: String, family: IPFamily, type: __socket_type, role: Role) throws -> Int32 {
         let ns = try namespaceFD(host)
-        guard CSitewallLinux_setns(ns, CSitewallLinux_clone_newnet()) == 0 else { throw EngineError.system("setns into \(host)", errno) }
-        let fd = socket(family == .ipv4 ? AF_INET : AF_INET6, Int32(type.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        let socketErrno = errno
-        guard CSitewallLinux_setns(home, CSitewallLinux_clone_newnet()) == 0 else { fatalError("cannot return to own network namespace") }
+        let (fd, socketErrno) = try NetworkNamespace.run(in: ns) { () -> (Int32, Int32) in
+            let fd = socket(family == .ipv4 ? AF_INET : AF_INET6, Int32(type.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            return (fd, errno)
+        }
         guard fd >= 0 else { throw EngineError.system("socket in \(host)", socketErrno) }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))

@@ -12,6 +12,11 @@ public struct Citation: Hashable, Sendable, Codable, CustomStringConvertible {
 
     public var description: String { "\(document): \(reference)" }
 
+    /// The citation to show first: a vendor document (seed files start with a number) over background references.
+    public static func preferred(_ citations: [Citation]) -> Citation? {
+        citations.first { $0.document.first?.isNumber ?? false } ?? citations.first
+    }
+
     /// A short form for rule comments: the document's first part and the row.
     public var short: String {
         let doc = document.split(separator: "_").first.map(String.init) ?? document

@@ -1,5 +1,4 @@
 import CNftnl
-import CSitewallLinux
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -37,23 +36,11 @@ public final class NetlinkSocket {
     /// Opens the socket; with `namespace` (a path like /run/netns/NAME), inside that namespace:
     /// a socket keeps the namespace it was opened in.
     public init(namespace: String? = nil) throws {
-        var home: Int32 = -1
-        if let namespace {
-            home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
-            let target = open(namespace, O_RDONLY | O_CLOEXEC)
-            defer { if target >= 0 { close(target) } }
-            guard home >= 0, target >= 0, CSitewallLinux_setns(target, CSitewallLinux_clone_newnet()) == 0 else {
-                let code = errno
-                if home >= 0 { close(home) }
-                throw NetlinkError.system("entering network namespace \(namespace)", code)
-            }
+        let open = { () -> (OpaquePointer?, Int32) in
+            let socket = CNftnl_open()
+            return (socket, errno)
         }
-        let opened = CNftnl_open()
-        let code = errno
-        if home >= 0 {
-            guard CSitewallLinux_setns(home, CSitewallLinux_clone_newnet()) == 0 else { fatalError("cannot return to own network namespace") }
-            close(home)
-        }
+        let (opened, code) = try namespace.map { try NetworkNamespace.run(at: $0, open) } ?? open()
         guard let opened else { throw NetlinkError.system("opening a netlink socket", code) }
         handle = opened
     }
