@@ -22,6 +22,7 @@
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
+#include <libnftnl/flowtable.h>
 #include <libnftnl/gen.h>
 #include <libnftnl/object.h>
 #include <libnftnl/rule.h>
@@ -31,6 +32,9 @@
 
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11
+#endif
+#ifndef NETLINK_CAP_ACK
+#define NETLINK_CAP_ACK 10
 #endif
 
 /* nft's page size: large batches go out in 2 MiB pages; one message may overrun a page by 64 KiB. */
@@ -61,10 +65,14 @@ CNftnl_socket *CNftnl_open(void) {
     if (mnl_socket_bind(sock->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
         int e = errno; mnl_socket_close(sock->nl); free(sock); errno = e; return NULL;
     }
-    int one = 1;
-    mnl_socket_setsockopt(sock->nl, NETLINK_EXT_ACK, &one, sizeof(one));
-    int fd = mnl_socket_get_fd(sock->nl);
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    /* CAP_ACK: an error carries the refused message's header only, not the whole message echoed
+     * back (a refused 64 KiB element message would otherwise take 64 KiB of the receive buffer). */
+    int one = 1, fd = mnl_socket_get_fd(sock->nl), flags = fcntl(fd, F_GETFL);
+    if (mnl_socket_setsockopt(sock->nl, NETLINK_CAP_ACK, &one, sizeof(one)) < 0 ||
+        mnl_socket_setsockopt(sock->nl, NETLINK_EXT_ACK, &one, sizeof(one)) < 0 ||
+        flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+        int e = errno; mnl_socket_close(sock->nl); free(sock); errno = e; return NULL;
+    }
     sock->portid = mnl_socket_get_portid(sock->nl);
     sock->seq = 1;
     return sock;
@@ -157,6 +165,23 @@ uint32_t CNftnl_batch_end(CNftnl_batch *b) {
 }
 
 uint32_t CNftnl_batch_messages(const CNftnl_batch *b) { return b->messages; }
+
+int CNftnl_batch_set_genid(CNftnl_batch *b, uint32_t genid) {
+    struct iovec first;
+    if (nftnl_batch_iovec_len(b->batch) < 1) return -EINVAL;
+    nftnl_batch_iovec(b->batch, &first, 1);
+    struct nlmsghdr *nlh = first.iov_base;
+    if (first.iov_len < sizeof(*nlh) || nlh->nlmsg_type != NFNL_MSG_BATCH_BEGIN) return -EINVAL;
+    struct nlattr *attr;
+    mnl_attr_for_each(attr, nlh, sizeof(struct nfgenmsg)) {
+        if (mnl_attr_get_type(attr) == NFTA_GEN_ID && mnl_attr_get_payload_len(attr) == sizeof(uint32_t)) {
+            uint32_t value = htonl(genid);
+            memcpy(mnl_attr_get_payload(attr), &value, sizeof(value));
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
 
 uint32_t CNftnl_batch_next_seq(const CNftnl_batch *b) { return b->seq; }
 
@@ -400,14 +425,20 @@ uint32_t CNftnl_rule_add(CNftnl_batch *b, CNftnl_rule *r) {
     return done(b, seq);
 }
 
-/* Socket buffers sized to the batch (send) and to one error per message (receive), as nft does. */
-static void size_buffers(CNftnl_socket *sock, size_t bytes, uint32_t messages) {
+/* Socket buffers sized to the batch (send) and to an error for every message of it (receive):
+ * each error is an skb of its own (about 1 KiB of buffer with its overhead), and should the
+ * kernel echo whole messages after all, the batch's own bytes bound that. Only root may force a
+ * buffer past the system limit; the plain setting is the fallback. */
+static int size_buffers(CNftnl_socket *sock, size_t bytes, uint32_t messages) {
     int fd = mnl_socket_get_fd(sock->nl);
-    int snd = (int)(bytes + 65536), rcv = (int)(messages * 1024 + 65536);
-    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
-    setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof(snd));
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv));
+    size_t want_snd = bytes + 65536, want_rcv = bytes + (size_t)messages * 1536 + 262144;
+    int snd = want_snd > INT32_MAX / 2 ? INT32_MAX / 2 : (int)want_snd;
+    int rcv = want_rcv > INT32_MAX / 2 ? INT32_MAX / 2 : (int)want_rcv;
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof(snd)) < 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd)) < 0) return -errno;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv)) < 0) return -errno;
+    return 0;
 }
 
 struct drain { CNftnl_error *errors; size_t max; int count; };
@@ -431,7 +462,8 @@ int CNftnl_send(CNftnl_socket *sock, CNftnl_batch *b, CNftnl_error *errors, size
     nftnl_batch_iovec(b->batch, iov, n);
     size_t bytes = 0;
     for (int i = 0; i < n; i++) bytes += iov[i].iov_len;
-    size_buffers(sock, bytes, b->messages);
+    int sized = size_buffers(sock, bytes, b->messages);
+    if (sized < 0) return sized;
     struct sockaddr_nl addr = { .nl_family = AF_NETLINK };
     struct msghdr msg = { .msg_name = &addr, .msg_namelen = sizeof(addr), .msg_iov = iov, .msg_iovlen = n };
     if (sendmsg(mnl_socket_get_fd(sock->nl), &msg, 0) < 0) return -errno;
@@ -473,7 +505,7 @@ static void append(struct growbuf *g, const void *p, size_t n) {
     g->len += n;
 }
 
-struct dumpctx { struct growbuf *out; const char *table; struct growbuf *set_names; };
+struct dumpctx { struct growbuf *out; const char *table; struct growbuf *set_names; uint16_t family; };
 
 static int keep_cb(const struct nlmsghdr *nlh, void *data) {
     struct dumpctx *c = data;
@@ -481,20 +513,34 @@ static int keep_cb(const struct nlmsghdr *nlh, void *data) {
     return MNL_CB_OK;
 }
 
-static int table_filter_cb(const struct nlmsghdr *nlh, void *data) {
+/* Every nf_tables object message names its table in attribute 1 (NFTA_TABLE_NAME, NFTA_CHAIN_TABLE,
+ * NFTA_SET_TABLE, ...). The kernel does not filter every dump by table (chain dumps ignore it),
+ * so the snapshot keeps only the messages of the one table and family it asked for. */
+static int of_table(const struct nlmsghdr *nlh, const struct dumpctx *c) {
+    const struct nfgenmsg *nfg = mnl_nlmsg_get_payload(nlh);
+    if (nfg->nfgen_family != c->family) return 0;
+    const struct nlattr *attr;
+    mnl_attr_for_each(attr, nlh, sizeof(struct nfgenmsg)) {
+        if (mnl_attr_get_type(attr) != 1) continue;
+        if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0) return 0;
+        return strcmp(mnl_attr_get_str(attr), c->table) == 0;
+    }
+    return 0;
+}
+
+static int table_cb(const struct nlmsghdr *nlh, void *data) {
     struct dumpctx *c = data;
-    struct nftnl_table *t = nftnl_table_alloc();
-    if (t && nftnl_table_nlmsg_parse(nlh, t) == 0 && strcmp(nftnl_table_get_str(t, NFTNL_TABLE_NAME), c->table) == 0)
-        append(c->out, nlh, NLMSG_ALIGN(nlh->nlmsg_len));
-    nftnl_table_free(t);
+    if (of_table(nlh, c)) append(c->out, nlh, NLMSG_ALIGN(nlh->nlmsg_len));
     return MNL_CB_OK;
 }
 
 static int set_cb(const struct nlmsghdr *nlh, void *data) {
     struct dumpctx *c = data;
+    if (!of_table(nlh, c)) return MNL_CB_OK;
     append(c->out, nlh, NLMSG_ALIGN(nlh->nlmsg_len));
     struct nftnl_set *s = nftnl_set_alloc();
-    if (s && nftnl_set_nlmsg_parse(nlh, s) == 0) {
+    if (!s) { c->out->failed = 1; return MNL_CB_ERROR; }
+    if (nftnl_set_nlmsg_parse(nlh, s) == 0) {
         const char *name = nftnl_set_get_str(s, NFTNL_SET_NAME);
         append(c->set_names, name, strlen(name) + 1);
     }
@@ -502,57 +548,44 @@ static int set_cb(const struct nlmsghdr *nlh, void *data) {
     return MNL_CB_OK;
 }
 
+/* A dump request for one table: `build` (may be NULL) writes the table attribute the kernel filters on. */
+static int dump(CNftnl_socket *sock, struct dumpctx *c, uint16_t type, mnl_cb_t cb,
+                void (*build)(struct nlmsghdr *, const char *, const char *), const char *set) {
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, type, c->family, NLM_F_DUMP, sock->seq++);
+    if (build) build(nlh, c->table, set);
+    int ret = talk(sock, nlh, cb, c);
+    return ret < 0 ? ret : (c->out->failed ? -ENOMEM : 0);
+}
+
+static void build_table_attr(struct nlmsghdr *nlh, const char *table, const char *unused) {
+    (void)unused;
+    mnl_attr_put_strz(nlh, 1, table);
+}
+
+static void build_elems(struct nlmsghdr *nlh, const char *table, const char *set) {
+    mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table);
+    mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
+}
+
 int CNftnl_snapshot(CNftnl_socket *sock, uint16_t family, const char *table, uint8_t **out, size_t *out_len) {
     struct growbuf g = {0}, names = {0};
-    struct dumpctx c = { &g, table, &names };
-    char buf[MNL_SOCKET_BUFFER_SIZE];
+    struct dumpctx c = { &g, table, &names, family };
     int ret;
-
-    struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, family, NLM_F_DUMP, sock->seq++);
-    if ((ret = talk(sock, nlh, table_filter_cb, &c)) < 0) goto fail;
-    if (g.len == 0) { *out = NULL; *out_len = 0; return 0; }
-
-    struct nftnl_obj *o = nftnl_obj_alloc();
-    nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, table);
-    nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_CT_HELPER);
-    nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETOBJ, family, NLM_F_DUMP, sock->seq++);
-    nftnl_obj_nlmsg_build_payload(nlh, o);
-    nftnl_obj_free(o);
-    if ((ret = talk(sock, nlh, keep_cb, &c)) < 0) goto fail;
-
-    struct nftnl_set *s = nftnl_set_alloc();
-    nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
-    nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSET, family, NLM_F_DUMP, sock->seq++);
-    nftnl_set_nlmsg_build_payload(nlh, s);
-    nftnl_set_free(s);
-    if ((ret = talk(sock, nlh, set_cb, &c)) < 0) goto fail;
-
-    for (size_t off = 0; off < names.len; off += strlen((char *)names.data + off) + 1) {
-        struct nftnl_set *es = nftnl_set_alloc();
-        nftnl_set_set_str(es, NFTNL_SET_TABLE, table);
-        nftnl_set_set_str(es, NFTNL_SET_NAME, (char *)names.data + off);
-        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, family, NLM_F_DUMP, sock->seq++);
-        nftnl_set_elems_nlmsg_build_payload(nlh, es);
-        nftnl_set_free(es);
-        if ((ret = talk(sock, nlh, keep_cb, &c)) < 0) goto fail;
-    }
-
-    struct nftnl_chain *ch = nftnl_chain_alloc();
-    nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, table);
-    nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, family, NLM_F_DUMP, sock->seq++);
-    nftnl_chain_nlmsg_build_payload(nlh, ch);
-    nftnl_chain_free(ch);
-    if ((ret = talk(sock, nlh, keep_cb, &c)) < 0) goto fail;
-
-    struct nftnl_rule *r = nftnl_rule_alloc();
-    nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
-    nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, family, NLM_F_DUMP, sock->seq++);
-    nftnl_rule_nlmsg_build_payload(nlh, r);
-    nftnl_rule_free(r);
-    if ((ret = talk(sock, nlh, keep_cb, &c)) < 0) goto fail;
-
+    *out = NULL;
+    *out_len = 0;
+    if ((ret = dump(sock, &c, NFT_MSG_GETTABLE, table_cb, NULL, NULL)) < 0) goto fail;
+    if (g.len == 0) { free(names.data); return 0; }
+    /* Order as the kernel needs them back: objects and chains before the sets whose elements may
+     * refer to them (verdict maps jump to chains), rules last. */
+    if ((ret = dump(sock, &c, NFT_MSG_GETOBJ, table_cb, build_table_attr, NULL)) < 0) goto fail;
+    if ((ret = dump(sock, &c, NFT_MSG_GETFLOWTABLE, table_cb, build_table_attr, NULL)) < 0 && ret != -EOPNOTSUPP) goto fail;
+    if ((ret = dump(sock, &c, NFT_MSG_GETCHAIN, table_cb, build_table_attr, NULL)) < 0) goto fail;
+    if ((ret = dump(sock, &c, NFT_MSG_GETSET, set_cb, build_table_attr, NULL)) < 0) goto fail;
+    for (size_t off = 0; off < names.len; off += strlen((char *)names.data + off) + 1)
+        if ((ret = dump(sock, &c, NFT_MSG_GETSETELEM, table_cb, build_elems, (char *)names.data + off)) < 0) goto fail;
+    if ((ret = dump(sock, &c, NFT_MSG_GETRULE, table_cb, build_table_attr, NULL)) < 0) goto fail;
     free(names.data);
-    if (g.failed) { free(g.data); return -ENOMEM; }
     *out = g.data;
     *out_len = g.len;
     return 0;
@@ -565,107 +598,232 @@ fail:
 void CNftnl_free(void *p) { free(p); }
 
 /* Anonymous sets are re-created under a new id that the rules' lookups must carry. */
-struct anon { char name[64]; uint32_t id; };
+struct anons { struct anon { char *name; uint32_t id; } *items; size_t count, cap; };
 
-int CNftnl_replay(CNftnl_batch *b, const uint8_t *snapshot, size_t len) {
-    struct anon anons[256];
-    int nanon = 0;
-    uint32_t next_id = 0x5700000;
-    const struct nlmsghdr *nlh = (const struct nlmsghdr *)snapshot;
-    int remaining = (int)len;
-    while (mnl_nlmsg_ok(nlh, remaining)) {
-        uint16_t type = nlh->nlmsg_type & 0xff;
-        const struct nfgenmsg *nfg = mnl_nlmsg_get_payload(nlh);
-        uint16_t family = nfg->nfgen_family;
-        uint32_t seq = b->seq++;
-        if (type == NFT_MSG_NEWTABLE) {
-            struct nftnl_table *t = nftnl_table_alloc();
-            if (!t || nftnl_table_nlmsg_parse(nlh, t) < 0) return -EINVAL;
-            nftnl_table_unset(t, NFTNL_TABLE_HANDLE);
-            nftnl_table_unset(t, NFTNL_TABLE_USE);
-            nftnl_table_nlmsg_build_payload(hdr(b, NFT_MSG_NEWTABLE, family, NLM_F_CREATE, seq), t);
-            nftnl_table_free(t);
-            done(b, seq);
-        } else if (type == NFT_MSG_NEWOBJ) {
-            /* libnftnl 1.2.4 cannot unset an object's handle: copy the ct helper's fields instead. */
-            struct nftnl_obj *o = nftnl_obj_alloc();
-            if (!o || nftnl_obj_nlmsg_parse(nlh, o) < 0) return -EINVAL;
-            if (nftnl_obj_get_u32(o, NFTNL_OBJ_TYPE) != NFT_OBJECT_CT_HELPER) { nftnl_obj_free(o); return -EOPNOTSUPP; }
-            b->seq--;
-            CNftnl_ct_helper_add(b, family, nftnl_obj_get_str(o, NFTNL_OBJ_TABLE), nftnl_obj_get_str(o, NFTNL_OBJ_NAME),
-                                 nftnl_obj_get_str(o, NFTNL_OBJ_CT_HELPER_NAME), nftnl_obj_get_u8(o, NFTNL_OBJ_CT_HELPER_L4PROTO));
-            nftnl_obj_free(o);
-        } else if (type == NFT_MSG_NEWSET) {
-            /* Rebuild the set from the attributes that define it: a dump also carries kernel-side
-             * state (handle, computed sizes) that a new set must not be sent. */
-            struct nftnl_set *dumped = nftnl_set_alloc(), *s = nftnl_set_alloc();
-            if (!dumped || !s || nftnl_set_nlmsg_parse(nlh, dumped) < 0) return -EINVAL;
-            uint32_t id = next_id++;
-            uint32_t flags = nftnl_set_get_u32(dumped, NFTNL_SET_FLAGS);
-            nftnl_set_set_u32(s, NFTNL_SET_FAMILY, family);
-            nftnl_set_set_str(s, NFTNL_SET_TABLE, nftnl_set_get_str(dumped, NFTNL_SET_TABLE));
-            nftnl_set_set_str(s, NFTNL_SET_NAME, nftnl_set_get_str(dumped, NFTNL_SET_NAME));
-            nftnl_set_set_u32(s, NFTNL_SET_ID, id);
-            nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
-            nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, nftnl_set_get_u32(dumped, NFTNL_SET_KEY_TYPE));
-            nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, nftnl_set_get_u32(dumped, NFTNL_SET_KEY_LEN));
-            if (nftnl_set_is_set(dumped, NFTNL_SET_DATA_TYPE)) {
-                nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, nftnl_set_get_u32(dumped, NFTNL_SET_DATA_TYPE));
-                nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, nftnl_set_get_u32(dumped, NFTNL_SET_DATA_LEN));
-            }
-            if (nftnl_set_is_set(dumped, NFTNL_SET_USERDATA)) {
-                uint32_t udlen;
-                const void *ud = nftnl_set_get_data(dumped, NFTNL_SET_USERDATA, &udlen);
-                nftnl_set_set_data(s, NFTNL_SET_USERDATA, ud, udlen);
-            }
-            if ((flags & NFT_SET_ANONYMOUS) && nftnl_set_is_set(dumped, NFTNL_SET_DESC_SIZE))
-                nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, nftnl_set_get_u32(dumped, NFTNL_SET_DESC_SIZE));
-            if ((flags & NFT_SET_ANONYMOUS) && nanon < 256) {
-                snprintf(anons[nanon].name, sizeof(anons[nanon].name), "%s", nftnl_set_get_str(dumped, NFTNL_SET_NAME));
-                anons[nanon++].id = id;
-            }
-            nftnl_set_nlmsg_build_payload(hdr(b, NFT_MSG_NEWSET, family, NLM_F_CREATE, seq), s);
-            nftnl_set_free(s);
-            nftnl_set_free(dumped);
-            done(b, seq);
-        } else if (type == NFT_MSG_NEWSETELEM) {
-            struct nftnl_set *s = nftnl_set_alloc();
-            if (!s || nftnl_set_elems_nlmsg_parse(nlh, s) < 0) return -EINVAL;
-            for (int i = 0; i < nanon; i++)
-                if (strcmp(anons[i].name, nftnl_set_get_str(s, NFTNL_SET_NAME)) == 0) nftnl_set_set_u32(s, NFTNL_SET_ID, anons[i].id);
-            elements(b, s, family, seq);
-            nftnl_set_free(s);
-        } else if (type == NFT_MSG_NEWCHAIN) {
-            struct nftnl_chain *c = nftnl_chain_alloc();
-            if (!c || nftnl_chain_nlmsg_parse(nlh, c) < 0) return -EINVAL;
-            nftnl_chain_unset(c, NFTNL_CHAIN_HANDLE);
-            nftnl_chain_unset(c, NFTNL_CHAIN_USE);
-            nftnl_chain_unset(c, NFTNL_CHAIN_BYTES);
-            nftnl_chain_unset(c, NFTNL_CHAIN_PACKETS);
-            nftnl_chain_nlmsg_build_payload(hdr(b, NFT_MSG_NEWCHAIN, family, NLM_F_CREATE, seq), c);
-            nftnl_chain_free(c);
-            done(b, seq);
-        } else if (type == NFT_MSG_NEWRULE) {
-            struct nftnl_rule *r = nftnl_rule_alloc();
-            if (!r || nftnl_rule_nlmsg_parse(nlh, r) < 0) return -EINVAL;
-            nftnl_rule_unset(r, NFTNL_RULE_HANDLE);
-            nftnl_rule_unset(r, NFTNL_RULE_POSITION);
-            struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
-            struct nftnl_expr *e;
-            while (it && (e = nftnl_expr_iter_next(it))) {
-                if (strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "lookup") != 0) continue;
-                const char *set = nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET);
-                for (int i = 0; i < nanon; i++)
-                    if (set && strcmp(anons[i].name, set) == 0) nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, anons[i].id);
-            }
-            nftnl_expr_iter_destroy(it);
-            nftnl_rule_nlmsg_build_payload(hdr(b, NFT_MSG_NEWRULE, family, NLM_F_CREATE | NLM_F_APPEND, seq), r);
-            nftnl_rule_free(r);
-            done(b, seq);
-        }
-        nlh = mnl_nlmsg_next(nlh, &remaining);
+static int anon_add(struct anons *a, const char *name, uint32_t id) {
+    if (a->count == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 64;
+        struct anon *items = realloc(a->items, cap * sizeof(*items));
+        if (!items) return -ENOMEM;
+        a->items = items;
+        a->cap = cap;
     }
+    if (!(a->items[a->count].name = strdup(name))) return -ENOMEM;
+    a->items[a->count++].id = id;
     return 0;
+}
+
+static const struct anon *anon_find(const struct anons *a, const char *name) {
+    for (size_t i = 0; name && i < a->count; i++)
+        if (strcmp(a->items[i].name, name) == 0) return &a->items[i];
+    return NULL;
+}
+
+static void anon_free(struct anons *a) {
+    for (size_t i = 0; i < a->count; i++) free(a->items[i].name);
+    free(a->items);
+}
+
+/* What the replay could not put back as it was, one line each. */
+static void lose(struct growbuf *lost, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int replay_object(CNftnl_batch *b, const struct nlmsghdr *nlh, uint16_t family, struct growbuf *lost) {
+    /* libnftnl 1.2.4 cannot unset an object's handle: build a new object from its defining fields. */
+    struct nftnl_obj *o = nftnl_obj_alloc(), *n = nftnl_obj_alloc();
+    int ret = 0;
+    if (!o || !n || nftnl_obj_nlmsg_parse(nlh, o) < 0) { ret = -EINVAL; goto out; }
+    uint32_t type = nftnl_obj_get_u32(o, NFTNL_OBJ_TYPE);
+    const char *name = nftnl_obj_get_str(o, NFTNL_OBJ_NAME);
+    nftnl_obj_set_u32(n, NFTNL_OBJ_FAMILY, family);
+    nftnl_obj_set_str(n, NFTNL_OBJ_TABLE, nftnl_obj_get_str(o, NFTNL_OBJ_TABLE));
+    nftnl_obj_set_str(n, NFTNL_OBJ_NAME, name);
+    nftnl_obj_set_u32(n, NFTNL_OBJ_TYPE, type);
+    if (nftnl_obj_is_set(o, NFTNL_OBJ_USERDATA)) {
+        uint32_t len;
+        const void *ud = nftnl_obj_get_data(o, NFTNL_OBJ_USERDATA, &len);
+        nftnl_obj_set_data(n, NFTNL_OBJ_USERDATA, ud, len);
+    }
+    if (type == NFT_OBJECT_CT_HELPER) {
+        nftnl_obj_set_str(n, NFTNL_OBJ_CT_HELPER_NAME, nftnl_obj_get_str(o, NFTNL_OBJ_CT_HELPER_NAME));
+        nftnl_obj_set_u8(n, NFTNL_OBJ_CT_HELPER_L4PROTO, nftnl_obj_get_u8(o, NFTNL_OBJ_CT_HELPER_L4PROTO));
+        if (nftnl_obj_is_set(o, NFTNL_OBJ_CT_HELPER_L3PROTO))
+            nftnl_obj_set_u16(n, NFTNL_OBJ_CT_HELPER_L3PROTO, nftnl_obj_get_u16(o, NFTNL_OBJ_CT_HELPER_L3PROTO));
+    } else if (type == NFT_OBJECT_COUNTER) {
+        /* The values come back too: a named counter keeps counting from where it was. */
+        nftnl_obj_set_u64(n, NFTNL_OBJ_CTR_PKTS, nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_PKTS));
+        nftnl_obj_set_u64(n, NFTNL_OBJ_CTR_BYTES, nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_BYTES));
+    } else if (type == NFT_OBJECT_QUOTA) {
+        nftnl_obj_set_u64(n, NFTNL_OBJ_QUOTA_BYTES, nftnl_obj_get_u64(o, NFTNL_OBJ_QUOTA_BYTES));
+        nftnl_obj_set_u64(n, NFTNL_OBJ_QUOTA_CONSUMED, nftnl_obj_get_u64(o, NFTNL_OBJ_QUOTA_CONSUMED));
+        nftnl_obj_set_u32(n, NFTNL_OBJ_QUOTA_FLAGS, nftnl_obj_get_u32(o, NFTNL_OBJ_QUOTA_FLAGS));
+    } else {
+        lose(lost, "named stateful object '%s' (object type %u)", name, type);
+        goto out;
+    }
+    uint32_t seq = b->seq++;
+    nftnl_obj_nlmsg_build_payload(hdr(b, NFT_MSG_NEWOBJ, family, NLM_F_CREATE, seq), n);
+    done(b, seq);
+out:
+    nftnl_obj_free(o);
+    nftnl_obj_free(n);
+    return ret;
+}
+
+static int replay_set(CNftnl_batch *b, const struct nlmsghdr *nlh, uint16_t family, struct anons *anons,
+                      uint32_t *next_id, struct growbuf *lost) {
+    /* Rebuild the set from the attributes that define it: a dump also carries kernel-side state
+     * (handle, computed sizes) that a new set must not be sent. */
+    static const uint16_t u32s[] = { NFTNL_SET_KEY_TYPE, NFTNL_SET_KEY_LEN, NFTNL_SET_DATA_TYPE, NFTNL_SET_DATA_LEN,
+                                     NFTNL_SET_POLICY, NFTNL_SET_DESC_SIZE, NFTNL_SET_GC_INTERVAL, NFTNL_SET_OBJ_TYPE };
+    struct nftnl_set *dumped = nftnl_set_alloc(), *s = nftnl_set_alloc();
+    int ret = 0;
+    if (!dumped || !s || nftnl_set_nlmsg_parse(nlh, dumped) < 0) { ret = -EINVAL; goto out; }
+    const char *name = nftnl_set_get_str(dumped, NFTNL_SET_NAME);
+    uint32_t id = (*next_id)++, flags = nftnl_set_get_u32(dumped, NFTNL_SET_FLAGS), len;
+    nftnl_set_set_u32(s, NFTNL_SET_FAMILY, family);
+    nftnl_set_set_str(s, NFTNL_SET_TABLE, nftnl_set_get_str(dumped, NFTNL_SET_TABLE));
+    nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+    nftnl_set_set_u32(s, NFTNL_SET_ID, id);
+    nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
+    for (size_t i = 0; i < sizeof(u32s) / sizeof(u32s[0]); i++)
+        if (nftnl_set_is_set(dumped, u32s[i])) nftnl_set_set_u32(s, u32s[i], nftnl_set_get_u32(dumped, u32s[i]));
+    if (nftnl_set_is_set(dumped, NFTNL_SET_TIMEOUT))
+        nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, nftnl_set_get_u64(dumped, NFTNL_SET_TIMEOUT));
+    if (nftnl_set_is_set(dumped, NFTNL_SET_USERDATA)) {
+        const void *ud = nftnl_set_get_data(dumped, NFTNL_SET_USERDATA, &len);
+        nftnl_set_set_data(s, NFTNL_SET_USERDATA, ud, len);
+    }
+    if (nftnl_set_is_set(dumped, NFTNL_SET_DESC_CONCAT)) {
+        const void *fields = nftnl_set_get_data(dumped, NFTNL_SET_DESC_CONCAT, &len);
+        nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, fields, len);
+    }
+    if (nftnl_set_is_set(dumped, NFTNL_SET_EXPR) || nftnl_set_is_set(dumped, NFTNL_SET_EXPRESSIONS))
+        lose(lost, "the per-element statements of set '%s'", name);
+    if ((flags & NFT_SET_ANONYMOUS) && (ret = anon_add(anons, name, id)) < 0) goto out;
+    uint32_t seq = b->seq++;
+    nftnl_set_nlmsg_build_payload(hdr(b, NFT_MSG_NEWSET, family, NLM_F_CREATE, seq), s);
+    done(b, seq);
+out:
+    nftnl_set_free(s);
+    nftnl_set_free(dumped);
+    return ret;
+}
+
+static int replay_elements(CNftnl_batch *b, const struct nlmsghdr *nlh, uint16_t family, const struct anons *anons,
+                           struct growbuf *lost) {
+    struct nftnl_set *s = nftnl_set_alloc();
+    if (!s || nftnl_set_elems_nlmsg_parse(nlh, s) < 0) { nftnl_set_free(s); return -EINVAL; }
+    const struct anon *a = anon_find(anons, nftnl_set_get_str(s, NFTNL_SET_NAME));
+    if (a) nftnl_set_set_u32(s, NFTNL_SET_ID, a->id);
+    /* An element's remaining lifetime cannot be set: it would come back with its full timeout. */
+    struct nftnl_set_elems_iter *it = nftnl_set_elems_iter_create(s);
+    struct nftnl_set_elem *e;
+    int expiring = 0;
+    while (it && (e = nftnl_set_elems_iter_next(it))) {
+        if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION)) expiring++;
+        nftnl_set_elem_unset(e, NFTNL_SET_ELEM_EXPIRATION);
+    }
+    if (it) nftnl_set_elems_iter_destroy(it);
+    if (expiring) lose(lost, "the remaining lifetime of %d element(s) of set '%s'", expiring, nftnl_set_get_str(s, NFTNL_SET_NAME));
+    uint32_t seq = b->seq++;
+    elements(b, s, family, seq);
+    nftnl_set_free(s);
+    return 0;
+}
+
+static int replay_rule(CNftnl_batch *b, const struct nlmsghdr *nlh, uint16_t family, const struct anons *anons) {
+    struct nftnl_rule *r = nftnl_rule_alloc();
+    if (!r || nftnl_rule_nlmsg_parse(nlh, r) < 0) { nftnl_rule_free(r); return -EINVAL; }
+    nftnl_rule_unset(r, NFTNL_RULE_HANDLE);
+    nftnl_rule_unset(r, NFTNL_RULE_POSITION);
+    struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
+    struct nftnl_expr *e;
+    while (it && (e = nftnl_expr_iter_next(it))) {
+        if (strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "lookup") != 0) continue;
+        const struct anon *a = anon_find(anons, nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET));
+        if (a) nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, a->id);
+    }
+    if (it) nftnl_expr_iter_destroy(it);
+    uint32_t seq = b->seq++;
+    nftnl_rule_nlmsg_build_payload(hdr(b, NFT_MSG_NEWRULE, family, NLM_F_CREATE | NLM_F_APPEND, seq), r);
+    nftnl_rule_free(r);
+    done(b, seq);
+    return 0;
+}
+
+/* The order a table must be rebuilt in: each pass takes the message types its objects need. */
+static int replay_pass(uint16_t type) {
+    switch (type) {
+    case NFT_MSG_NEWTABLE: return 0;
+    case NFT_MSG_NEWOBJ: return 1;
+    case NFT_MSG_NEWFLOWTABLE: return 2;
+    case NFT_MSG_NEWCHAIN: return 3;
+    case NFT_MSG_NEWSET: case NFT_MSG_NEWSETELEM: return 4;
+    case NFT_MSG_NEWRULE: return 5;
+    default: return -1;
+    }
+}
+
+int CNftnl_replay(CNftnl_batch *b, const uint8_t *snapshot, size_t len, char **lost_out) {
+    struct anons anons = {0};
+    struct growbuf lost = {0};
+    uint32_t next_id = 0x5700000;
+    int ret = 0;
+    *lost_out = NULL;
+    for (int pass = 0; pass <= 5 && ret == 0; pass++) {
+        const struct nlmsghdr *nlh = (const struct nlmsghdr *)snapshot;
+        int remaining = (int)len;
+        for (; ret == 0 && mnl_nlmsg_ok(nlh, remaining); nlh = mnl_nlmsg_next(nlh, &remaining)) {
+            uint16_t type = nlh->nlmsg_type & 0xff;
+            if (replay_pass(type) != pass) continue;
+            uint16_t family = ((const struct nfgenmsg *)mnl_nlmsg_get_payload(nlh))->nfgen_family;
+            uint32_t seq;
+            if (type == NFT_MSG_NEWTABLE) {
+                struct nftnl_table *t = nftnl_table_alloc();
+                if (!t || nftnl_table_nlmsg_parse(nlh, t) < 0) { nftnl_table_free(t); ret = -EINVAL; break; }
+                nftnl_table_unset(t, NFTNL_TABLE_HANDLE);
+                nftnl_table_unset(t, NFTNL_TABLE_USE);
+                seq = b->seq++;
+                nftnl_table_nlmsg_build_payload(hdr(b, NFT_MSG_NEWTABLE, family, NLM_F_CREATE, seq), t);
+                nftnl_table_free(t);
+                done(b, seq);
+            } else if (type == NFT_MSG_NEWOBJ) {
+                ret = replay_object(b, nlh, family, &lost);
+            } else if (type == NFT_MSG_NEWFLOWTABLE) {
+                struct nftnl_flowtable *f = nftnl_flowtable_alloc();
+                if (f && nftnl_flowtable_nlmsg_parse(nlh, f) == 0)
+                    lose(&lost, "flowtable '%s'", nftnl_flowtable_get_str(f, NFTNL_FLOWTABLE_NAME));
+                else
+                    lose(&lost, "a flowtable");
+                nftnl_flowtable_free(f);
+            } else if (type == NFT_MSG_NEWCHAIN) {
+                struct nftnl_chain *c = nftnl_chain_alloc();
+                if (!c || nftnl_chain_nlmsg_parse(nlh, c) < 0) { nftnl_chain_free(c); ret = -EINVAL; break; }
+                nftnl_chain_unset(c, NFTNL_CHAIN_HANDLE);
+                nftnl_chain_unset(c, NFTNL_CHAIN_USE);
+                nftnl_chain_unset(c, NFTNL_CHAIN_BYTES);
+                nftnl_chain_unset(c, NFTNL_CHAIN_PACKETS);
+                seq = b->seq++;
+                nftnl_chain_nlmsg_build_payload(hdr(b, NFT_MSG_NEWCHAIN, family, NLM_F_CREATE, seq), c);
+                nftnl_chain_free(c);
+                done(b, seq);
+            } else if (type == NFT_MSG_NEWSET) {
+                ret = replay_set(b, nlh, family, &anons, &next_id, &lost);
+            } else if (type == NFT_MSG_NEWSETELEM) {
+                ret = replay_elements(b, nlh, family, &anons, &lost);
+            } else if (type == NFT_MSG_NEWRULE) {
+                ret = replay_rule(b, nlh, family, &anons);
+            }
+        }
+    }
+    anon_free(&anons);
+    if (ret == 0 && lost.failed) ret = -ENOMEM;
+    if (ret == 0 && lost.len > 0) {
+        append(&lost, "", 1);
+        if (lost.failed) ret = -ENOMEM; else { *lost_out = (char *)lost.data; return 0; }
+    }
+    free(lost.data);
+    return ret;
 }
 
 /* ---- description for readback ---- */
@@ -840,7 +998,7 @@ int CNftnl_describe(const uint8_t *dump, size_t len, char **out) {
 
 int CNftnl_dump_chains(CNftnl_socket *sock, uint8_t **out, size_t *out_len) {
     struct growbuf g = {0};
-    struct dumpctx c = { &g, NULL, NULL };
+    struct dumpctx c = { &g, NULL, NULL, 0 };
     char buf[MNL_SOCKET_BUFFER_SIZE];
     struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, NFPROTO_UNSPEC, NLM_F_DUMP, sock->seq++);
     int ret = talk(sock, nlh, keep_cb, &c);
@@ -849,4 +1007,14 @@ int CNftnl_dump_chains(CNftnl_socket *sock, uint8_t **out, size_t *out_len) {
     *out = g.data;
     *out_len = g.len;
     return 0;
+}
+
+static void lose(struct growbuf *lost, const char *fmt, ...) {
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (n > 0) append(lost, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+    append(lost, "\n", 1);
 }

@@ -9,7 +9,7 @@ enum Output {
     }
 
     static func error(_ message: String) {
-        FileHandle.standardError.write(Data("sitewall: \(message)\n".utf8))
+        FileHandle.standardError.write(Data("sitewall: \(InputText.terminalSafe(message))\n".utf8))
     }
 
     static func printDiagnostics(_ diagnostics: [Diagnostic]) {
@@ -22,16 +22,15 @@ enum Output {
     /// Creates missing parent folders; any failure is reported in one line and exits 1.
     static func writeAtomically(_ text: String, to path: String) throws {
         do {
-            try write(text, to: path)
+            try FileOutput.writeAtomically(text, to: path)
+        } catch let error as FileOutput.Refused {
+            Output.error("\(error)")
+            throw ExitCode.failure
         } catch {
             let reason = (error as NSError).userInfo[NSUnderlyingErrorKey].map { ($0 as? NSError)?.localizedDescription ?? "\($0)" }
                 ?? error.localizedDescription
             Output.error("cannot write \(path): \(reason)")
             throw ExitCode.failure
         }
-    }
-
-    private static func write(_ text: String, to path: String) throws {
-        try FileOutput.writeAtomically(text, to: path)
     }
 }

@@ -34,6 +34,8 @@ uint32_t CNftnl_batch_begin(CNftnl_batch *b, int use_genid, uint32_t genid);
 /* Ends the batch; without an end the kernel validates and aborts it (a dry run). */
 uint32_t CNftnl_batch_end(CNftnl_batch *b);
 uint32_t CNftnl_batch_messages(const CNftnl_batch *b);
+/* Binds a begun batch to another ruleset generation (a batch encoded once, sent again); 0 or -errno. */
+int CNftnl_batch_set_genid(CNftnl_batch *b, uint32_t genid);
 /* The sequence number the next message will get. */
 uint32_t CNftnl_batch_next_seq(const CNftnl_batch *b);
 size_t CNftnl_batch_bytes(CNftnl_batch *b);
@@ -70,13 +72,17 @@ uint32_t CNftnl_rule_add(CNftnl_batch *b, CNftnl_rule *r);
  * -errno when sending failed, or the number of refused messages (up to `max` stored). */
 int CNftnl_send(CNftnl_socket *sock, CNftnl_batch *b, CNftnl_error *errors, size_t max);
 
-/* Dumps one table (table, ct helpers, sets with elements, chains, rules) as raw netlink
- * messages into a malloc'd buffer (free with CNftnl_free); 0, or -errno. An absent table
- * gives an empty buffer. */
+/* Dumps one table (table, objects, flowtables, chains, sets with elements, rules, in that order)
+ * as raw netlink messages into a malloc'd buffer (free with CNftnl_free); 0, or -errno. Only that
+ * table's messages are kept (the kernel does not filter every dump). An absent table gives an
+ * empty buffer. */
 int CNftnl_snapshot(CNftnl_socket *sock, uint16_t family, const char *table, uint8_t **out, size_t *out_len);
 void CNftnl_free(void *p);
-/* Adds the objects of a snapshot to a batch as new objects (handles dropped); -errno on bad input. */
-int CNftnl_replay(CNftnl_batch *b, const uint8_t *snapshot, size_t len);
+/* Adds the objects of a snapshot to a batch as new objects (handles dropped), in the order the
+ * kernel needs them; -errno on bad input. What cannot be put back exactly (other stateful objects,
+ * flowtables, per-element statements, elements' remaining lifetimes) is left out and described,
+ * one line each, in *lost (malloc'd, NULL when nothing was lost; free with CNftnl_free). */
+int CNftnl_replay(CNftnl_batch *b, const uint8_t *snapshot, size_t len, char **lost);
 
 /* Describes the objects of a snapshot (or any dump) as text, one object per line, fields
  * tab-separated as key=value with binary values in hex: table, chain, set, elem, obj, rule

@@ -41,7 +41,7 @@ public struct Diagnostic: Hashable, Sendable, Codable, CustomStringConvertible {
         var text = location.map { "\($0): " } ?? ""
         text += "\(severity.rawValue): \(message)"
         if let fix { text += "\n  fix: \(fix)" }
-        return text
+        return InputText.terminalSafe(text)
     }
 }
 

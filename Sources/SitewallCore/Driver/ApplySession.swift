@@ -27,28 +27,42 @@ public struct ApplySession {
         self.policy = policy
     }
 
-    /// This network namespace's own folder under the state directory (namespaces do not share it).
-    public static func namespaceDirectory(_ base: String) -> String {
-        var info = stat()
-        let id = stat("/proc/self/ns/net", &info) == 0 ? String(info.st_ino) : "default"
-        return "\(base)/netns-\(id)"
+    // MARK: lockout guard
+
+    /// The SSH connection as (client, client port, server, server port): scoped link-local
+    /// addresses lose their zone, IPv4-mapped IPv6 addresses become IPv4. nil when it does not parse.
+    public static func parseSSHConnection(_ text: String) -> (IPAddress, UInt16, IPAddress, UInt16)? {
+        let parts = text.split(separator: " ", omittingEmptySubsequences: true)
+        guard parts.count == 4, let clientPort = UInt16(parts[1]), let serverPort = UInt16(parts[3]),
+              let client = address(parts[0]), let server = address(parts[2]) else { return nil }
+        return (client, clientPort, server, serverPort)
     }
 
-    // MARK: lockout guard
+    private static func address(_ text: Substring) -> IPAddress? {
+        let unscoped = text.split(separator: "%", maxSplits: 1).first.map(String.init) ?? ""
+        guard let address = IPAddress(unscoped) else { return nil }
+        if address.family == .ipv6, address.value >> 32 == 0xffff {
+            return IPAddress(family: .ipv4, value: address.value & 0xffff_ffff)
+        }
+        return address
+    }
 
     /// Every management path the new ruleset would cut; empty when it is safe.
     public func lockoutProblems() -> [String] {
         let evaluator = PolicyEvaluator(policy: policy)
         var problems: [String] = []
         if let connection = sshConnection {
-            let parts = connection.split(separator: " ")
-            if parts.count == 4, let client = IPAddress(parts[0]), let server = IPAddress(parts[2]),
-               let clientPort = UInt16(parts[1]), let serverPort = UInt16(parts[3]) {
+            if let (client, clientPort, server, serverPort) = Self.parseSSHConnection(connection) {
                 let packet = PolicyEvaluator.Packet(source: client, destination: server, transport: .tcp,
                                                     sourcePort: clientPort, destinationPort: serverPort)
                 if evaluator.verdict(packet, chain: "input") != .accept {
-                    problems.append("the SSH connection this runs under (\(client) -> \(server) tcp/\(serverPort)) could not be opened again")
+                    problems.append("the SSH connection this runs under (\(client) -> \(server) tcp/\(serverPort)) "
+                                    + "could not be opened again")
                 }
+            } else {
+                problems.append("SSH_CONNECTION is set but does not read as 'client port server port' ("
+                                + InputText.quoted(connection) + "), so sitewall cannot tell whether the new rules keep "
+                                + "this session reachable")
             }
         }
         guard let host = workspace.resolved.host(named: target.name) else { return problems }
@@ -71,6 +85,14 @@ public struct ApplySession {
 
     // MARK: run
 
+    /// The rules were committed, but the boot file could not be written.
+    public struct NotPersisted: Error, CustomStringConvertible {
+        /// What was applied (for standard output).
+        public var report: String
+        public var problem: String
+        public var description: String { report + problem }
+    }
+
     public func run(dryRun: Bool, force: Bool, confirmSeconds: Int?, persistPath: String?, executable: String) throws -> String {
         let problems = lockoutProblems()
         if !problems.isEmpty && !force {
@@ -78,47 +100,79 @@ public struct ApplySession {
                           + problems.joined(separator: "\n  - ") + "\nfix the site, or pass --force if you are sure")
         }
         var out = problems.isEmpty ? "" : "warning (--force): " + problems.joined(separator: "; ") + "\n"
-        let directory = ApplySession.namespaceDirectory(stateDirectory)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let lock = try ApplyLock(path: directory + "/apply.lock")
+        let state = try StateDirectory.open(base: stateDirectory)
+        StateDirectory.removeStale(base: stateDirectory)
+        guard let lock = try state.lock("apply.lock", wait: 0) else {
+            throw Refused(description: "another sitewall apply is running in this network namespace; try again when it is done")
+        }
         defer { lock.release() }
-        if Watchdog.isPending(directory: directory) {
-            throw Refused(description: "an earlier apply is waiting for confirmation: run 'sitewall confirm' or wait for its rollback")
+        if case .pending(let pending, let alive) = try Watchdog.status(state) {
+            let left = Int(max(0, pending.deadline - Date().timeIntervalSince1970).rounded(.up))
+            throw Refused(description: alive
+                ? "an earlier apply is waiting for confirmation (\(left) s left): run 'sitewall confirm' to keep it, "
+                    + "'sitewall rollback' to restore the previous table now, or wait for its rollback"
+                : "an earlier apply --confirm is unconfirmed and its watchdog is gone (killed?), so nothing will roll it "
+                    + "back: run 'sitewall confirm' to keep the running rules, or 'sitewall rollback' to restore the "
+                    + "previous table now")
         }
 
         let socket = try NetlinkSocket()
         let applier = NetlinkApplier(socket: socket)
-        let previous = try socket.snapshot(table: policy.table.name)
-        let running = NetlinkSnapshotSummary(previous)
+        let table = policy.table.name
+        let previous = try socket.consistentSnapshot(table: table)
+        let running = NetlinkSnapshotSummary(previous.bytes)
+        let runningText = previous.bytes.isEmpty ? "no table inet \(table)" : "table inet \(table) with \(running)"
+
+        // What the rollback could not restore exactly is found before anything changes.
+        if confirmSeconds != nil {
+            let lost = try applier.checkRestorable(table: table, snapshot: previous.bytes)
+            if !lost.isEmpty {
+                throw Refused(description: "refusing --confirm: the running table inet \(table) holds what a rollback "
+                    + "could not put back exactly:\n  - " + lost.map(InputText.clipped).joined(separator: "\n  - ")
+                    + "\napply without --confirm if you accept that, or remove those objects first")
+            }
+        }
 
         if dryRun {
             let result = try applier.apply(policy, dryRun: true)
             out += "dry run for \(target) of site \(policy.site): nothing was changed\n"
-            out += "  running:  " + (previous.isEmpty ? "no table inet \(policy.table.name)" : "table inet \(policy.table.name) with \(running)") + "\n"
+            out += "  running:  \(runningText)\n"
             out += "  would apply: \(result.counts) (the kernel accepted the transaction)\n"
             if let persistPath { out += "  would write \(persistPath)\n" }
             return out
         }
 
+        var pending: Watchdog.Pending?
         if let seconds = confirmSeconds {
-            try Watchdog.arm(directory: directory, table: policy.table.name, snapshot: previous, seconds: seconds, executable: executable)
+            pending = try Watchdog.arm(state, table: table, snapshot: previous.bytes, seconds: seconds,
+                                       persist: persistPath.map { ($0, NftBackend.render(policy)) }, executable: executable)
         }
         let result: NetlinkApplier.Result
         do {
-            result = try applier.apply(policy)
+            result = try applier.apply(policy, previous: previous)
+        } catch let error as NetlinkError where error.outcomeUnknown {
+            // It may have been committed: the watchdog stays armed and restores the previous table.
+            throw NetlinkError(message: "\(error)" + (pending == nil ? "" : "\nthe watchdog stays armed: unless "
+                + "'sitewall confirm' runs in time, it restores the previous table"))
         } catch {
-            if confirmSeconds != nil { Watchdog.disarm(directory: directory) }
+            if let pending { Watchdog.cancel(state, id: pending.id, reason: "the transaction was refused: \(error)") }
             throw error
         }
-        if let persistPath {
-            try FileOutput.writeAtomically(NftBackend.render(policy), to: persistPath)
-        }
         out += "applied \(target) of site \(policy.site): \(result.counts) in \(String(format: "%.3f", result.seconds)) s"
-        out += " (\(result.messages) netlink messages, \(result.bytes) bytes, one transaction)\n"
-        out += previous.isEmpty ? "  replaced: no earlier table inet \(policy.table.name)\n" : "  replaced: table inet \(policy.table.name) with \(running)\n"
-        if let persistPath { out += "  wrote \(persistPath) for the nftables boot service\n" }
+        out += " (\(result.messages) netlink messages, \(result.bytes) bytes, one transaction"
+            + (result.attempts > 1 ? ", sent \(result.attempts) times as the ruleset changed" : "") + ")\n"
+        out += "  replaced: \(runningText)\n"
         if let seconds = confirmSeconds {
             out += "  confirm within \(seconds) s with 'sitewall confirm', or the previous ruleset comes back\n"
+            if let persistPath { out += "  \(persistPath) is written for the nftables boot service once confirmed\n" }
+        } else if let persistPath {
+            do {
+                try FileOutput.writeAtomically(NftBackend.render(policy), to: persistPath)
+                out += "  wrote \(persistPath) for the nftables boot service\n"
+            } catch {
+                throw NotPersisted(report: out, problem: "the boot file was not written: \(error)\nthe new rules are "
+                    + "applied and stay, but a reboot brings back whatever \(persistPath) held before")
+            }
         }
         return out
     }
@@ -147,37 +201,3 @@ public struct NetlinkSnapshotSummary: CustomStringConvertible {
     public var description: String { "\(chains) chains, \(sets) sets, \(rules) rules" }
 }
 
-/// One apply at a time per network namespace.
-final class ApplyLock {
-    private let fd: Int32
-
-    init(path: String) throws {
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw ApplySession.Refused(description: "cannot open the apply lock \(path): \(String(cString: strerror(errno)))") }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            close(fd)
-            throw ApplySession.Refused(description: "another sitewall apply is running in this network namespace; try again when it is done")
-        }
-    }
-
-    func release() {
-        flock(fd, LOCK_UN)
-        close(fd)
-    }
-}
-
-/// Writes a file whole or not at all, creating its folder.
-public enum FileOutput {
-    public static func writeAtomically(_ text: String, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).sitewall-\(getpid())")
-        do {
-            try Data(text.utf8).write(to: temporary)
-            guard rename(temporary.path, url.path) == 0 else { throw NetlinkError.system("renaming into \(path)", errno) }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
-        }
-    }
-}

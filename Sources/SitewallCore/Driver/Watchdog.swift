@@ -3,81 +3,200 @@ import Foundation
 import Glibc
 #endif
 
-/// The rollback of `apply --confirm`: a process in a session of its own (so that it outlives the
-/// operator's terminal and the apply process), holding the previous table on disk, that puts it
-/// back unless `sitewall confirm` marks the new one as good in time.
+/// The rollback of `apply --confirm`. Its state lives in one `StateDirectory`:
+///
+///   pending            the unconfirmed apply (id, deadline, table, the saved table's size and checksum,
+///                      the boot file to write on confirmation); its presence is the only "pending" flag
+///   previous.snapshot  sitewall's table as it was, as raw netlink messages
+///   persist.nft        the script `--persist` writes once the new rules are confirmed
+///   decision.lock      held while one decision (confirm, roll back, cancel) is made and carried out,
+///                      so confirm and rollback exclude each other: whichever comes second sees the
+///                      first one's outcome and reports it
+///   watchdog-ID.lock   held by the live watchdog of apply ID for its whole life: a killed watchdog
+///                      releases it, which is how a dead one is told from a live one
+///   outcome            the last decision, in words; watchdog.log keeps them all
 public enum Watchdog {
-    static func files(_ directory: String) -> (snapshot: String, deadline: String, confirmed: String, log: String) {
-        (directory + "/previous.snapshot", directory + "/deadline", directory + "/confirmed", directory + "/watchdog.log")
+    public struct Pending: Codable, Sendable {
+        public var id: String
+        public var deadline: Double
+        public var table: String
+        /// Size and FNV-1a checksum of previous.snapshot; nil size: there was no table (rollback deletes it).
+        public var snapshotBytes: Int?
+        public var snapshotChecksum: String
+        public var persistPath: String?
     }
 
-    public static func isPending(directory: String) -> Bool {
-        FileManager.default.fileExists(atPath: files(directory).deadline)
+    public enum Status {
+        case none
+        case pending(Pending, watchdogAlive: Bool)
     }
 
-    /// Saves the previous table and starts the watchdog, before the new ruleset is applied.
-    static func arm(directory: String, table: String, snapshot: [UInt8], seconds: Int, executable: String) throws {
-        let paths = files(directory)
-        try? FileManager.default.removeItem(atPath: paths.confirmed)
-        try Data(snapshot).write(to: URL(fileURLWithPath: paths.snapshot))
-        let deadline = Date().addingTimeInterval(TimeInterval(seconds)).timeIntervalSince1970
-        try FileOutput.writeAtomically("\(deadline) \(table)\n", to: paths.deadline)
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    static let pendingFile = "pending", snapshotFile = "previous.snapshot", persistFile = "persist.nft"
+    static let decisionLock = "decision.lock", outcomeFile = "outcome", logFile = "watchdog.log"
+    static func watchdogLock(_ id: String) -> String { "watchdog-\(id).lock" }
+
+    public static func status(_ state: StateDirectory) throws -> Status {
+        guard let pending = try readPending(state) else { return .none }
+        return .pending(pending, watchdogAlive: state.isHeld(watchdogLock(pending.id)))
+    }
+
+    static func readPending(_ state: StateDirectory) throws -> Pending? {
+        guard let bytes = try state.read(pendingFile) else { return nil }
+        do {
+            return try JSONDecoder().decode(Pending.self, from: Data(bytes))
+        } catch {
+            throw Failure(description: "\(state.path)/\(pendingFile) is unreadable; remove the folder \(state.path) "
+                          + "after checking the running rules ('nft list table inet sitewall')")
+        }
+    }
+
+    public static func lastOutcome(_ state: StateDirectory) -> String? {
+        (try? state.readText(outcomeFile))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// FNV-1a 64: catches a truncated or replaced snapshot (the folder's permissions keep others out).
+    static func checksum(_ bytes: [UInt8]) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return String(hash, radix: 16)
+    }
+
+    // MARK: arming
+
+    /// Saves the previous table and starts the watchdog, before the new ruleset is applied; returns
+    /// once the watchdog is running (it holds its lock), so that an apply never goes unguarded.
+    static func arm(_ state: StateDirectory, table: String, snapshot: [UInt8], seconds: Int,
+                    persist: (path: String, text: String)?, executable: String) throws -> Pending {
+        for name in state.names() where name.hasPrefix("watchdog-") && name.hasSuffix(".lock")
+            || name.hasPrefix(".") || [snapshotFile, persistFile].contains(name) {
+            state.remove(name)
+        }
+        let id = UUID().uuidString.lowercased()
+        let pending = Pending(id: id, deadline: Date().timeIntervalSince1970 + Double(seconds), table: table,
+                              snapshotBytes: snapshot.isEmpty ? nil : snapshot.count, snapshotChecksum: checksum(snapshot),
+                              persistPath: persist?.path)
+        try state.write(snapshotFile, snapshot)
+        if let persist { try state.write(persistFile, text: persist.text) }
+        try state.write(pendingFile, Array(try JSONEncoder().encode(pending)))
         // setsid -f: a new session, so the watchdog survives the terminal, SIGHUP and the apply process.
-        guard try Subprocess.detached("/usr/bin/setsid", ["-f", executable, "watchdog", "--directory", directory]) == 0 else {
-            disarm(directory: directory)
-            throw NetlinkError.system("starting the rollback watchdog", EIO)
+        let base = (state.path as NSString).deletingLastPathComponent
+        let started = try? Subprocess.detached("/usr/bin/setsid", ["-f", executable, "watchdog", "--state-directory", base,
+                                                                   "--id", id])
+        let until = Date().addingTimeInterval(10)
+        while started == 0 && !state.isHeld(watchdogLock(id)) && Date() < until { usleep(10_000) }
+        guard started == 0, state.isHeld(watchdogLock(id)) else {
+            cancel(state, id: id, reason: "the rollback watchdog did not start")
+            throw Failure(description: "the rollback watchdog did not start (\(executable) watchdog); nothing was changed")
         }
+        return pending
     }
 
-    static func disarm(directory: String) {
-        let paths = files(directory)
-        for path in [paths.deadline, paths.snapshot, paths.confirmed] { try? FileManager.default.removeItem(atPath: path) }
+    /// Withdraws a pending apply whose transaction never committed: nothing to roll back.
+    static func cancel(_ state: StateDirectory, id: String, reason: String) {
+        guard let lock = try? state.lock(decisionLock, wait: 60) else { return }
+        defer { lock.release() }
+        guard let pending = try? readPending(state), pending.id == id else { return }
+        finish(state, "apply \(id.prefix(8)) withdrawn: \(reason); the previous ruleset was never replaced")
     }
 
-    /// `sitewall confirm`: keeps the new ruleset. False when nothing awaits confirmation.
-    public static func confirm(directory: String, wait: TimeInterval = 5) -> Bool {
-        let paths = files(directory)
-        guard isPending(directory: directory) else { return false }
-        _ = FileManager.default.createFile(atPath: paths.confirmed, contents: Data())
-        let until = Date().addingTimeInterval(wait)
-        while isPending(directory: directory) && Date() < until { usleep(50_000) }
-        return !isPending(directory: directory)
+    /// Ends the pending state: the outcome is written first, then `pending` goes (the decision is then final).
+    private static func finish(_ state: StateDirectory, _ outcome: String) {
+        let line = "\(ISO8601DateFormatter().string(from: Date())): \(outcome)"
+        state.appendLine(logFile, line)
+        try? state.write(outcomeFile, text: line + "\n")
+        state.remove(pendingFile)
+        state.remove(snapshotFile)
+        state.remove(persistFile)
     }
 
-    /// The watchdog's own loop; returns what it did, also written to the log.
-    public static func run(directory: String) -> String {
-        signal(SIGHUP, SIG_IGN)
-        let paths = files(directory)
-        guard let text = try? String(contentsOfFile: paths.deadline, encoding: .utf8) else { return "nothing pending" }
-        let parts = text.split(separator: " ")
-        let deadline = Double(parts.first ?? "") ?? 0
-        let table = parts.count > 1 ? String(parts[1]).trimmingCharacters(in: .whitespacesAndNewlines) : Table.defaultName
-        while Date().timeIntervalSince1970 < deadline {
-            if FileManager.default.fileExists(atPath: paths.confirmed) { break }
-            usleep(100_000)
+    // MARK: decisions
+
+    public enum Decision {
+        /// Confirmed; `persistError` says why the boot file could not be written (the rules stay applied).
+        case confirmed(persistPath: String?, persistError: String?, watchdogWasDead: Bool)
+        /// Nothing was pending; the last outcome, if any, says what became of the last apply.
+        case nothingPending(lastOutcome: String?)
+    }
+
+    /// `sitewall confirm`: keeps the new ruleset, and writes the boot file it was applied with.
+    public static func confirm(_ state: StateDirectory) throws -> Decision {
+        guard let lock = try state.lock(decisionLock, wait: 120) else {
+            throw Failure(description: "another sitewall process holds \(state.path)/\(decisionLock) for more than 120 s")
         }
-        var outcome: String
-        if FileManager.default.fileExists(atPath: paths.confirmed) {
-            outcome = "confirmed: the new ruleset stays"
-        } else {
+        defer { lock.release() }
+        guard let pending = try readPending(state) else { return .nothingPending(lastOutcome: lastOutcome(state)) }
+        let dead = !state.isHeld(watchdogLock(pending.id))
+        var persistError: String?
+        if let path = pending.persistPath {
             do {
-                let snapshot = [UInt8]((try? Data(contentsOf: URL(fileURLWithPath: paths.snapshot))) ?? Data())
-                try NetlinkApplier(socket: NetlinkSocket()).restore(table: table, snapshot: snapshot)
-                outcome = "not confirmed in time: restored the previous table inet \(table)"
+                guard let text = try state.readText(persistFile) else { throw Failure(description: "\(persistFile) is missing") }
+                try FileOutput.writeAtomically(text, to: path)
             } catch {
-                outcome = "not confirmed in time, and the rollback failed: \(error)"
+                persistError = "\(error)"
             }
         }
-        let line = "\(Date()): \(outcome)\n"
-        if let handle = FileHandle(forWritingAtPath: paths.log) ?? {
-            _ = FileManager.default.createFile(atPath: paths.log, contents: nil)
-            return FileHandle(forWritingAtPath: paths.log)
-        }() {
-            handle.seekToEndOfFile()
-            handle.write(Data(line.utf8))
-            try? handle.close()
+        finish(state, "apply \(pending.id.prefix(8)) confirmed: the new ruleset stays"
+               + (persistError.map { "; the boot file was not written: \($0)" } ?? ""))
+        return .confirmed(persistPath: pending.persistPath, persistError: persistError, watchdogWasDead: dead)
+    }
+
+    /// Puts the previous table back now (the watchdog at its deadline, or `sitewall rollback`).
+    /// With `id`, only that apply's pending state is rolled back.
+    public static func rollback(_ state: StateDirectory, id: String? = nil, reason: String) throws -> Decision? {
+        guard let lock = try state.lock(decisionLock, wait: 120) else {
+            throw Failure(description: "another sitewall process holds \(state.path)/\(decisionLock) for more than 120 s")
         }
-        disarm(directory: directory)
-        return outcome
+        defer { lock.release() }
+        guard let pending = try readPending(state), id == nil || pending.id == id else {
+            return .nothingPending(lastOutcome: lastOutcome(state))
+        }
+        let snapshot = try state.read(snapshotFile) ?? []
+        guard snapshot.count == (pending.snapshotBytes ?? 0), checksum(snapshot) == pending.snapshotChecksum else {
+            let problem = "apply \(pending.id.prefix(8)): \(reason), but the saved table in \(state.path)/\(snapshotFile) "
+                + "is missing or was altered, so it is not restored; the unconfirmed rules stay in place"
+            state.appendLine(logFile, "\(ISO8601DateFormatter().string(from: Date())): \(problem)")
+            throw Failure(description: problem)
+        }
+        do {
+            try NetlinkApplier(socket: NetlinkSocket()).restore(table: pending.table, snapshot: snapshot)
+        } catch {
+            let problem = "apply \(pending.id.prefix(8)): \(reason), and restoring the previous table failed: \(error); "
+                + "the unconfirmed rules stay in place ('sitewall rollback' tries again)"
+            state.appendLine(logFile, "\(ISO8601DateFormatter().string(from: Date())): \(problem)")
+            throw Failure(description: problem)
+        }
+        let what = pending.snapshotBytes == nil ? "removed table inet \(pending.table) (there was none before)"
+            : "restored the previous table inet \(pending.table)"
+        finish(state, "apply \(pending.id.prefix(8)) rolled back (\(reason)): \(what)")
+        return nil
+    }
+
+    // MARK: the watchdog process
+
+    /// The watchdog's own loop; returns what it did (also in the log).
+    public static func run(stateDirectory base: String, id: String) -> String {
+        signal(SIGHUP, SIG_IGN)
+        do {
+            let state = try StateDirectory.open(base: base)
+            guard let alive = try state.lock(watchdogLock(id), wait: 5) else { return "another watchdog runs for \(id)" }
+            defer { alive.release(); state.remove(watchdogLock(id)) }
+            guard let pending = try readPending(state), pending.id == id else { return "nothing pending" }
+            while Date().timeIntervalSince1970 < pending.deadline {
+                guard let current = try? readPending(state), current.id == id else {
+                    return lastOutcome(state) ?? "decided elsewhere"
+                }
+                usleep(50_000)
+            }
+            if case .nothingPending(let outcome) = try rollback(state, id: id, reason: "not confirmed in time") {
+                return outcome ?? "decided elsewhere"
+            }
+            return lastOutcome(state) ?? "rolled back"
+        } catch {
+            return "\(error)"
+        }
     }
 }

@@ -56,6 +56,10 @@ extension Sitewall {
             } catch let error as ApplySession.Refused {
                 Output.error(error.description)
                 throw ExitCode.failure
+            } catch let error as ApplySession.NotPersisted {
+                print(error.report, terminator: "")
+                Output.error(error.problem)
+                throw ExitCode(2)
             } catch {
                 Output.error("\(error)")
                 throw ExitCode(2)

@@ -17,27 +17,77 @@ public struct NetlinkApplier {
 
     public init(socket: NetlinkSocket) { self.socket = socket }
 
-    /// Applies `policy` (or, with `dryRun`, has the kernel validate it and abort).
-    public func apply(_ policy: Policy, dryRun: Bool = false, maxAttempts: Int = 3) throws -> Result {
+    /// How often, and for how long, a transaction refused for a stale generation is sent again.
+    /// A busy gateway (a DHCP server or fail2ban committing now and then) gets in within a few
+    /// tries; the encoding is done once, so a try costs a generation read and a send.
+    public struct Retry: Sendable {
+        public var attempts = 12
+        public var budget: TimeInterval = 30
+        public init() {}
+    }
+
+    /// Applies `policy` (or, with `dryRun`, has the kernel validate it and abort). With `previous`
+    /// (sitewall's table as read for the rollback, and its generation) the transaction is bound to
+    /// that generation: when the ruleset changed in between, the table is read again, and the
+    /// transaction is sent again only if sitewall's own table is still exactly as saved.
+    public func apply(_ policy: Policy, dryRun: Bool = false, previous: (bytes: [UInt8], generation: UInt32)? = nil,
+                      retry: Retry = Retry()) throws -> Result {
         let start = Date()
+        let table = policy.table.name
+        let first = try previous?.generation ?? socket.generation()
+        var generation = first
+        let batch = NetlinkBatch()
+        batch.begin(generation: generation)
+        try NetlinkEncoder.encode(policy, into: batch)
+        // Without an end message the kernel checks every object, then aborts: nothing changes.
+        if !dryRun { batch.end() }
         var attempt = 0
         while true {
             attempt += 1
-            let generation = try socket.generation()
-            let batch = NetlinkBatch()
-            batch.begin(generation: generation)
-            try NetlinkEncoder.encode(policy, into: batch)
-            // Without an end message the kernel checks every object, then aborts: nothing changes.
-            if !dryRun { batch.end() }
             do {
-                try batch.send(on: socket, operation: dryRun ? "checking the ruleset (dry run)" : "applying table inet \(policy.table.name)")
-            } catch let error as NetlinkError where error.refusals.count == 1 && error.refusals[0].errno == ERESTART
-                && error.refusals[0].object == "the transaction" && attempt < maxAttempts {
-                continue  // the ruleset changed between planning and commit: plan again
+                try batch.send(on: socket, operation: dryRun ? "checking the ruleset (dry run)" : "applying table inet \(table)")
+                return Result(counts: batch.counts, messages: Int(batch.messages), bytes: batch.bytes,
+                              seconds: Date().timeIntervalSince(start), generation: generation, attempts: attempt)
+            } catch let error as NetlinkError where error.isStaleGeneration {
+                let elapsed = Date().timeIntervalSince(start)
+                guard attempt < retry.attempts, elapsed < retry.budget else {
+                    let commits = ((try? socket.generation()) ?? generation) &- first
+                    throw NetlinkError(message: "applying table inet \(table) failed: the ruleset kept changing under it "
+                        + "(other programs committed \(commits) changes during \(attempt) attempts over "
+                        + String(format: "%.1f", elapsed) + " s); nothing was changed. Find what rewrites the rules "
+                        + "continuously ('nft monitor' shows it), or try again when it is quiet")
+                }
+                // Spread the tries out, so as not to collide with a periodic writer again and again.
+                usleep(UInt32.random(in: 20_000...(40_000 << min(attempt, 4))))
+                if let previous {
+                    let now = try socket.consistentSnapshot(table: table)
+                    guard Self.sameObjects(now.bytes, previous.bytes) else {
+                        throw NetlinkError(message: "applying table inet \(table) failed: another program changed that "
+                            + "table after sitewall read it; nothing was changed. Run apply again")
+                    }
+                    generation = now.generation
+                } else {
+                    generation = try socket.generation()
+                }
+                try batch.rebind(generation: generation)
             }
-            return Result(counts: batch.counts, messages: Int(batch.messages), bytes: batch.bytes,
-                          seconds: Date().timeIntervalSince(start), generation: generation, attempts: attempt)
         }
+    }
+
+    /// Two dumps hold the same objects: equal bytes once each message's sequence number and port
+    /// id (which differ from one dump request to the next) are left out.
+    static func sameObjects(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var offset = 0
+        while offset + 16 <= a.count {
+            let length = Int(a[offset]) | Int(a[offset + 1]) << 8 | Int(a[offset + 2]) << 16 | Int(a[offset + 3]) << 24
+            guard length >= 16, offset + length <= a.count else { return a == b }
+            if a[offset..<(offset + 8)] != b[offset..<(offset + 8)] || a[(offset + 16)..<(offset + length)] != b[(offset + 16)..<(offset + length)] {
+                return false
+            }
+            offset += (length + 3) & ~3
+        }
+        return true
     }
 
     /// Puts back a table saved with `NetlinkSocket.snapshot` (an empty snapshot removes the table).
@@ -49,6 +99,19 @@ public struct NetlinkApplier {
         if !snapshot.isEmpty { try batch.replay(snapshot) }
         batch.end()
         try batch.send(on: socket, operation: "restoring the previous table inet \(table)")
+    }
+
+    /// Checks, before anything changes, that `snapshot` can be put back: the kernel validates the
+    /// restoring transaction and aborts it. Returns what would not come back exactly.
+    public func checkRestorable(table: String, snapshot: [UInt8]) throws -> [String] {
+        guard !snapshot.isEmpty else { return [] }
+        let batch = NetlinkBatch()
+        batch.begin(generation: nil)
+        batch.addTable(table)
+        batch.deleteTable(table)
+        let lost = try batch.replay(snapshot)
+        try batch.send(on: socket, operation: "checking that the previous table inet \(table) can be restored")
+        return lost
     }
 }
 

@@ -109,11 +109,21 @@ public final class NetlinkBatch {
         counts.rules += 1
     }
 
-    /// Re-creates the objects of a snapshot (for rollback).
-    func replay(_ snapshot: [UInt8]) throws {
+    /// Re-creates the objects of a snapshot (for rollback); returns what could not be put back exactly.
+    @discardableResult
+    func replay(_ snapshot: [UInt8]) throws -> [String] {
         record(CNftnl_batch_next_seq(handle), "the saved ruleset")
-        let status = snapshot.withUnsafeBufferPointer { CNftnl_replay(handle, $0.baseAddress, $0.count) }
+        var lost: UnsafeMutablePointer<CChar>?
+        let status = snapshot.withUnsafeBufferPointer { CNftnl_replay(handle, $0.baseAddress, $0.count, &lost) }
+        defer { CNftnl_free(lost) }
         guard status == 0 else { throw NetlinkError.system("decoding the saved ruleset", -status) }
+        return lost.map { String(cString: $0).split(separator: "\n").map(String.init) } ?? []
+    }
+
+    /// Binds the begun batch to another ruleset generation, so that one encoding can be sent again.
+    func rebind(generation: UInt32) throws {
+        let status = CNftnl_batch_set_genid(handle, generation)
+        guard status == 0 else { throw NetlinkError.system("binding the batch to generation \(generation)", -status) }
     }
 
     /// Sends the batch; throws with every object the kernel refused.
@@ -122,8 +132,10 @@ public final class NetlinkBatch {
         var errors = [CNftnl_error](repeating: CNftnl_error(), count: capacity)
         let status = CNftnl_send(socket.handle, handle, &errors, capacity)
         if status < 0 {
+            // Past sendmsg the batch may have been committed: only a refusal named by the kernel is certain.
             throw NetlinkError(operation: operation, refusals: [.init(object: -status == ENOBUFS
-                ? "the kernel's replies (lost: the outcome is unknown, read the ruleset back)" : "sending the batch", errno: -status)])
+                ? "the kernel's replies (lost: the outcome is unknown, read the ruleset back)" : "sending the batch", errno: -status)],
+                outcomeUnknown: -status == ENOBUFS)
         }
         guard status > 0 else { return }
         let refusals = errors.prefix(min(Int(status), capacity)).map {

@@ -14,14 +14,35 @@ public struct NetlinkError: Error, CustomStringConvertible, Sendable {
 
     public var operation: String
     public var refusals: [Refusal]
+    /// True when the batch may have been committed although no answer says so.
+    public var outcomeUnknown = false
+    /// Replaces the whole text (for failures better said in words than as an errno).
+    public var message: String?
+
+    public init(operation: String, refusals: [Refusal], outcomeUnknown: Bool = false) {
+        self.operation = operation
+        self.refusals = refusals
+        self.outcomeUnknown = outcomeUnknown
+    }
+
+    public init(message: String) {
+        self.init(operation: "", refusals: [])
+        self.message = message
+    }
 
     public var description: String {
+        if let message { return message }
         var text = "\(operation) failed"
         if refusals.count == 1 { return text + ": " + refusals[0].description }
         text += " (\(refusals.count) objects refused):"
         for refusal in refusals.prefix(20) { text += "\n  " + refusal.description }
         if refusals.count > 20 { text += "\n  ... and \(refusals.count - 20) more" }
         return text
+    }
+
+    /// The kernel refused the transaction because the ruleset changed since it was planned.
+    public var isStaleGeneration: Bool {
+        refusals.count == 1 && refusals[0].errno == ERESTART && refusals[0].object == "the transaction"
     }
 
     static func system(_ operation: String, _ code: Int32) -> NetlinkError {
@@ -53,6 +74,19 @@ public final class NetlinkSocket {
         let status = CNftnl_genid(handle, &genid)
         guard status == 0 else { throw NetlinkError.system("reading the ruleset generation", -status) }
         return genid
+    }
+
+    /// One table as raw netlink messages with the generation it was read at: the generation is
+    /// read before and after the dump, and the dump repeated until both agree.
+    public func consistentSnapshot(table: String) throws -> (bytes: [UInt8], generation: UInt32) {
+        for _ in 0..<20 {
+            let before = try generation()
+            let bytes = try snapshot(table: table)
+            if try generation() == before { return (bytes, before) }
+            usleep(UInt32.random(in: 5_000...50_000))
+        }
+        throw NetlinkError(message: "reading table inet \(table) failed: the ruleset changed during every one of 20 reads "
+                           + "(another program is committing rules continuously); nothing was changed")
     }
 
     /// One table as raw netlink messages (empty if it does not exist), for rollback.

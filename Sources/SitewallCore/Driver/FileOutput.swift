@@ -1,0 +1,72 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes output files (compile --output, apply --persist) whole or not at all, and safely: a new
+/// file is written under a fresh random name (O_EXCL|O_NOFOLLOW) in the same folder and renamed into
+/// place; a device, FIFO or socket (/dev/stdout, /dev/null) is written directly and never replaced;
+/// a symbolic link to a file is refused, so a link planted in a shared folder cannot redirect a write.
+public enum FileOutput {
+    public struct Refused: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public static func writeAtomically(_ text: String, to path: String) throws {
+        let bytes = Array(text.utf8)
+        var info = stat()
+        var mode: mode_t = 0o644
+        if lstat(path, &info) == 0 {
+            switch info.st_mode & S_IFMT {
+            case S_IFREG:
+                mode = info.st_mode & 0o777
+            case S_IFLNK, S_IFCHR, S_IFIFO, S_IFSOCK:
+                return try writeDirectly(bytes, to: path, isLink: info.st_mode & S_IFMT == S_IFLNK)
+            case S_IFDIR:
+                throw Refused(description: "cannot write \(path): it is a directory; give a file name")
+            default:
+                throw Refused(description: "cannot write \(path): it is not a regular file, and sitewall does not replace it")
+            }
+        }
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
+        var random = SystemRandomNumberGenerator()
+        let base = (path as NSString).lastPathComponent
+        let temporary = (folder.isEmpty ? "" : folder + "/") + ".\(base).sitewall-\(String(random.next(), radix: 36))"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw failure(path, "creating a temporary file next to it") }
+        var ok = fchmod(fd, mode) == 0 && FileDescriptor.writeAll(fd, bytes) && fsync(fd) == 0
+        var code = errno
+        close(fd)
+        if ok {
+            ok = rename(temporary, path) == 0
+            code = errno
+        }
+        guard ok else {
+            unlink(temporary)
+            errno = code
+            throw failure(path)
+        }
+    }
+
+    /// A device, FIFO or socket takes the bytes as they are; a link is followed only to one of those.
+    private static func writeDirectly(_ bytes: [UInt8], to path: String, isLink: Bool) throws {
+        let fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC | (isLink ? 0 : O_NOFOLLOW))
+        guard fd >= 0 else { throw failure(path) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw failure(path) }
+        let kind = info.st_mode & S_IFMT
+        guard kind == S_IFCHR || kind == S_IFIFO || kind == S_IFSOCK else {
+            throw Refused(description: "cannot write \(path): it is a symbolic link to a file, and sitewall does not "
+                          + "write through links (give the real path, or remove the link)")
+        }
+        guard FileDescriptor.writeAll(fd, bytes) else { throw failure(path) }
+    }
+
+    private static func failure(_ path: String, _ step: String? = nil) -> Refused {
+        Refused(description: "cannot write \(path): " + (step.map { $0 + ": " } ?? "") + String(cString: strerror(errno)))
+    }
+}

@@ -1,0 +1,246 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The folder where `apply --confirm` keeps what the rollback needs. It is root's own (0700, owned by
+/// the caller), opened once, and every file in it is reached through that descriptor with
+/// O_NOFOLLOW, written to a fresh temporary name (O_EXCL) and renamed into place, with a fixed mode
+/// whatever the umask: no planted link or file can redirect a write or feed a rollback.
+public final class StateDirectory {
+    public struct Unsafe: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public let path: String
+    let fd: Int32
+
+    private init(path: String, fd: Int32) {
+        self.path = path
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+
+    /// Opens this network namespace's folder under `base` (creating both), verified as safe.
+    public static func open(base: String) throws -> StateDirectory {
+        let baseFD = try openVerified(path: base, parent: AT_FDCWD, name: base)
+        defer { close(baseFD) }
+        let name = "netns-\(namespaceID())"
+        let fd = try openVerified(path: base + "/" + name, parent: baseFD, name: name)
+        return StateDirectory(path: base + "/" + name, fd: fd)
+    }
+
+    /// The inode of this process's network namespace: namespaces do not share state.
+    public static func namespaceID() -> String {
+        var info = stat()
+        return stat("/proc/self/ns/net", &info) == 0 ? String(info.st_ino) : "default"
+    }
+
+    /// Creates (0700) or opens a directory without following a link, then checks it is ours alone.
+    private static func openVerified(path: String, parent: Int32, name: String) throws -> Int32 {
+        if parent == AT_FDCWD {
+            let folder = (path as NSString).deletingLastPathComponent
+            if !folder.isEmpty && !FileManager.default.fileExists(atPath: folder) {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            }
+        }
+        if mkdirat(parent, name, 0o700) != 0 && errno != EEXIST {
+            throw Unsafe(description: "cannot create the state directory \(path): \(String(cString: strerror(errno)))")
+        }
+        let fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            let reason = errno == ELOOP || errno == ENOTDIR ? "it is a symbolic link or not a directory"
+                : String(cString: strerror(errno))
+            throw Unsafe(description: "refusing the state directory \(path): \(reason); remove it and try again")
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { close(fd); throw Unsafe(description: "cannot inspect \(path)") }
+        if info.st_uid != geteuid() || info.st_mode & 0o022 != 0 {
+            close(fd)
+            throw Unsafe(description: "refusing the state directory \(path): it is owned by uid \(info.st_uid) with mode "
+                         + String(info.st_mode & 0o7777, radix: 8) + "; it must belong to uid \(geteuid()) and be writable "
+                         + "by it alone (remove it and sitewall creates it 0700)")
+        }
+        if info.st_mode & 0o077 != 0 { fchmod(fd, 0o700) }
+        return fd
+    }
+
+    // MARK: files
+
+    /// Writes a file whole (temporary name, then rename), mode 0600.
+    public func write(_ name: String, _ bytes: [UInt8]) throws {
+        var random = SystemRandomNumberGenerator()
+        let temporary = ".\(name).\(String(random.next(), radix: 36))"
+        let file = openat(fd, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard file >= 0 else { throw failure("creating", temporary) }
+        var ok = fchmod(file, 0o600) == 0
+        ok = ok && FileDescriptor.writeAll(file, bytes)
+        ok = ok && fsync(file) == 0
+        let code = errno
+        close(file)
+        guard ok, renameat(fd, temporary, fd, name) == 0 else {
+            let reason = ok ? errno : code
+            unlinkat(fd, temporary, 0)
+            errno = reason
+            throw failure("writing", name)
+        }
+    }
+
+    public func write(_ name: String, text: String) throws { try write(name, Array(text.utf8)) }
+
+    /// A regular file's bytes; nil when it does not exist. Links and non-regular files are refused.
+    public func read(_ name: String) throws -> [UInt8]? {
+        let file = openat(fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        if file < 0 && errno == ENOENT { return nil }
+        guard file >= 0 else { throw failure("opening", name) }
+        defer { close(file) }
+        var info = stat()
+        guard fstat(file, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_uid == geteuid() else {
+            throw Unsafe(description: "refusing \(path)/\(name): not a regular file of uid \(geteuid())")
+        }
+        return try FileDescriptor.readAll(file, what: "\(path)/\(name)")
+    }
+
+    public func readText(_ name: String) throws -> String? {
+        try read(name).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    public func exists(_ name: String) -> Bool {
+        var info = stat()
+        return fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0
+    }
+
+    public func remove(_ name: String) { unlinkat(fd, name, 0) }
+
+    /// Renames atomically; false when `from` does not exist (someone else took it first).
+    public func rename(_ from: String, to: String) throws -> Bool {
+        if renameat(fd, from, fd, to) == 0 { return true }
+        if errno == ENOENT { return false }
+        throw failure("renaming", from)
+    }
+
+    /// Appends one line to a log (created 0600, never through a link).
+    public func appendLine(_ name: String, _ line: String) {
+        let file = openat(fd, name, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard file >= 0 else { return }
+        fchmod(file, 0o600)
+        _ = FileDescriptor.writeAll(file, Array((line + "\n").utf8))
+        close(file)
+    }
+
+    /// Names in the folder.
+    public func names() -> [String] {
+        let copy = dup(fd)
+        guard copy >= 0, let listing = fdopendir(copy) else { return [] }
+        defer { closedir(listing) }
+        rewinddir(listing)
+        var result: [String] = []
+        while let entry = readdir(listing) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { result.append(name) }
+        }
+        return result
+    }
+
+    // MARK: locks
+
+    /// An exclusive flock on a file of this folder; nil with `wait: 0` when another process holds it.
+    public func lock(_ name: String, wait seconds: Double) throws -> FileLock? {
+        let file = openat(fd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard file >= 0 else { throw failure("opening the lock", name) }
+        fchmod(file, 0o600)
+        let until = Date().addingTimeInterval(seconds)
+        while flock(file, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR, Date() < until else { close(file); return nil }
+            usleep(20_000)
+        }
+        return FileLock(fd: file)
+    }
+
+    /// True when some process holds the lock (a live watchdog holds its own for its whole life).
+    public func isHeld(_ name: String) -> Bool {
+        let file = openat(fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard file >= 0 else { return false }
+        defer { close(file) }
+        if flock(file, LOCK_SH | LOCK_NB) == 0 { flock(file, LOCK_UN); return false }
+        return errno == EWOULDBLOCK
+    }
+
+    // MARK: housekeeping
+
+    /// Removes the folders of network namespaces that no longer exist (their rules went with them).
+    public static func removeStale(base: String) {
+        let live = liveNamespaceIDs()
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: base) else { return }
+        let baseFD = Glibc.open(base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard baseFD >= 0 else { return }
+        defer { close(baseFD) }
+        for entry in entries where entry.hasPrefix("netns-") && !live.contains(String(entry.dropFirst(6))) {
+            let fd = openat(baseFD, entry, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard fd >= 0 else { continue }
+            let folder = StateDirectory(path: base + "/" + entry, fd: fd)
+            for name in folder.names() { folder.remove(name) }
+            unlinkat(baseFD, entry, AT_REMOVEDIR)
+        }
+    }
+
+    /// Inodes of every network namespace a process is in or that is bound under /run/netns.
+    static func liveNamespaceIDs() -> Set<String> {
+        var ids: Set<String> = []
+        var info = stat()
+        for pid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where pid.allSatisfy(\.isNumber) {
+            if stat("/proc/\(pid)/ns/net", &info) == 0 { ids.insert(String(info.st_ino)) }
+        }
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? [] {
+            if stat("/run/netns/\(name)", &info) == 0 { ids.insert(String(info.st_ino)) }
+        }
+        return ids
+    }
+
+    private func failure(_ what: String, _ name: String) -> Unsafe {
+        Unsafe(description: "\(what) \(path)/\(name) failed: \(String(cString: strerror(errno)))")
+    }
+}
+
+/// A held flock, released on `release()` or when the process dies.
+public final class FileLock {
+    let fd: Int32
+    private var released = false
+
+    init(fd: Int32) { self.fd = fd }
+
+    public func release() {
+        guard !released else { return }
+        released = true
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+
+    deinit { release() }
+}
+
+enum FileDescriptor {
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            if written < 0 { if errno == EINTR { continue }; return false }
+            offset += written
+        }
+        return true
+    }
+
+    static func readAll(_ fd: Int32, what: String) throws -> [UInt8] {
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let got = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, 65536) }
+            if got < 0 { if errno == EINTR { continue }; throw StateDirectory.Unsafe(description: "reading \(what) failed") }
+            if got == 0 { return result }
+            result += chunk[0..<got]
+        }
+    }
+}
