@@ -4,7 +4,7 @@ import Testing
 import SitewallTestSupport
 
 /// `sitewall diff` against rules changed by hand with nft, live and from a saved dump.
-@Suite(.serialized) struct DiffTests {
+@Suite(.serialized, .kernel) struct DiffTests {
     static func sitewall(_ arguments: [String]) -> String {
         ([Repository.executable] + arguments + ["--profiles", Repository.profiles]).map { "'\($0)'" }.joined(separator: " ")
     }

@@ -4,7 +4,7 @@ import Testing
 import SitewallTestSupport
 
 /// The iptables output loads, replaces itself, and gives the same verdicts as the nft output.
-@Suite(.serialized) struct IptablesLoadTests {
+@Suite(.serialized, .kernel) struct IptablesLoadTests {
     @Test(arguments: NftLoadTests.cases)
     func restoreAcceptsAndReloadsCleanly(_ testCase: NftLoadTests.Case) throws {
         guard NftLoadTests.requireLab() else { return }

@@ -5,7 +5,7 @@ import SitewallTestSupport
 
 /// `sitewall apply` over netlink, in namespaces of its own: same result as nft -f, atomic on
 /// failure, safe to repeat, bound to the ruleset generation, and guarded against lockout.
-@Suite(.serialized) struct NetlinkApplyTests {
+@Suite(.serialized, .kernel) struct NetlinkApplyTests {
     static func policy(_ example: String, _ target: Target) throws -> Policy {
         try Workspace.load(site: Repository.example(example), profiles: Repository.profiles).policy(for: target)
     }

@@ -4,7 +4,7 @@ import Testing
 import SitewallTestSupport
 
 /// Loads every example's generated scripts into a network namespace of its own and reads them back.
-@Suite(.serialized) struct NftLoadTests {
+@Suite(.serialized, .kernel) struct NftLoadTests {
     static let foreignTable = """
     table ip foreign {
     \tchain keep {

@@ -1,9 +1,11 @@
 /// Suggests the closest known name for a misspelt one ("did you mean ...?").
 public enum DidYouMean {
     public static func suggestion(for name: String, among candidates: some Sequence<String>) -> String? {
+        // Names are short; a long value is no typo of one (and would cost length x length to compare).
+        guard name.count <= 128 else { return nil }
         let lowered = name.lowercased()
         var best: (name: String, distance: Int)?
-        for candidate in candidates {
+        for candidate in candidates where abs(candidate.count - name.count) <= max(2, name.count / 3) {
             let distance = editDistance(lowered, candidate.lowercased())
             if best == nil || distance < best!.distance { best = (candidate, distance) }
         }

@@ -162,7 +162,8 @@ public struct ApplySession {
         out += " (\(result.messages) netlink messages, \(result.bytes) bytes, one transaction"
             + (result.attempts > 1 ? ", sent \(result.attempts) times as the ruleset changed" : "") + ")\n"
         out += "  replaced: \(runningText)\n"
-        if let seconds = confirmSeconds {
+        if let seconds = confirmSeconds, let pending {
+            Watchdog.restartCount(state, id: pending.id, seconds: seconds)
             out += "  confirm within \(seconds) s with 'sitewall confirm', or the previous ruleset comes back\n"
             if let persistPath { out += "  \(persistPath) is written for the nftables boot service once confirmed\n" }
         } else if let persistPath {

@@ -29,9 +29,7 @@ public enum FileOutput {
             }
         }
         let folder = (path as NSString).deletingLastPathComponent
-        if !folder.isEmpty {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        }
+        if !folder.isEmpty { try makeFolders(folder, for: path) }
         var random = SystemRandomNumberGenerator()
         let base = (path as NSString).lastPathComponent
         let temporary = (folder.isEmpty ? "" : folder + "/") + ".\(base).sitewall-\(String(random.next(), radix: 36))"
@@ -64,6 +62,22 @@ public enum FileOutput {
                           + "write through links (give the real path, or remove the link)")
         }
         guard FileDescriptor.writeAll(fd, bytes) else { throw failure(path) }
+    }
+
+    /// Creates missing folders (0755) one level at a time, saying which one failed and why.
+    private static func makeFolders(_ folder: String, for path: String) throws {
+        var info = stat()
+        if stat(folder, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFDIR else {
+                throw Refused(description: "cannot write \(path): \(folder) is not a folder")
+            }
+            return
+        }
+        let parent = (folder as NSString).deletingLastPathComponent
+        if !parent.isEmpty && parent != folder { try makeFolders(parent, for: path) }
+        guard mkdir(folder, 0o755) == 0 || errno == EEXIST else {
+            throw failure(path, "creating the folder \(folder)")
+        }
     }
 
     private static func failure(_ path: String, _ step: String? = nil) -> Refused {

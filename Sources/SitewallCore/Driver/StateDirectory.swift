@@ -122,7 +122,7 @@ public final class StateDirectory {
 
     /// Appends one line to a log (created 0600, never through a link).
     public func appendLine(_ name: String, _ line: String) {
-        let file = openat(fd, name, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        let file = openOwn(name, O_WRONLY | O_APPEND)
         guard file >= 0 else { return }
         fchmod(file, 0o600)
         _ = FileDescriptor.writeAll(file, Array((line + "\n").utf8))
@@ -145,11 +145,28 @@ public final class StateDirectory {
         return result
     }
 
+    /// Opens (creating) a file of ours that other files are not renamed over (a lock, the log). Whatever
+    /// else stands at its name (a link, a FIFO: only root could have put it in this folder) is removed.
+    private func openOwn(_ name: String, _ flags: Int32) -> Int32 {
+        for _ in 0..<2 {
+            let file = openat(fd, name, flags | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
+            var info = stat()
+            if file >= 0 && fstat(file, &info) == 0 && info.st_mode & S_IFMT == S_IFREG && info.st_uid == geteuid() {
+                return file
+            }
+            let code = file >= 0 ? EEXIST : errno
+            if file >= 0 { close(file) }
+            guard code == ELOOP || code == EEXIST || code == ENXIO || code == EISDIR else { errno = code; return -1 }
+            unlinkat(fd, name, 0)
+        }
+        return -1
+    }
+
     // MARK: locks
 
     /// An exclusive flock on a file of this folder; nil with `wait: 0` when another process holds it.
     public func lock(_ name: String, wait seconds: Double) throws -> FileLock? {
-        let file = openat(fd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        let file = openOwn(name, O_RDWR)
         guard file >= 0 else { throw failure("opening the lock", name) }
         fchmod(file, 0o600)
         let until = Date().addingTimeInterval(seconds)

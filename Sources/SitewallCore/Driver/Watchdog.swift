@@ -95,6 +95,17 @@ public enum Watchdog {
         return pending
     }
 
+    /// Restarts the count once the transaction has committed, so that the operator gets the whole
+    /// window however long the apply took (an apply killed before this keeps the first deadline).
+    static func restartCount(_ state: StateDirectory, id: String, seconds: Int) {
+        guard let lock = try? state.lock(decisionLock, wait: 10) else { return }
+        defer { lock.release() }
+        guard var pending = try? readPending(state), pending.id == id,
+              let encoded = try? JSONEncoder().encode({ pending.deadline = Date().timeIntervalSince1970 + Double(seconds)
+                                                        return pending }()) else { return }
+        try? state.write(pendingFile, Array(encoded))
+    }
+
     /// Withdraws a pending apply whose transaction never committed: nothing to roll back.
     static func cancel(_ state: StateDirectory, id: String, reason: String) {
         guard let lock = try? state.lock(decisionLock, wait: 60) else { return }
@@ -184,12 +195,14 @@ public enum Watchdog {
             let state = try StateDirectory.open(base: base)
             guard let alive = try state.lock(watchdogLock(id), wait: 5) else { return "another watchdog runs for \(id)" }
             defer { alive.release(); state.remove(watchdogLock(id)) }
-            guard let pending = try readPending(state), pending.id == id else { return "nothing pending" }
+            guard var pending = try readPending(state), pending.id == id else { return "nothing pending" }
+            // The deadline may move once: apply restarts the count when its transaction commits.
             while Date().timeIntervalSince1970 < pending.deadline {
+                usleep(50_000)
                 guard let current = try? readPending(state), current.id == id else {
                     return lastOutcome(state) ?? "decided elsewhere"
                 }
-                usleep(50_000)
+                pending = current
             }
             if case .nothingPending(let outcome) = try rollback(state, id: id, reason: "not confirmed in time") {
                 return outcome ?? "decided elsewhere"

@@ -74,20 +74,27 @@ public struct NetlinkApplier {
         }
     }
 
-    /// Two dumps hold the same objects: equal bytes once each message's sequence number and port
-    /// id (which differ from one dump request to the next) are left out.
+    /// Two dumps hold the same objects: equal bytes once what differs from one dump request to the
+    /// next is left out: each message's sequence number and port id, and the generation the kernel
+    /// stamps into every dumped message (nfgenmsg's res_id).
     static func sameObjects(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }
-        var offset = 0
-        while offset + 16 <= a.count {
-            let length = Int(a[offset]) | Int(a[offset + 1]) << 8 | Int(a[offset + 2]) << 16 | Int(a[offset + 3]) << 24
-            guard length >= 16, offset + length <= a.count else { return a == b }
-            if a[offset..<(offset + 8)] != b[offset..<(offset + 8)] || a[(offset + 16)..<(offset + length)] != b[(offset + 16)..<(offset + length)] {
-                return false
+        return a.withUnsafeBytes { x in
+            b.withUnsafeBytes { y in
+                func same(_ from: Int, _ to: Int) -> Bool { memcmp(x.baseAddress! + from, y.baseAddress! + from, to - from) == 0 }
+                var offset = 0
+                while offset + 20 <= a.count {
+                    let length = Int(x.load(fromByteOffset: offset, as: UInt8.self)) | Int(a[offset + 1]) << 8
+                        | Int(a[offset + 2]) << 16 | Int(a[offset + 3]) << 24
+                    guard length >= 20, offset + length <= a.count else { return same(0, a.count) }
+                    guard same(offset, offset + 8), same(offset + 16, offset + 18), same(offset + 20, offset + length) else {
+                        return false
+                    }
+                    offset += (length + 3) & ~3
+                }
+                return offset == a.count || same(offset, a.count)
             }
-            offset += (length + 3) & ~3
         }
-        return true
     }
 
     /// Puts back a table saved with `NetlinkSocket.snapshot` (an empty snapshot removes the table).

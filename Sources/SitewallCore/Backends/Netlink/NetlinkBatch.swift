@@ -141,7 +141,9 @@ public final class NetlinkBatch {
         let refusals = errors.prefix(min(Int(status), capacity)).map {
             NetlinkError.Refusal(object: object(for: $0.seq), errno: $0.error)
         }
-        throw NetlinkError(operation: operation, refusals: refusals)
+        var error = NetlinkError(operation: operation, refusals: refusals)
+        error.refusedCount = Int(status)
+        throw error
     }
 }
 

@@ -13,7 +13,9 @@ public struct NetlinkError: Error, CustomStringConvertible, Sendable {
     }
 
     public var operation: String
+    /// The refusals named (at most as many as the batch kept; `refusedCount` says how many there were).
     public var refusals: [Refusal]
+    public var refusedCount = 0
     /// True when the batch may have been committed although no answer says so.
     public var outcomeUnknown = false
     /// Replaces the whole text (for failures better said in words than as an errno).
@@ -33,10 +35,11 @@ public struct NetlinkError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         if let message { return message }
         var text = "\(operation) failed"
-        if refusals.count == 1 { return text + ": " + refusals[0].description }
-        text += " (\(refusals.count) objects refused):"
+        let total = max(refusedCount, refusals.count)
+        if total == 1 { return text + ": " + refusals[0].description }
+        text += " (\(total) objects refused):"
         for refusal in refusals.prefix(20) { text += "\n  " + refusal.description }
-        if refusals.count > 20 { text += "\n  ... and \(refusals.count - 20) more" }
+        if total > 20 { text += "\n  ... and \(total - 20) more" }
         return text
     }
 
