@@ -2,18 +2,21 @@
 SWIFT ?= swift
 BIN := .build/debug/sitewall
 OUT ?= out
-APT_PACKAGES := libnftnl-dev libmnl-dev nftables iptables iproute2 util-linux tftp-hpa tftpd-hpa python3
+APT_PACKAGES := libnftnl-dev libmnl-dev nftables iptables iproute2 util-linux tftp-hpa tftpd-hpa python3 procps
 
 .PHONY: all deps build example examples test check clean bench
 
 all: build
 
-# System packages sitewall and its tests use; skipped when they are all present already.
+# System packages sitewall and its tests use; skipped when they are all present already. A
+# policy-rc.d keeps daemons the tests install (tftpd-hpa) from starting in the machine's namespace.
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
-		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+		guard=""; if [ ! -e /usr/sbin/policy-rc.d ]; then guard=1; printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; fi; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; status=$$?; \
+		[ -z "$$guard" ] || rm -f /usr/sbin/policy-rc.d; [ $$status = 0 ] || exit $$status; \
 	fi
 	@command -v $(SWIFT) >/dev/null || { echo "sitewall needs a Swift 6 toolchain on PATH (swift.org/install)"; exit 1; }
 

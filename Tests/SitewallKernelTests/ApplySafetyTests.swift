@@ -99,30 +99,31 @@ import SitewallTestSupport
         #expect(!result.stderr.contains("NSCocoaErrorDomain") && !result.stderr.contains("Error Domain"))
     }
 
-    // 4
+    // 4: the previous table is a 10,000-host gateway's, so that restoring it takes a while and a
+    // confirm near the deadline lands inside the rollback in some rounds.
     @Test func confirmAndRollbackNeverBothWin() throws {
         guard NftLoadTests.requireLab() else { return }
         let lab = try ApplyLab()
+        try Run.program(Repository.executable, ["generate-site", "--hosts", "10000"]).stdout
+            .write(toFile: lab.scratch.file("big.yaml"), atomically: true, encoding: .utf8)
         let result = try lab.run("""
-        sw apply $E/campus.yaml --host hmi-2 > /dev/null
-        nft -s list table inet sitewall > $T/old
-        sw apply $E/campus.yaml --host scada-1 > /dev/null
-        nft -s list table inet sitewall > $T/new
-        sw apply $E/campus.yaml --host hmi-2 > /dev/null
+        old() { sw apply $T/big.yaml --gateway gw-1 --force > /dev/null; }
+        old; nft -s list table inet sitewall > $T/old
         for i in $(seq 0 11); do
           sw apply $E/campus.yaml --host scada-1 --confirm 2 > /dev/null
-          sleep $(printf '1.%02d' $((88 + i * 2)))
+          sleep $(printf '%d.%02d' $(( (180 + i * 4) / 100 )) $(( (180 + i * 4) % 100 )))
           if swc confirm > /dev/null 2>&1; then said=new; else said=old; fi
-          sleep 0.6
+          sleep 1
           got=$(same $T/old <(nft -s list table inet sitewall))
           echo "round $i: confirm said $said, ruleset $got"
           [ "$said" = "$got" ] || echo MISMATCH
-          [ "$got" = new ] && sw apply $E/campus.yaml --host hmi-2 > /dev/null
+          if [ "$got" = new ]; then old; fi
         done
         """)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(!result.stdout.contains("MISMATCH"), "\(result.stdout)")
         #expect(result.stdout.components(separatedBy: "round").count == 13, "\(result.stdout)")
+        #expect(result.stdout.contains("said new") && result.stdout.contains("said old"), "both must win sometimes: \(result.stdout)")
     }
 
     // 5
@@ -207,18 +208,12 @@ import SitewallTestSupport
         mknod $T/null c 1 3
         "$B" compile $E/campus.yaml --gateway gw-1 --profiles $P --output $T/null && echo "device: exit 0"
         stat -c '%F' $T/null
-        mkfifo $T/fifo
-        (cat $T/fifo | grep -q 'table inet sitewall' && echo yes > $T/fifo.out) &
-        "$B" compile $E/campus.yaml --gateway gw-1 --profiles $P --output $T/fifo && echo "fifo: exit 0"
-        wait
-        stat -c '%F' $T/fifo; echo "fifo read: $(cat $T/fifo.out)"
         ls -a $T | grep -c sitewall- || true
         """])
         #expect(result.stdout.contains("link: exit 1"), "\(result.stdout)\(result.stderr)")
         #expect(result.stderr.contains("symbolic link"), "\(result.stderr)")
         #expect(result.stdout.contains("victim: precious"), "\(result.stdout)")
         #expect(result.stdout.contains("device: exit 0\ncharacter special file"), "\(result.stdout)\(result.stderr)")
-        #expect(result.stdout.contains("fifo: exit 0\nfifo\nfifo read: yes"), "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.hasSuffix("0\n"), "no temporary file is left: \(result.stdout)")
     }
 
@@ -358,11 +353,12 @@ import SitewallTestSupport
         try Run.program(Repository.executable, ["generate-site", "--hosts", "10000"]).stdout.write(toFile: site, atomically: true, encoding: .utf8)
         let gateway = "gw-1"  // the generator's first gateway
         let result = try lab.run("""
-        ( for i in $(seq 1 4000); do nft add table ip churn; nft delete table ip churn; done ) &
-        churn=$!
+        ( for i in $(seq 1 4000); do [ -e $T/stop ] && break; nft add table ip churn; nft delete table ip churn; done ) &
         sleep 0.2
+        SECONDS=0
         sw apply \(site) --gateway \(gateway) --force > $T/out || echo "apply: exit $?"
-        kill $churn 2>/dev/null || true
+        echo "apply took $SECONDS s"
+        touch $T/stop
         wait
         cat $T/out
         """)
