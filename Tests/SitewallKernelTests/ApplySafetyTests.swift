@@ -83,6 +83,9 @@ import SitewallTestSupport
         echo "pending: $(head -1 $T/boot.nft)"
         swc confirm
         grep -c 'table inet sitewall' $T/boot.nft
+        (cd $T && sw apply $E/campus.yaml --host scada-1 --confirm 5 --persist relative.nft > /dev/null)
+        (cd / && swc confirm > /dev/null)
+        [ -f $T/relative.nft ] && echo "relative path: written where apply ran"
         touch $T/afile
         sw apply $E/campus.yaml --host hmi-2 --persist $T/afile/boot.nft || echo "exit $?"
         nft list table inet sitewall | grep -c 'hmi-2\\|sitewall' > /dev/null && echo "hmi-2 applied"
@@ -91,6 +94,7 @@ import SitewallTestSupport
         #expect(result.stdout.contains("pending: # the boot file as it was"), "\(result.stdout)")
         #expect(result.stdout.contains("confirmed: the new ruleset stays"), "\(result.stdout)")
         #expect(result.stdout.contains("wrote \(lab.scratch.path)/boot.nft for the nftables boot service"), "\(result.stdout)")
+        #expect(result.stdout.contains("relative path: written where apply ran"), "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("applied host hmi-2"), "\(result.stdout)")
         #expect(result.stdout.contains("exit 2"), "\(result.stdout)")
         #expect(result.stderr.contains("the boot file was not written: "),

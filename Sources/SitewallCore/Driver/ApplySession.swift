@@ -93,7 +93,10 @@ public struct ApplySession {
         public var description: String { report + problem }
     }
 
-    public func run(dryRun: Bool, force: Bool, confirmSeconds: Int?, persistPath: String?, executable: String) throws -> String {
+    public func run(dryRun: Bool, force: Bool, confirmSeconds: Int?, persistPath relativePersistPath: String?,
+                    executable: String) throws -> String {
+        // Absolute: with --confirm the file is written later, by 'sitewall confirm', from any folder.
+        let persistPath = relativePersistPath.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         let problems = lockoutProblems()
         if !problems.isEmpty && !force {
             throw Refused(description: "refusing to apply: the new ruleset would cut the management path:\n  - "
@@ -111,9 +114,9 @@ public struct ApplySession {
             throw Refused(description: alive
                 ? "an earlier apply is waiting for confirmation (\(left) s left): run 'sitewall confirm' to keep it, "
                     + "'sitewall rollback' to restore the previous table now, or wait for its rollback"
-                : "an earlier apply --confirm is unconfirmed and its watchdog is gone (killed?), so nothing will roll it "
-                    + "back: run 'sitewall confirm' to keep the running rules, or 'sitewall rollback' to restore the "
-                    + "previous table now")
+                : "an earlier apply --confirm is unconfirmed and its watchdog is gone (killed, or its rollback failed: "
+                    + "see \(state.path)/watchdog.log), so nothing will roll it back: run 'sitewall confirm' to keep the "
+                    + "running rules, or 'sitewall rollback' to restore the previous table now")
         }
 
         let socket = try NetlinkSocket()
