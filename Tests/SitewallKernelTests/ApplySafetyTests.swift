@@ -212,12 +212,19 @@ import SitewallTestSupport
         mknod $T/null c 1 3
         "$B" compile $E/campus.yaml --gateway gw-1 --profiles $P --output $T/null && echo "device: exit 0"
         stat -c '%F' $T/null
+        mkfifo $T/fifo
+        exec 3<>$T/fifo  # both ends open here: the write cannot block, the read cannot hang
+        "$B" compile $E/campus.yaml --gateway gw-1 --profiles $P --output $T/fifo && echo "fifo: exit 0"
+        stat -c '%F' $T/fifo
+        dd bs=65536 count=1 iflag=nonblock <&3 2>/dev/null | grep -q 'table inet sitewall' && echo "fifo read: yes"
+        exec 3<&-
         ls -a $T | grep -c sitewall- || true
         """])
         #expect(result.stdout.contains("link: exit 1"), "\(result.stdout)\(result.stderr)")
         #expect(result.stderr.contains("symbolic link"), "\(result.stderr)")
         #expect(result.stdout.contains("victim: precious"), "\(result.stdout)")
         #expect(result.stdout.contains("device: exit 0\ncharacter special file"), "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("fifo: exit 0\nfifo\nfifo read: yes"), "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.hasSuffix("0\n"), "no temporary file is left: \(result.stdout)")
     }
 
