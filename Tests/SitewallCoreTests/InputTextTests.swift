@@ -30,3 +30,17 @@ import SitewallTestSupport
         #expect(InputText.terminalSafe("line 1\n\tline 2\u{202e}") == "line 1\n\tline 2\\u{202e}")
     }
 }
+
+/// The shim answers 0 for an object it could not encode: such a batch is never sent (issue 11).
+@Suite struct NetlinkEncodingTests {
+    @Test func anObjectThatCouldNotBeEncodedStopsTheBatch() {
+        let batch = NetlinkBatch()
+        batch.begin(generation: nil)
+        batch.record(0, "set broken_v4")
+        #expect {
+            try batch.checkEncoded()
+        } throws: { error in
+            "\(error)".contains("set broken_v4")
+        }
+    }
+}

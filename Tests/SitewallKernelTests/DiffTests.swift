@@ -32,6 +32,8 @@ import SitewallTestSupport
              expect: ["- no longer: input: iif \"lo\" accept", "(rule missing)"]),
         Case(name: "delete the table", change: "nft delete table inet sitewall",
              expect: ["- table inet sitewall is not loaded: nothing the site compiles to is enforced on gw-1"]),
+        Case(name: "make the table dormant", change: "nft add table inet sitewall '{ flags dormant; }'",
+             expect: ["table inet sitewall is dormant (flags dormant): none of its rules filter anything"]),
         Case(name: "a rule sitewall does not write", change: "nft add rule inet sitewall output counter",
              expect: ["+ also: a rule sitewall does not write in chain output: [ counter pkts 0 bytes 0 ] (extra rule)"]),
     ]
@@ -82,6 +84,28 @@ import SitewallTestSupport
         }
         #expect(try summary(parts[2]) == summary(parts[3]))
         #expect(!(try summary(parts[2])).isEmpty)
+    }
+
+    /// A dump that names one set twice is reported, not a crash.
+    @Test func aDumpWithTwoSetsOfOneNameIsReported() throws {
+        guard NftLoadTests.requireLab() else { return }
+        let scratch = try ScratchDirectory("sitewall-dup")
+        let site = Repository.example("campus")
+        let dump = try NetnsSandbox.run("""
+        \(Self.sitewall(["apply", site, "--gateway", "gw-1", "--force", "--state-directory", scratch.file("state")])) > /dev/null
+        nft -j list ruleset
+        """)
+        try #require(dump.status == 0, "\(dump.stderr)")
+        var document = try #require(try JSONSerialization.jsonObject(with: Data(dump.stdout.utf8)) as? [String: Any])
+        var items = try #require(document["nftables"] as? [[String: Any]])
+        let set = try #require(items.first { $0["set"] != nil })
+        items.append(set)
+        document["nftables"] = items
+        try JSONSerialization.data(withJSONObject: document).write(to: URL(fileURLWithPath: scratch.file("dup.json")))
+        let result = try Run.program(Repository.executable, ["diff", site, "--gateway", "gw-1", "--profiles", Repository.profiles,
+                                                             "--running", scratch.file("dup.json")])
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("appears 2 times in the running rules"), "\(result.stdout)")
     }
 
     @Test func otherTablesOnTheSameHooksAreWarnedAbout() throws {

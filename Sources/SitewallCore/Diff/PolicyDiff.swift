@@ -38,6 +38,11 @@ public struct PolicyDiff: Sendable {
 
     public static func compare(expected: Policy?, running: RunningState) -> PolicyDiff {
         var diff = compare(expected: expected, running: running.policy)
+        for flag in running.tableFlags {
+            diff.changes.append(.foreignObject(flag == "dormant"
+                ? "table inet sitewall is dormant (flags dormant): none of its rules filter anything"
+                : "table inet sitewall has \(flag), which sitewall never sets"))
+        }
         for name in running.extraChains { diff.changes.append(.foreignObject("chain \(name) (not a base chain; sitewall makes none)")) }
         for name in running.foreignSets { diff.changes.append(.foreignObject("set \(name) (a key type sitewall does not use)")) }
         return diff
@@ -63,7 +68,11 @@ public struct PolicyDiff: Sendable {
         for helper in expected.helpers where !running.helpers.contains(helper) { changes.append(.helperMissing(helper)) }
         for helper in running.helpers where !expected.helpers.contains(helper) { changes.append(.helperExtra(helper)) }
 
-        let runningSets = Dictionary(uniqueKeysWithValues: running.sets.map { ($0.name, $0) })
+        // A dump can name a set twice (a hand-edited or merged file): the first counts, the rest are reported.
+        let runningSets = Dictionary(running.sets.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for (name, count) in Dictionary(running.sets.map { ($0.name, 1) }, uniquingKeysWith: +) where count > 1 {
+            changes.append(.foreignObject("set \(name) appears \(count) times in the running rules"))
+        }
         let expectedSets = Dictionary(uniqueKeysWithValues: expected.sets.map { ($0.name, $0) })
         for set in expected.sets {
             guard let other = runningSets[set.name] else { changes.append(.setMissing(set)); continue }

@@ -14,7 +14,13 @@ public enum NetlinkReadback {
         guard status == 0 else { throw NetlinkError.system("listing chains", -status) }
         defer { CNftnl_free(chains) }
         let allChains = chains.map { Array(UnsafeBufferPointer(start: $0, count: length)) } ?? []
-        var state = decode(describe(snapshot), target: target, site: site, table: table)
+        let objects = describe(snapshot)
+        var state = decode(objects, target: target, site: site, table: table)
+        // NFT_TABLE_F_DORMANT (1): the table's chains are not hooked, nothing is filtered.
+        if let flags = objects.first(where: { $0.kind == "table" })?["flags"].flatMap({ Int($0) }), flags != 0 {
+            state.tableFlags = flags & 1 != 0 ? ["dormant"] : []
+            if flags & ~1 != 0 { state.tableFlags.append("flags \(flags & ~1)") }
+        }
         state.otherChains = otherChains(describe(allChains), table: table)
         return state
     }

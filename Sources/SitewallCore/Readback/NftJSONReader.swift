@@ -19,6 +19,8 @@ public enum NftJSONReader {
         for item in items {
             if let object = item["table"] as? [String: Any], object["family"] as? String == "inet", object["name"] as? String == name {
                 found = true
+                // nft writes one flag as a string, several as a list.
+                state.tableFlags = (object["flags"] as? [String]) ?? (object["flags"] as? String).map { [$0] } ?? []
             } else if let object = item["chain"] as? [String: Any] {
                 let ours = object["family"] as? String == "inet" && object["table"] as? String == name
                 let hookName = object["hook"] as? String

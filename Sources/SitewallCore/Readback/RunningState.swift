@@ -17,6 +17,8 @@ public struct RunningState: Sendable {
     /// Sets whose key type sitewall never uses, by name.
     public var foreignSets: [String] = []
     public var otherChains: [OtherChain] = []
+    /// Flags of sitewall's table other than none ("dormant": the table filters nothing).
+    public var tableFlags: [String] = []
 
     public init(policy: Policy?) { self.policy = policy }
 }

@@ -23,9 +23,19 @@ public final class NetlinkBatch {
 
     deinit { CNftnl_batch_free(handle) }
 
+    /// Objects the shim could not encode (it returns sequence number 0 for them).
+    private(set) var unencoded: [String] = []
+
     func record(_ seq: UInt32, _ name: String) {
-        guard seq != 0 else { return }
+        guard seq != 0 else { unencoded.append(name); return }
         objects.append((seq, name))
+    }
+
+    /// Throws when any object could not be encoded: such a batch must never be sent.
+    func checkEncoded() throws {
+        guard !unencoded.isEmpty else { return }
+        throw NetlinkError(operation: "encoding the transaction",
+                           refusals: unencoded.map { .init(object: $0, errno: ENOMEM) })
     }
 
     /// The object a sequence number belongs to (several messages may share one: a set's elements).
@@ -128,6 +138,7 @@ public final class NetlinkBatch {
 
     /// Sends the batch; throws with every object the kernel refused.
     func send(on socket: NetlinkSocket, operation: String) throws {
+        try checkEncoded()
         let capacity = 256
         var errors = [CNftnl_error](repeating: CNftnl_error(), count: capacity)
         let status = CNftnl_send(socket.handle, handle, &errors, capacity)

@@ -29,10 +29,16 @@ public enum NetlinkEncoder {
         for chain in table.chains { batch.addChain(table: table.name, chain) }
         for chain in table.chains {
             for (index, rule) in chain.rules.enumerated() {
-                try encode(rule, table: table.name, chain: chain.name, into: batch,
-                           description: "rule \(index + 1) of chain \(chain.name)" + (rule.comment.map { " (\($0))" } ?? ""))
+                let description = "rule \(index + 1) of chain \(chain.name)" + (rule.comment.map { " (\($0))" } ?? "")
+                do {
+                    try encode(rule, table: table.name, chain: chain.name, into: batch, description: description)
+                } catch let failure as EncodingFailure {
+                    throw NetlinkError(operation: "encoding table inet \(table.name)",
+                                       refusals: [.init(object: description, errno: failure.code)])
+                }
             }
         }
+        try batch.checkEncoded()
     }
 
     static func addressBytes(_ address: IPAddress) -> [UInt8] {
@@ -44,8 +50,15 @@ public enum NetlinkEncoder {
 
     static func u32(_ value: UInt32) -> [UInt8] { withUnsafeBytes(of: value) { Array($0) } }
 
-    static func cmp(_ rule: OpaquePointer, _ op: UInt32, _ data: [UInt8]) {
-        _ = data.withUnsafeBytes { CNftnl_rule_cmp(rule, NetlinkConstants.reg1, op, $0.baseAddress, UInt32(data.count)) }
+    static func cmp(_ rule: OpaquePointer, _ op: UInt32, _ data: [UInt8]) throws {
+        try check(data.withUnsafeBytes { CNftnl_rule_cmp(rule, NetlinkConstants.reg1, op, $0.baseAddress, UInt32(data.count)) })
+    }
+
+    /// A libnftnl call that failed while a rule was built (the rule is named where it is caught).
+    struct EncodingFailure: Error { var code: Int32 }
+
+    static func check(_ status: Int32) throws {
+        if status != 0 { throw EncodingFailure(code: status < 0 ? -status : status) }
     }
 
     static func ifname(_ name: String) -> [UInt8] {
@@ -65,81 +78,81 @@ public enum NetlinkEncoder {
             // nft resolves an interface name to its index when the rule is loaded.
             let index = if_nametoindex(name)
             guard index != 0 else { throw Unsupported(rule: description, reason: "interface '\(name)', which does not exist here") }
-            CNftnl_rule_meta(r, key, reg)
-            cmp(r, NetlinkConstants.cmpEq, u32(index))
+            try check(CNftnl_rule_meta(r, key, reg))
+            try cmp(r, NetlinkConstants.cmpEq, u32(index))
         }
         for (key, name) in [(NetlinkConstants.metaIifname, rule.iifname), (NetlinkConstants.metaOifname, rule.oifname)] {
             guard let name else { continue }
-            CNftnl_rule_meta(r, key, reg)
-            cmp(r, NetlinkConstants.cmpEq, ifname(name))
+            try check(CNftnl_rule_meta(r, key, reg))
+            try cmp(r, NetlinkConstants.cmpEq, ifname(name))
         }
 
         let family = rule.family
         var familyChecked = false
-        func checkFamily(_ family: IPFamily) {
+        func checkFamily(_ family: IPFamily) throws {
             guard !familyChecked else { return }
             familyChecked = true
-            CNftnl_rule_meta(r, NetlinkConstants.metaNfproto, reg)
-            cmp(r, NetlinkConstants.cmpEq, [family == .ipv4 ? NetlinkConstants.nfprotoIPv4 : NetlinkConstants.nfprotoIPv6])
+            try check(CNftnl_rule_meta(r, NetlinkConstants.metaNfproto, reg))
+            try cmp(r, NetlinkConstants.cmpEq, [family == .ipv4 ? NetlinkConstants.nfprotoIPv4 : NetlinkConstants.nfprotoIPv6])
         }
         for (match, offset4, offset6) in [(rule.saddr, UInt32(12), UInt32(8)), (rule.daddr, UInt32(16), UInt32(24))] {
             guard let match else { continue }
             guard let family else { throw Unsupported(rule: description, reason: "an address match without a family") }
-            checkFamily(family)
+            try checkFamily(family)
             let length: UInt32 = family == .ipv4 ? 4 : 16
-            CNftnl_rule_payload(r, NetlinkConstants.payloadNetwork, family == .ipv4 ? offset4 : offset6, length, reg)
+            try check(CNftnl_rule_payload(r, NetlinkConstants.payloadNetwork, family == .ipv4 ? offset4 : offset6, length, reg))
             switch match {
-            case let .set(name): CNftnl_rule_lookup(r, reg, name, 0)
+            case let .set(name): try check(CNftnl_rule_lookup(r, reg, name, 0))
             case let .addresses(list):
                 guard list.count == 1 else { throw Unsupported(rule: description, reason: "an inline list of addresses") }
-                cmp(r, NetlinkConstants.cmpEq, addressBytes(list[0]))
+                try cmp(r, NetlinkConstants.cmpEq, addressBytes(list[0]))
             }
         }
-        if let family, rule.saddr == nil, rule.daddr == nil, rule.icmpv6Types == nil { checkFamily(family) }
+        if let family, rule.saddr == nil, rule.daddr == nil, rule.icmpv6Types == nil { try checkFamily(family) }
 
         if let transport = rule.transport {
-            CNftnl_rule_meta(r, NetlinkConstants.metaL4proto, reg)
-            cmp(r, NetlinkConstants.cmpEq, [transport == .tcp ? NetlinkConstants.protoTCP : NetlinkConstants.protoUDP])
+            try check(CNftnl_rule_meta(r, NetlinkConstants.metaL4proto, reg))
+            try cmp(r, NetlinkConstants.cmpEq, [transport == .tcp ? NetlinkConstants.protoTCP : NetlinkConstants.protoUDP])
             if let sport = rule.sport, let dport = rule.dport, sport.isSinglePort, dport.isSinglePort {
                 // nft merges two adjacent exact port matches into one 4-byte load.
-                CNftnl_rule_payload(r, NetlinkConstants.payloadTransport, 0, 4, reg)
-                cmp(r, NetlinkConstants.cmpEq, be16(sport.ranges[0].lower) + be16(dport.ranges[0].lower))
+                try check(CNftnl_rule_payload(r, NetlinkConstants.payloadTransport, 0, 4, reg))
+                try cmp(r, NetlinkConstants.cmpEq, be16(sport.ranges[0].lower) + be16(dport.ranges[0].lower))
             } else {
                 for (ports, offset) in [(rule.sport, UInt32(0)), (rule.dport, UInt32(2))] {
                     guard let ports else { continue }
-                    CNftnl_rule_payload(r, NetlinkConstants.payloadTransport, offset, 2, reg)
+                    try check(CNftnl_rule_payload(r, NetlinkConstants.payloadTransport, offset, 2, reg))
                     try matchPorts(ports, rule: r, table: table, batch: batch, description: description)
                 }
             }
         }
 
         if let types = rule.icmpv6Types {
-            checkFamily(.ipv6)
-            CNftnl_rule_meta(r, NetlinkConstants.metaL4proto, reg)
-            cmp(r, NetlinkConstants.cmpEq, [NetlinkConstants.protoICMPv6])
-            CNftnl_rule_payload(r, NetlinkConstants.payloadTransport, 0, 1, reg)
+            try checkFamily(.ipv6)
+            try check(CNftnl_rule_meta(r, NetlinkConstants.metaL4proto, reg))
+            try cmp(r, NetlinkConstants.cmpEq, [NetlinkConstants.protoICMPv6])
+            try check(CNftnl_rule_payload(r, NetlinkConstants.payloadTransport, 0, 1, reg))
             let keys = try types.map { name -> [UInt8] in
                 guard let type = NetlinkConstants.icmpv6Types[name] else { throw Unsupported(rule: description, reason: "ICMPv6 type \(name)") }
                 return [type]
             }
             let id = batch.addSet(table: table, name: "__set%d", anonymous: true, keyType: NetlinkConstants.typeICMPv6Type,
                                   keyLength: 1, keys: keys, comment: nil)
-            CNftnl_rule_lookup(r, reg, "__set%d", id)
+            try check(CNftnl_rule_lookup(r, reg, "__set%d", id))
             // ip6 hoplimit 255: only on-link senders.
-            CNftnl_rule_payload(r, NetlinkConstants.payloadNetwork, 7, 1, reg)
-            cmp(r, NetlinkConstants.cmpEq, [255])
+            try check(CNftnl_rule_payload(r, NetlinkConstants.payloadNetwork, 7, 1, reg))
+            try cmp(r, NetlinkConstants.cmpEq, [255])
         }
 
         if let states = rule.ctState {
-            CNftnl_rule_ct(r, NetlinkConstants.ctState, reg)
+            try check(CNftnl_rule_ct(r, NetlinkConstants.ctState, reg))
             let mask = states.reduce(UInt32(0)) { $0 | (NetlinkConstants.ctStateBits[$1] ?? 0) }
             let maskBytes = u32(mask), zero = u32(0)
-            _ = maskBytes.withUnsafeBytes { m in zero.withUnsafeBytes { x in CNftnl_rule_bitwise(r, reg, 4, m.baseAddress, x.baseAddress) } }
-            cmp(r, NetlinkConstants.cmpNeq, zero)
+            try check(maskBytes.withUnsafeBytes { m in zero.withUnsafeBytes { x in CNftnl_rule_bitwise(r, reg, 4, m.baseAddress, x.baseAddress) } })
+            try cmp(r, NetlinkConstants.cmpNeq, zero)
         }
-        if let helper = rule.helper { CNftnl_rule_objref(r, NetlinkConstants.objectCtHelper, helper.rawValue) }
-        CNftnl_rule_verdict(r, rule.verdict == .accept ? NetlinkConstants.accept : NetlinkConstants.drop)
-        if let comment = rule.comment, !comment.isEmpty { CNftnl_rule_comment(r, RuleComment.clip(comment)) }
+        if let helper = rule.helper { try check(CNftnl_rule_objref(r, NetlinkConstants.objectCtHelper, helper.rawValue)) }
+        try check(CNftnl_rule_verdict(r, rule.verdict == .accept ? NetlinkConstants.accept : NetlinkConstants.drop))
+        if let comment = rule.comment, !comment.isEmpty { try check(CNftnl_rule_comment(r, RuleComment.clip(comment))) }
         added = true
         batch.addRule(r, description: description)
     }
@@ -149,10 +162,10 @@ public enum NetlinkEncoder {
         if ports.ranges.count == 1 {
             let range = ports.ranges[0]
             if range.isSingle {
-                cmp(r, NetlinkConstants.cmpEq, be16(range.lower))
+                try cmp(r, NetlinkConstants.cmpEq, be16(range.lower))
             } else {
-                cmp(r, NetlinkConstants.cmpGte, be16(range.lower))
-                cmp(r, NetlinkConstants.cmpLte, be16(range.upper))
+                try cmp(r, NetlinkConstants.cmpGte, be16(range.lower))
+                try cmp(r, NetlinkConstants.cmpLte, be16(range.upper))
             }
             return
         }
@@ -161,6 +174,6 @@ public enum NetlinkEncoder {
         }
         let id = batch.addSet(table: table, name: "__set%d", anonymous: true, keyType: NetlinkConstants.typeInetService,
                               keyLength: 2, keys: ports.ranges.map { be16($0.lower) }, comment: nil)
-        CNftnl_rule_lookup(r, NetlinkConstants.reg1, "__set%d", id)
+        try check(CNftnl_rule_lookup(r, NetlinkConstants.reg1, "__set%d", id))
     }
 }
