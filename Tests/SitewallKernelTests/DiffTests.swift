@@ -34,9 +34,34 @@ import SitewallTestSupport
              expect: ["- table inet sitewall is not loaded: nothing the site compiles to is enforced on gw-1"]),
         Case(name: "make the table dormant", change: "nft add table inet sitewall '{ flags dormant; }'",
              expect: ["table inet sitewall is dormant (flags dormant): none of its rules filter anything"]),
+        Case(name: "widen an interface to a wildcard",
+             change: Self.replaceRule(chain: "forward", matching: #"iifname "eth1" oifname "eth2" ip saddr @modbus_client_supervisory_v4"#,
+                                      sed: #"s/iifname "eth1"/iifname "eth1*"/"#),
+             expect: ["eth1*", "(extra rule)"]),
+        Case(name: "a raw payload match in place of an address",
+             change: Self.replaceRule(chain: "input", matching: "ip daddr 10.10.2.1 tcp dport 22",
+                                      sed: "s/ip daddr 10.10.2.1/@nh,192,32 0x0a0a0201/"),
+             expect: ["a rule sitewall does not write in chain input", "(extra rule)"]),
+        Case(name: "an interval set", change: Self.reloadTable(sed: #"/set modbus_client_supervisory_v4 {/,/}/ s/elements = {/flags interval\n\t\telements = { 10.10.2.200-10.10.2.210, /"#),
+             expect: ["set modbus_client_supervisory_v4 (flags interval, which sitewall never sets)"]),
+        Case(name: "elements with a timeout",
+             change: Self.reloadTable(sed: #"/set ntp_server_supervisory_v4 {/,/}/ s/type ipv4_addr/type ipv4_addr\n\t\tflags timeout/"#)
+                + "; nft add element inet sitewall ntp_server_supervisory_v4 '{ 10.10.2.99 timeout 1h }'",
+             expect: ["set ntp_server_supervisory_v4 (flags timeout, which sitewall never sets)"]),
         Case(name: "a rule sitewall does not write", change: "nft add rule inet sitewall output counter",
              expect: ["+ also: a rule sitewall does not write in chain output: [ counter pkts 0 bytes 0 ] (extra rule)"]),
     ]
+
+    /// Replaces the first rule of `chain` that contains `matching` with itself edited by `sed`.
+    static func replaceRule(chain: String, matching: String, sed: String) -> String {
+        "line=$(nft -a list chain inet sitewall \(chain) | grep -F '\(matching)' | head -1); "
+            + "nft \"replace rule inet sitewall \(chain) handle ${line##*handle } $(echo \"$line\" | sed 's/ # handle.*//; \(sed)')\""
+    }
+
+    /// Loads sitewall's table again as listed, edited by `sed`.
+    static func reloadTable(sed: String) -> String {
+        "f=$(mktemp); nft list table inet sitewall | sed '\(sed)' > $f; nft delete table inet sitewall; nft -f $f; rm $f"
+    }
 
     @Test(arguments: cases)
     func handChangesAreReportedLiveAndOffline(_ testCase: Case) throws {

@@ -44,7 +44,7 @@ public struct PolicyDiff: Sendable {
                 : "table inet sitewall has \(flag), which sitewall never sets"))
         }
         for name in running.extraChains { diff.changes.append(.foreignObject("chain \(name) (not a base chain; sitewall makes none)")) }
-        for name in running.foreignSets { diff.changes.append(.foreignObject("set \(name) (a key type sitewall does not use)")) }
+        for description in running.foreignSets { diff.changes.append(.foreignObject(description)) }
         return diff
     }
 

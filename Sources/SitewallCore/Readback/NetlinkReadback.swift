@@ -34,6 +34,14 @@ public enum NetlinkReadback {
         return String(cString: text).split(separator: "\n").map(DescribedObject.init)
     }
 
+    static func setFlagNames(_ flags: Int) -> String {
+        let names = [(1, "anonymous"), (2, "constant"), (4, "interval"), (8, "map"), (16, "timeout"), (32, "dynamic"),
+                     (64, "object"), (128, "concat")]
+        let known = names.filter { flags & $0.0 != 0 }.map(\.1)
+        let rest = flags & ~0xff
+        return (known + (rest != 0 ? ["0x" + String(rest, radix: 16)] : [])).joined(separator: ", ")
+    }
+
     static let families: [String: String] = ["1": "inet", "2": "ip", "10": "ip6", "7": "bridge", "3": "arp", "5": "netdev"]
 
     static func otherChains(_ objects: [DescribedObject], table: String) -> [RunningState.OtherChain] {
@@ -62,9 +70,17 @@ public enum NetlinkReadback {
                 if object["type"] == "3", let helper = ConntrackHelper(rawValue: object["helper"] ?? "") { table.helpers.append(helper) }
             case "set":
                 let setName = object["name"] ?? ""
+                let flags = Int(object["flags"] ?? "0") ?? 0
+                // sitewall's named sets have no flags: an interval, timeout or map set is not one of its own.
+                if flags & 1 == 0 && flags != 0 {
+                    state.foreignSets.append("set \(setName) (flags \(NetlinkReadback.setFlagNames(flags)), which sitewall never sets)")
+                    continue
+                }
                 setTypes[setName] = object["keytype"]
                 if let comment = object["comment"] { setComments[setName] = String(decoding: comment.hexBytes, as: UTF8.self) }
-                if (Int(object["flags"] ?? "0") ?? 0) & 1 != 0 { anonymous[setName] = [] }
+                // An anonymous interval set (nft's "{ 502, 1000-2000 }") is left out: the rule that looks it
+                // up is then foreign, rather than read as the starts of its ranges.
+                if flags & 1 != 0 && flags & 4 == 0 { anonymous[setName] = [] }
             case "elem":
                 let setName = object["set"] ?? ""
                 if object["flags"].map({ (Int($0) ?? 0) & 1 != 0 }) ?? false { continue }  // interval end markers
@@ -79,7 +95,7 @@ public enum NetlinkReadback {
             case "7": family = .ipv4
             case "8": family = .ipv6
             default:
-                state.foreignSets.append(setName)
+                state.foreignSets.append("set \(setName) (a key type sitewall does not use)")
                 continue
             }
             let addresses = (elements[setName] ?? []).compactMap { bytes -> IPAddress? in

@@ -43,10 +43,21 @@ public enum NftJSONReader {
                 case "ipv4_addr": family = .ipv4
                 case "ipv6_addr": family = .ipv6
                 default:
-                    state.foreignSets.append(setName)
+                    state.foreignSets.append("set \(setName) (a key type sitewall does not use)")
                     continue
                 }
-                let elements = (object["elem"] as? [Any] ?? []).compactMap { ($0 as? String).flatMap(IPAddress.init) }.sorted()
+                let flags = (object["flags"] as? [String]) ?? (object["flags"] as? String).map { [$0] } ?? []
+                if !flags.isEmpty || object["timeout"] != nil {
+                    state.foreignSets.append("set \(setName) (flags \(flags.joined(separator: ", ")), which sitewall never sets)")
+                    continue
+                }
+                // Every element must be a plain address: a range, prefix or element with a timeout is not sitewall's.
+                let raw = object["elem"] as? [Any] ?? []
+                let elements = raw.compactMap { ($0 as? String).flatMap(IPAddress.init) }.sorted()
+                if elements.count != raw.count {
+                    state.foreignSets.append("set \(setName) (elements that are not plain addresses)")
+                    continue
+                }
                 table.sets.append(AddressSet(name: setName, family: family, elements: elements, comment: object["comment"] as? String))
             } else if let object = item["ct helper"] as? [String: Any], object["family"] as? String == "inet", object["table"] as? String == name {
                 if let helper = ConntrackHelper(rawValue: object["type"] as? String ?? "") { table.helpers.append(helper) }

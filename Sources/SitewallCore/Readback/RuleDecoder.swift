@@ -35,7 +35,9 @@ enum RuleDecoder {
                     let text = if_indextoname(index, &buffer) != nil ? String(cString: buffer) : "#\(index)"
                     if field(i, "key") == "4" { rule.iif = text } else { rule.oif = text }
                 case "6", "7":
-                    let text = String(decoding: value.prefix { $0 != 0 }, as: UTF8.self)
+                    // A name without its NUL (shorter than IFNAMSIZ) is a prefix match: nft's "eth2*".
+                    let prefix = !value.contains(0)
+                    let text = String(decoding: value.prefix { $0 != 0 }, as: UTF8.self) + (prefix ? "*" : "")
                     if field(i, "key") == "6" { rule.iifname = text } else { rule.oifname = text }
                 case "15":
                     if value == [2] { rule.family = .ipv4 } else if value == [10] { rule.family = .ipv6 } else { recognised = false }
@@ -52,7 +54,11 @@ enum RuleDecoder {
                 i += 2
             case "payload" where field(i, "dreg") != nil:
                 let base = field(i, "base"), offset = field(i, "offset"), length = field(i, "len")
-                if base == "1", length == "4" || length == "16", ["12", "16", "8", "24"].contains(offset ?? "") {
+                // An address is read only after the family check that gives its offsets their meaning
+                // (nft and sitewall both write one); a raw network-header match without it is foreign.
+                let addressAt = rule.family == .ipv4 ? (length == "4" && ["12", "16"].contains(offset ?? ""))
+                    : rule.family == .ipv6 ? (length == "16" && ["8", "24"].contains(offset ?? "")) : false
+                if base == "1", addressAt {
                     let isSource = offset == "12" || offset == "8"
                     let match: AddressMatch
                     if name(i + 1) == "lookup", field(i + 1, "flags") ?? "0" == "0", field(i + 1, "dreg") == nil, let set = field(i + 1, "set") {
@@ -70,7 +76,7 @@ enum RuleDecoder {
                     rule.dport = PortSet(port(Array(value[2..<4])))
                     i += 2
                 } else if base == "2", offset == "0", length == "1", l4proto == 58, name(i + 1) == "lookup",
-                          let set = field(i + 1, "set"), let keys = anonymous[set] {
+                          field(i + 1, "flags") ?? "0" == "0", let set = field(i + 1, "set"), let keys = anonymous[set] {
                     let names = Dictionary(uniqueKeysWithValues: NetlinkConstants.icmpv6Types.map { ($0.value, $0.key) })
                     let types = keys.compactMap { $0.first.flatMap { names[$0] } }
                     guard types.count == keys.count else { recognised = false; break }
@@ -86,7 +92,8 @@ enum RuleDecoder {
                     } else if isCmp(i + 1, op: "5"), isCmp(i + 2, op: "3") {
                         ports = PortSet([PortRange(port(data(i + 1)), port(data(i + 2)))])
                         i += 3
-                    } else if name(i + 1) == "lookup", let set = field(i + 1, "set"), let keys = anonymous[set] {
+                    } else if name(i + 1) == "lookup", field(i + 1, "flags") ?? "0" == "0", field(i + 1, "dreg") == nil,
+                              let set = field(i + 1, "set"), let keys = anonymous[set] {
                         ports = PortSet(keys.map { PortRange(port($0)) })
                         i += 2
                     } else { recognised = false; break }

@@ -14,7 +14,7 @@ public struct RunningState: Sendable {
     public var policy: Policy?
     /// Chains of sitewall's table that are not base chains (sitewall never makes them).
     public var extraChains: [String] = []
-    /// Sets whose key type sitewall never uses, by name.
+    /// Sets sitewall does not write (a key type or flags it never uses), each described with the reason.
     public var foreignSets: [String] = []
     public var otherChains: [OtherChain] = []
     /// Flags of sitewall's table other than none ("dormant": the table filters nothing).
