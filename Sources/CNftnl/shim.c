@@ -976,7 +976,8 @@ int CNftnl_describe(const uint8_t *dump, size_t len, char **out) {
         } else if (type == NFT_MSG_NEWRULE) {
             struct nftnl_rule *r = nftnl_rule_alloc();
             if (r && nftnl_rule_nlmsg_parse(nlh, r) == 0) {
-                putf(&g, "rule\ttable=%s\tchain=%s\thandle=%llu", nftnl_rule_get_str(r, NFTNL_RULE_TABLE),
+                putf(&g, "rule\tfamily=%u\ttable=%s\tchain=%s\thandle=%llu", nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY),
+                     nftnl_rule_get_str(r, NFTNL_RULE_TABLE),
                      nftnl_rule_get_str(r, NFTNL_RULE_CHAIN), (unsigned long long)nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE));
                 if (nftnl_rule_is_set(r, NFTNL_RULE_USERDATA))
                     put_comment(&g, nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &ulen), ulen, NFTNL_UDATA_RULE_COMMENT);
@@ -996,12 +997,18 @@ int CNftnl_describe(const uint8_t *dump, size_t len, char **out) {
     return 0;
 }
 
-int CNftnl_dump_chains(CNftnl_socket *sock, uint8_t **out, size_t *out_len) {
+int CNftnl_dump_all(CNftnl_socket *sock, uint8_t **out, size_t *out_len) {
     struct growbuf g = {0};
     struct dumpctx c = { &g, NULL, NULL, 0 };
     char buf[MNL_SOCKET_BUFFER_SIZE];
-    struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, NFPROTO_UNSPEC, NLM_F_DUMP, sock->seq++);
-    int ret = talk(sock, nlh, keep_cb, &c);
+    int ret = 0;
+    *out = NULL;
+    *out_len = 0;
+    uint16_t types[] = { NFT_MSG_GETTABLE, NFT_MSG_GETCHAIN, NFT_MSG_GETRULE };
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]) && ret >= 0; i++) {
+        struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, types[i], NFPROTO_UNSPEC, NLM_F_DUMP, sock->seq++);
+        ret = talk(sock, nlh, keep_cb, &c);
+    }
     if (ret < 0) { free(g.data); return ret; }
     if (g.failed) { free(g.data); return -ENOMEM; }
     *out = g.data;

@@ -89,7 +89,7 @@ int CNftnl_replay(CNftnl_batch *b, const uint8_t *snapshot, size_t len, char **l
  * (each rule followed by one `expr` line per expression). Malloc'd; free with CNftnl_free. */
 int CNftnl_describe(const uint8_t *dump, size_t len, char **out);
 
-/* Dumps every chain of every table (to find other tables hooking the same points). */
-int CNftnl_dump_chains(CNftnl_socket *sock, uint8_t **out, size_t *out_len);
+/* Dumps every table, chain and rule of every family (to find what else sees the same traffic). */
+int CNftnl_dump_all(CNftnl_socket *sock, uint8_t **out, size_t *out_len);
 
 #endif

@@ -38,7 +38,8 @@ public struct DiffReport: Sendable {
         for host in site?.hosts ?? [] { for address in host.addresses { owners[address.address] = host.name } }
         let describer = Describer(diff: diff, owners: owners, target: target, mode: mode)
         entries = diff.changes.flatMap(describer.entries)
-        for other in otherChains where ["input", "forward", "output"].contains(other.hook) {
+        // Chains that can only accept are warned about; the others are differences (see PolicyDiff).
+        for other in otherChains where other.effects.isEmpty && ["input", "forward", "output"].contains(other.hook) {
             let order = other.priority < 0 ? "before" : (other.priority > 0 ? "after" : "at the same priority as")
             warnings.append("table \(other.family) \(other.table) also hooks \(other.hook) (chain \(other.chain), priority \(other.priority), policy \(other.policy)), running \(order) sitewall's chain: a drop there blocks what sitewall allows, and an accept there does not skip sitewall's chain")
         }

@@ -36,8 +36,14 @@ public struct PolicyDiff: Sendable {
         return NftBackend.render(bare)
     }
 
-    public static func compare(expected: Policy?, running: RunningState) -> PolicyDiff {
+    /// With `ownTableOnly`, other tables are left out (their chains are still listed as warnings).
+    public static func compare(expected: Policy?, running: RunningState, ownTableOnly: Bool = false) -> PolicyDiff {
         var diff = compare(expected: expected, running: running.policy)
+        for other in running.otherChains where !ownTableOnly && !other.effects.isEmpty {
+            diff.changes.append(.foreignObject("table \(other.family) \(other.table) chain \(other.chain) (hook \(other.hook), "
+                + "priority \(other.priority)) sees the traffic sitewall filters and can \(other.effects.joined(separator: ", ")) "
+                + "it: the kernel does not do what the site says ('--own-table' leaves other tables out)"))
+        }
         for flag in running.tableFlags {
             diff.changes.append(.foreignObject(flag == "dormant"
                 ? "table inet sitewall is dormant (flags dormant): none of its rules filter anything"

@@ -10,8 +10,8 @@ public enum NetlinkReadback {
         let snapshot = try socket.snapshot(table: table)
         var chains: UnsafeMutablePointer<UInt8>?
         var length = 0
-        let status = CNftnl_dump_chains(socket.handle, &chains, &length)
-        guard status == 0 else { throw NetlinkError.system("listing chains", -status) }
+        let status = CNftnl_dump_all(socket.handle, &chains, &length)
+        guard status == 0 else { throw NetlinkError.system("listing the other tables", -status) }
         defer { CNftnl_free(chains) }
         let allChains = chains.map { Array(UnsafeBufferPointer(start: $0, count: length)) } ?? []
         let objects = describe(snapshot)
@@ -44,13 +44,45 @@ public enum NetlinkReadback {
 
     static let families: [String: String] = ["1": "inet", "2": "ip", "10": "ip6", "7": "bridge", "3": "arp", "5": "netdev"]
 
+    /// The base chains of every other table, with what their table's rules can do to traffic.
     static func otherChains(_ objects: [DescribedObject], table: String) -> [RunningState.OtherChain] {
-        objects.compactMap { object in
-            guard object.kind == "chain", let hookText = object["hook"], let hook = Int(hookText).flatMap(Hook.init(number:)) else { return nil }
-            let family = families[object["family"] ?? ""] ?? "family \(object["family"] ?? "?")"
+        func familyName(_ number: String?) -> String { families[number ?? ""] ?? "family \(number ?? "?")" }
+        var effects: [String: Set<String>] = [:]  // "family table" -> what its rules can do
+        var currentTable: String?
+        for object in objects {
+            if object.kind == "rule" {
+                currentTable = familyName(object["family"]) + " " + (object["table"] ?? "?")
+            } else if object.kind == "expr", let key = currentTable, let effect = effect(of: object) {
+                effects[key, default: []].insert(effect)
+            } else if object.kind != "expr" {
+                currentTable = nil
+            }
+        }
+        return objects.compactMap { object in
+            guard object.kind == "chain", let number = object["hook"].flatMap({ Int($0) }) else { return nil }
+            let family = familyName(object["family"])
             if family == "inet" && object["table"] == table { return nil }
-            return RunningState.OtherChain(family: family, table: object["table"] ?? "?", chain: object["name"] ?? "?", hook: hook.rawValue,
-                                           priority: Int(object["prio"] ?? "") ?? 0, policy: object["policy"] == "1" ? "accept" : "drop")
+            let policy = object["policy"] == "0" ? "drop" : "accept"
+            var chain = RunningState.OtherChain(family: family, table: object["table"] ?? "?", chain: object["name"] ?? "?",
+                                                hook: RunningState.OtherChain.hookName(family: family, number: number),
+                                                priority: Int(object["prio"] ?? "") ?? 0, policy: policy)
+            chain.effects = (policy == "drop" ? ["policy drop"] : []) + (effects[family + " " + chain.table] ?? []).sorted()
+            return chain
+        }
+    }
+
+    /// What one expression of another table's rule can do to a packet sitewall filters, if anything.
+    static func effect(of expression: DescribedObject) -> String? {
+        switch expression["name"] {
+        case "immediate": return expression["verdict"] == "0" ? "drop" : nil
+        case "reject": return "reject"
+        case "nat": return "nat"
+        case "masq": return "masquerade"
+        case "redir": return "redirect"
+        case "notrack": return "notrack"
+        case "queue": return "queue"
+        case "tproxy": return "tproxy"
+        default: return nil
         }
     }
 

@@ -31,7 +31,7 @@ public enum NftJSONReader {
                     }
                     chains.append(Chain(name: object["name"] as? String ?? "?", hook: hook, priority: object["prio"] as? Int ?? 0,
                                         policy: object["policy"] as? String == "accept" ? .accept : .drop, rules: []))
-                } else if let hookName, Hook(rawValue: hookName) != nil {
+                } else if let hookName {
                     state.otherChains.append(RunningState.OtherChain(family: object["family"] as? String ?? "?", table: object["table"] as? String ?? "?",
                                                                      chain: object["name"] as? String ?? "?", hook: hookName,
                                                                      priority: object["prio"] as? Int ?? 0, policy: object["policy"] as? String ?? "accept"))
@@ -65,6 +65,23 @@ public enum NftJSONReader {
                       let chainName = object["chain"] as? String, let index = chains.firstIndex(where: { $0.name == chainName }) {
                 chains[index].rules.append(decode(object["expr"] as? [Any] ?? [], comment: object["comment"] as? String))
             }
+        }
+        // What each other table's rules can do; a chain of such a table can do it (through jumps too).
+        var effects: [String: Set<String>] = [:]
+        let keys = ["drop": "drop", "reject": "reject", "snat": "nat", "dnat": "nat", "masquerade": "masquerade",
+                    "redirect": "redirect", "notrack": "notrack", "queue": "queue", "tproxy": "tproxy"]
+        for item in items {
+            guard let object = item["rule"] as? [String: Any], !(object["family"] as? String == "inet" && object["table"] as? String == name)
+            else { continue }
+            let key = "\(object["family"] as? String ?? "?") \(object["table"] as? String ?? "?")"
+            for case let expression as [String: Any] in object["expr"] as? [Any] ?? [] {
+                for (word, effect) in keys where expression[word] != nil { effects[key, default: []].insert(effect) }
+            }
+        }
+        for index in state.otherChains.indices {
+            let chain = state.otherChains[index]
+            state.otherChains[index].effects = (chain.policy == "drop" ? ["policy drop"] : [])
+                + (effects["\(chain.family) \(chain.table)"] ?? []).sorted()
         }
         guard found else { return state }
         table.sets.sort { $0.name < $1.name }

@@ -8,6 +8,27 @@ public struct RunningState: Sendable {
         public var hook: String
         public var priority: Int
         public var policy: String
+        /// What this chain (or its table's rules, through jumps) can do to the traffic sitewall filters:
+        /// "policy drop", "drop", "reject", "nat", "notrack", ... Empty: it can only accept.
+        public var effects: [String] = []
+
+        public init(family: String, table: String, chain: String, hook: String, priority: Int, policy: String) {
+            self.family = family
+            self.table = table
+            self.chain = chain
+            self.hook = hook
+            self.priority = priority
+            self.policy = policy
+        }
+
+        /// Hook numbers mean different hooks in different families.
+        public static func hookName(family: String, number: Int) -> String {
+            switch family {
+            case "netdev": return ["ingress", "egress"][safe: number] ?? "hook \(number)"
+            case "arp": return ["input", "output", "forward"][safe: number] ?? "hook \(number)"
+            default: return ["prerouting", "input", "forward", "output", "postrouting", "ingress"][safe: number] ?? "hook \(number)"
+            }
+        }
     }
 
     /// nil when sitewall's table is not loaded at all.
@@ -51,4 +72,8 @@ extension String {
         }
         return bytes
     }
+}
+
+extension Array {
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }

@@ -28,6 +28,9 @@ extension Sitewall {
         @Option(help: "Read the running rules from a saved 'nft -j list ruleset' instead of the kernel.")
         var running: String?
 
+        @Flag(help: "Compare sitewall's table only: other tables that can drop, reject, NAT or untrack the same traffic are not differences.")
+        var ownTable = false
+
         @Option(help: "text or json.")
         var format: String = "text"
 
@@ -74,7 +77,7 @@ extension Sitewall {
                     } else {
                         state = try NetlinkReadback.read(socket: NetlinkSocket(), target: target, site: expected.site)
                     }
-                    report = DiffReport(diff: PolicyDiff.compare(expected: expected, running: state), site: base.resolved, target: target,
+                    report = DiffReport(diff: PolicyDiff.compare(expected: expected, running: state, ownTableOnly: ownTable), site: base.resolved, target: target,
                                         mode: .live, otherChains: state.otherChains)
                 }
             } catch let exit as ExitCode {
