@@ -87,9 +87,19 @@ void CNftnl_close(CNftnl_socket *sock) {
 /* Waits up to a second for the socket to have data. */
 static int wait_readable(CNftnl_socket *sock) {
     struct pollfd p = { .fd = mnl_socket_get_fd(sock->nl), .events = POLLIN };
-    int r = poll(&p, 1, 1000);
+    int r;
+    while ((r = poll(&p, 1, 1000)) < 0 && errno == EINTR) {}
     if (r < 0) return -errno;
     return r == 0 ? -ETIMEDOUT : 0;
+}
+
+/* True when a buffer holds the last message (DONE or an error) of the reply to `seq`. */
+static int ends_reply(const char *buf, ssize_t n, uint32_t seq) {
+    const struct nlmsghdr *m = (const struct nlmsghdr *)buf;
+    int left = (int)n;
+    for (; mnl_nlmsg_ok(m, left); m = mnl_nlmsg_next(m, &left))
+        if (m->nlmsg_seq == seq && (m->nlmsg_type == NLMSG_DONE || m->nlmsg_type == NLMSG_ERROR)) return 1;
+    return 0;
 }
 
 /* Runs one request to completion (ACK or DONE), handing data messages to `cb`. */
@@ -98,13 +108,24 @@ static int talk(CNftnl_socket *sock, struct nlmsghdr *nlh, mnl_cb_t cb, void *da
     if (mnl_socket_sendto(sock->nl, nlh, nlh->nlmsg_len) < 0) return -errno;
     char *buf = malloc(MSG_MAX);
     if (!buf) return -ENOMEM;
-    int ret;
+    int ret, interrupted = 0;
     for (;;) {
         int w = wait_readable(sock);
         if (w < 0) { ret = w; break; }
         ssize_t n = mnl_socket_recvfrom(sock->nl, buf, MSG_MAX);
-        if (n < 0) { if (errno == EAGAIN) continue; ret = -errno; break; }
+        if (n < 0) { if (errno == EAGAIN || errno == EINTR) continue; ret = -errno; break; }
+        if (interrupted) {
+            /* The dump was marked interrupted (the ruleset changed under it): read it to its end, so that
+             * the socket is clean for the next request, and report EINTR. */
+            if (ends_reply(buf, n, seq)) { ret = -EINTR; break; }
+            continue;
+        }
         ret = mnl_cb_run(buf, n, seq, sock->portid, cb, data);
+        if (ret < 0 && errno == EINTR) {
+            if (ends_reply(buf, n, seq)) { ret = -EINTR; break; }
+            interrupted = 1;
+            continue;
+        }
         if (ret <= 0) { ret = ret < 0 ? -errno : 0; break; }
     }
     free(buf);

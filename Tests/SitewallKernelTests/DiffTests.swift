@@ -169,6 +169,43 @@ import SitewallTestSupport
         #expect(!result.stdout.contains("hook input") || name == "input drop", "\(result.stdout)")
     }
 
+    /// A priority no integer can hold is reported, not read as 0.
+    @Test func anUnreadablePriorityInADumpIsReported() throws {
+        guard NftLoadTests.requireLab() else { return }
+        let scratch = try ScratchDirectory("sitewall-prio")
+        let site = Repository.example("campus")
+        let dump = try NetnsSandbox.run("""
+        \(Self.sitewall(["apply", site, "--gateway", "gw-1", "--force", "--state-directory", scratch.file("state")])) > /dev/null
+        nft -j list ruleset
+        """)
+        try #require(dump.status == 0, "\(dump.stderr)")
+        let edited = dump.stdout.replacingOccurrences(of: #""hook": "input", "prio": 0"#, with: #""hook": "input", "prio": 1e26"#)
+        try #require(edited != dump.stdout)
+        try edited.write(toFile: scratch.file("prio.json"), atomically: true, encoding: .utf8)
+        let result = try Run.program(Repository.executable, ["diff", site, "--gateway", "gw-1", "--profiles", Repository.profiles,
+                                                             "--running", scratch.file("prio.json")])
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("which is no chain priority sitewall can read"), "\(result.stdout)")
+    }
+
+    /// Reading the ruleset while another program commits: an interrupted dump (NLM_F_DUMP_INTR) is read
+    /// again, never reported as a failure or as a difference.
+    @Test func diffReadsThroughRulesetChurn() throws {
+        guard NftLoadTests.requireLab() else { return }
+        let scratch = try ScratchDirectory("sitewall-churn")
+        let site = Repository.example("campus")
+        let result = try NetnsSandbox.run("""
+        \(Self.sitewall(["apply", site, "--gateway", "gw-1", "--force", "--state-directory", scratch.file("state")])) > /dev/null
+        nft add table ip churn; nft add chain ip churn c
+        ( for i in $(seq 1 3000); do [ -e \(scratch.file("stop")) ] && break; nft add rule ip churn c counter; nft flush chain ip churn c; done ) &
+        ok=0; for i in $(seq 1 25); do \(Self.sitewall(["diff", site, "--gateway", "gw-1"])) > /dev/null && ok=$((ok + 1)); done
+        touch \(scratch.file("stop")); wait
+        echo "clean diffs: $ok of 25"
+        """)
+        #expect(result.stdout.contains("clean diffs: 25 of 25"), "\(result.stdout)\(result.stderr)")
+        #expect(!result.stderr.contains("Interrupted system call"), "\(result.stderr)")
+    }
+
     @Test func otherTablesOnTheSameHooksAreWarnedAbout() throws {
         guard NftLoadTests.requireLab() else { return }
         let site = Repository.example("campus")

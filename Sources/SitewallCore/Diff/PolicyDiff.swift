@@ -50,7 +50,7 @@ public struct PolicyDiff: Sendable {
                 : "table inet sitewall has \(flag), which sitewall never sets"))
         }
         for name in running.extraChains { diff.changes.append(.foreignObject("chain \(name) (not a base chain; sitewall makes none)")) }
-        for description in running.foreignSets { diff.changes.append(.foreignObject(description)) }
+        for description in running.foreignSets + running.unreadable { diff.changes.append(.foreignObject(description)) }
         return diff
     }
 

@@ -7,13 +7,8 @@ import Glibc
 /// Reads sitewall's table back from the kernel through the shim and decodes it into a policy.
 public enum NetlinkReadback {
     public static func read(socket: NetlinkSocket, target: Target, site: String, table: String = Table.defaultName) throws -> RunningState {
-        let snapshot = try socket.snapshot(table: table)
-        var chains: UnsafeMutablePointer<UInt8>?
-        var length = 0
-        let status = CNftnl_dump_all(socket.handle, &chains, &length)
-        guard status == 0 else { throw NetlinkError.system("listing the other tables", -status) }
-        defer { CNftnl_free(chains) }
-        let allChains = chains.map { Array(UnsafeBufferPointer(start: $0, count: length)) } ?? []
+        let snapshot = try socket.consistentSnapshot(table: table).bytes
+        let allChains = try socket.dumpAll()
         let objects = describe(snapshot)
         var state = decode(objects, target: target, site: site, table: table)
         // NFT_TABLE_F_DORMANT (1): the table's chains are not hooked, nothing is filtered.

@@ -29,7 +29,13 @@ public enum NftJSONReader {
                         state.extraChains.append(object["name"] as? String ?? "?")
                         continue
                     }
-                    chains.append(Chain(name: object["name"] as? String ?? "?", hook: hook, priority: object["prio"] as? Int ?? 0,
+                    // A priority that is no exact integer is not read as 0: it is reported.
+                    guard let priority = object["prio"] as? Int else {
+                        state.unreadable.append("chain \(object["name"] as? String ?? "?") (priority \(object["prio"] ?? "missing"), "
+                                                + "which is no chain priority sitewall can read)")
+                        continue
+                    }
+                    chains.append(Chain(name: object["name"] as? String ?? "?", hook: hook, priority: priority,
                                         policy: object["policy"] as? String == "accept" ? .accept : .drop, rules: []))
                 } else if let hookName {
                     state.otherChains.append(RunningState.OtherChain(family: object["family"] as? String ?? "?", table: object["table"] as? String ?? "?",

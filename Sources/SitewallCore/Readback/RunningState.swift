@@ -38,6 +38,8 @@ public struct RunningState: Sendable {
     /// Sets sitewall does not write (a key type or flags it never uses), each described with the reason.
     public var foreignSets: [String] = []
     public var otherChains: [OtherChain] = []
+    /// Objects of sitewall's table that could not be read faithfully, each described.
+    public var unreadable: [String] = []
     /// Flags of sitewall's table other than none ("dormant": the table filters nothing).
     public var tableFlags: [String] = []
 

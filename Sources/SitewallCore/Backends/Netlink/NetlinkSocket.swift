@@ -84,12 +84,40 @@ public final class NetlinkSocket {
     public func consistentSnapshot(table: String) throws -> (bytes: [UInt8], generation: UInt32) {
         for _ in 0..<20 {
             let before = try generation()
-            let bytes = try snapshot(table: table)
-            if try generation() == before { return (bytes, before) }
+            // EINTR: the kernel marked the dump interrupted (NLM_F_DUMP_INTR), the ruleset changed under it.
+            if let bytes = try Self.retryingInterrupted({ try snapshot(table: table) }), try generation() == before {
+                return (bytes, before)
+            }
             usleep(UInt32.random(in: 5_000...50_000))
         }
         throw NetlinkError(message: "reading table inet \(table) failed: the ruleset changed during every one of 20 reads "
                            + "(another program is committing rules continuously); nothing was changed")
+    }
+
+    /// The result, or nil when the dump was interrupted by a concurrent change.
+    static func retryingInterrupted<T>(_ body: () throws -> T) throws -> T? {
+        do {
+            return try body()
+        } catch let error as NetlinkError where error.refusals.count == 1 && error.refusals[0].errno == EINTR {
+            return nil
+        }
+    }
+
+    /// Every table, chain and rule of every family, read again while a concurrent change interrupts it.
+    public func dumpAll() throws -> [UInt8] {
+        for _ in 0..<20 {
+            let result = try Self.retryingInterrupted { () throws -> [UInt8] in
+                var buffer: UnsafeMutablePointer<UInt8>?
+                var length = 0
+                let status = CNftnl_dump_all(handle, &buffer, &length)
+                guard status == 0 else { throw NetlinkError.system("listing the other tables", -status) }
+                defer { CNftnl_free(buffer) }
+                return buffer.map { Array(UnsafeBufferPointer(start: $0, count: length)) } ?? []
+            }
+            if let result { return result }
+            usleep(UInt32.random(in: 5_000...50_000))
+        }
+        throw NetlinkError(message: "listing the ruleset failed: it changed during every one of 20 reads")
     }
 
     /// One table as raw netlink messages (empty if it does not exist), for rollback.
