@@ -145,6 +145,7 @@ import SitewallTestSupport
         echo "after rollback: $(same $T/old <(nft -s list table inet sitewall))"
         sw apply $E/campus.yaml --host scada-1 --confirm 60 > /dev/null
         pkill -KILL -f "watchdog --state-directory $S"
+        sleep 0.3  # the kill is delivered asynchronously; its lock goes with the process
         swc confirm
         echo "after confirm: $(same $T/old <(nft -s list table inet sitewall))"
         sw apply $E/campus.yaml --host hmi-2 > /dev/null && echo "apply again: ok"
