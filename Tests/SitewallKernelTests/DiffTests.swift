@@ -111,17 +111,23 @@ import SitewallTestSupport
         #expect(!(try summary(parts[2])).isEmpty)
     }
 
+    /// `nft -j list ruleset` with the site's gw-1 rules applied, as an operator would save it.
+    static func savedDump(site: String, scratch: ScratchDirectory) throws -> String {
+        let dump = try NetnsSandbox.run("""
+        \(sitewall(["apply", site, "--gateway", "gw-1", "--force", "--state-directory", scratch.file("state")])) > /dev/null
+        nft -j list ruleset
+        """)
+        try #require(dump.status == 0, "\(dump.stderr)")
+        return dump.stdout
+    }
+
     /// A dump that names one set twice is reported, not a crash.
     @Test func aDumpWithTwoSetsOfOneNameIsReported() throws {
         guard NftLoadTests.requireLab() else { return }
         let scratch = try ScratchDirectory("sitewall-dup")
         let site = Repository.example("campus")
-        let dump = try NetnsSandbox.run("""
-        \(Self.sitewall(["apply", site, "--gateway", "gw-1", "--force", "--state-directory", scratch.file("state")])) > /dev/null
-        nft -j list ruleset
-        """)
-        try #require(dump.status == 0, "\(dump.stderr)")
-        var document = try #require(try JSONSerialization.jsonObject(with: Data(dump.stdout.utf8)) as? [String: Any])
+        let dump = try Self.savedDump(site: site, scratch: scratch)
+        var document = try #require(try JSONSerialization.jsonObject(with: Data(dump.utf8)) as? [String: Any])
         var items = try #require(document["nftables"] as? [[String: Any]])
         let set = try #require(items.first { $0["set"] != nil })
         items.append(set)
@@ -174,13 +180,9 @@ import SitewallTestSupport
         guard NftLoadTests.requireLab() else { return }
         let scratch = try ScratchDirectory("sitewall-prio")
         let site = Repository.example("campus")
-        let dump = try NetnsSandbox.run("""
-        \(Self.sitewall(["apply", site, "--gateway", "gw-1", "--force", "--state-directory", scratch.file("state")])) > /dev/null
-        nft -j list ruleset
-        """)
-        try #require(dump.status == 0, "\(dump.stderr)")
-        let edited = dump.stdout.replacingOccurrences(of: #""hook": "input", "prio": 0"#, with: #""hook": "input", "prio": 1e26"#)
-        try #require(edited != dump.stdout)
+        let dump = try Self.savedDump(site: site, scratch: scratch)
+        let edited = dump.replacingOccurrences(of: #""hook": "input", "prio": 0"#, with: #""hook": "input", "prio": 1e26"#)
+        try #require(edited != dump)
         try edited.write(toFile: scratch.file("prio.json"), atomically: true, encoding: .utf8)
         let result = try Run.program(Repository.executable, ["diff", site, "--gateway", "gw-1", "--profiles", Repository.profiles,
                                                              "--running", scratch.file("prio.json")])
