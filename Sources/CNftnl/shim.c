@@ -114,19 +114,15 @@ static int talk(CNftnl_socket *sock, struct nlmsghdr *nlh, mnl_cb_t cb, void *da
         if (w < 0) { ret = w; break; }
         ssize_t n = mnl_socket_recvfrom(sock->nl, buf, MSG_MAX);
         if (n < 0) { if (errno == EAGAIN || errno == EINTR) continue; ret = -errno; break; }
-        if (interrupted) {
-            /* The dump was marked interrupted (the ruleset changed under it): read it to its end, so that
-             * the socket is clean for the next request, and report EINTR. */
-            if (ends_reply(buf, n, seq)) { ret = -EINTR; break; }
-            continue;
-        }
-        ret = mnl_cb_run(buf, n, seq, sock->portid, cb, data);
-        if (ret < 0 && errno == EINTR) {
-            if (ends_reply(buf, n, seq)) { ret = -EINTR; break; }
+        if (!interrupted) {
+            ret = mnl_cb_run(buf, n, seq, sock->portid, cb, data);
+            if (ret > 0) continue;
+            if (ret == 0 || errno != EINTR) { ret = ret < 0 ? -errno : 0; break; }
             interrupted = 1;
-            continue;
         }
-        if (ret <= 0) { ret = ret < 0 ? -errno : 0; break; }
+        /* The dump was marked interrupted (the ruleset changed under it): read it to its end, so that
+         * the socket is clean for the next request, and report EINTR. */
+        if (ends_reply(buf, n, seq)) { ret = -EINTR; break; }
     }
     free(buf);
     return ret;
@@ -851,14 +847,18 @@ int CNftnl_replay(CNftnl_batch *b, const uint8_t *snapshot, size_t len, char **l
 
 static void put(struct growbuf *g, const char *text) { append(g, text, strlen(text)); }
 
+static void vputf(struct growbuf *g, const char *fmt, va_list ap) {
+    char buf[512];
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    if (n > 0) append(g, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
 static void putf(struct growbuf *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void putf(struct growbuf *g, const char *fmt, ...) {
-    char buf[512];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    vputf(g, fmt, ap);
     va_end(ap);
-    if (n > 0) append(g, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
 static void puthex(struct growbuf *g, const char *key, const void *data, uint32_t len) {
@@ -1038,11 +1038,9 @@ int CNftnl_dump_all(CNftnl_socket *sock, uint8_t **out, size_t *out_len) {
 }
 
 static void lose(struct growbuf *lost, const char *fmt, ...) {
-    char buf[512];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    vputf(lost, fmt, ap);
     va_end(ap);
-    if (n > 0) append(lost, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
     append(lost, "\n", 1);
 }

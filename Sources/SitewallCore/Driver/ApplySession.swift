@@ -187,18 +187,13 @@ public struct NetlinkSnapshotSummary: CustomStringConvertible {
     public var chains = 0, sets = 0, rules = 0
 
     public init(_ bytes: [UInt8]) {
-        var offset = 0
-        while offset + 16 <= bytes.count {
-            let length = Int(bytes[offset]) | Int(bytes[offset + 1]) << 8 | Int(bytes[offset + 2]) << 16 | Int(bytes[offset + 3]) << 24
-            let type = Int(bytes[offset + 4]) & 0xff
-            switch type {
+        for span in NetlinkMessages.spans(bytes) {
+            switch bytes[span.offset + 4] {
             case 3: chains += 1   // NFT_MSG_NEWCHAIN
             case 6: rules += 1    // NFT_MSG_NEWRULE
             case 9: sets += 1     // NFT_MSG_NEWSET
             default: break
             }
-            guard length >= 16 else { break }
-            offset += (length + 3) & ~3
         }
     }
 

@@ -30,22 +30,9 @@ public enum FileOutput {
         }
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty { try makeFolders(folder, for: path) }
-        var random = SystemRandomNumberGenerator()
-        let base = (path as NSString).lastPathComponent
-        let temporary = (folder.isEmpty ? "" : folder + "/") + ".\(base).sitewall-\(String(random.next(), radix: 36))"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw failure(path, "creating a temporary file next to it") }
-        var ok = fchmod(fd, mode) == 0 && FileDescriptor.writeAll(fd, bytes) && fsync(fd) == 0
-        var code = errno
-        close(fd)
-        if ok {
-            ok = rename(temporary, path) == 0
-            code = errno
-        }
-        guard ok else {
-            unlink(temporary)
-            errno = code
-            throw failure(path)
+        let prefix = (folder.isEmpty ? "" : folder + "/") + ".\((path as NSString).lastPathComponent).sitewall-"
+        if let step = FileDescriptor.replace(in: AT_FDCWD, name: path, temporaryPrefix: prefix, bytes: bytes, mode: mode) {
+            throw failure(path, step == "writing" ? nil : step)
         }
     }
 

@@ -70,20 +70,8 @@ public final class StateDirectory {
 
     /// Writes a file whole (temporary name, then rename), mode 0600.
     public func write(_ name: String, _ bytes: [UInt8]) throws {
-        var random = SystemRandomNumberGenerator()
-        let temporary = ".\(name).\(String(random.next(), radix: 36))"
-        let file = openat(fd, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard file >= 0 else { throw failure("creating", temporary) }
-        var ok = fchmod(file, 0o600) == 0
-        ok = ok && FileDescriptor.writeAll(file, bytes)
-        ok = ok && fsync(file) == 0
-        let code = errno
-        close(file)
-        guard ok, renameat(fd, temporary, fd, name) == 0 else {
-            let reason = ok ? errno : code
-            unlinkat(fd, temporary, 0)
-            errno = reason
-            throw failure("writing", name)
+        if let step = FileDescriptor.replace(in: fd, name: name, temporaryPrefix: ".\(name).", bytes: bytes, mode: 0o600) {
+            throw failure(step == "writing" ? step : "creating a temporary file for", name)
         }
     }
 
@@ -106,19 +94,7 @@ public final class StateDirectory {
         try read(name).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    public func exists(_ name: String) -> Bool {
-        var info = stat()
-        return fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0
-    }
-
     public func remove(_ name: String) { unlinkat(fd, name, 0) }
-
-    /// Renames atomically; false when `from` does not exist (someone else took it first).
-    public func rename(_ from: String, to: String) throws -> Bool {
-        if renameat(fd, from, fd, to) == 0 { return true }
-        if errno == ENOENT { return false }
-        throw failure("renaming", from)
-    }
 
     /// Appends one line to a log (created 0600, never through a link).
     public func appendLine(_ name: String, _ line: String) {
@@ -240,6 +216,29 @@ public final class FileLock {
 }
 
 enum FileDescriptor {
+    /// Writes `bytes` to a fresh file named `temporaryPrefix` + a random suffix (O_EXCL|O_NOFOLLOW, `mode`
+    /// whatever the umask), syncs it and renames it to `name`, both relative to `directory` (AT_FDCWD: the
+    /// working folder). nil when done; else the step that failed, with errno set (the temporary file is gone).
+    static func replace(in directory: Int32, name: String, temporaryPrefix: String, bytes: [UInt8], mode: mode_t) -> String? {
+        var random = SystemRandomNumberGenerator()
+        let temporary = temporaryPrefix + String(random.next(), radix: 36)
+        let file = openat(directory, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard file >= 0 else { return "creating a temporary file next to it" }
+        var ok = fchmod(file, mode) == 0 && writeAll(file, bytes) && fsync(file) == 0
+        var code = errno
+        close(file)
+        if ok {
+            ok = renameat(directory, temporary, directory, name) == 0
+            code = errno
+        }
+        guard ok else {
+            unlinkat(directory, temporary, 0)
+            errno = code
+            return "writing"
+        }
+        return nil
+    }
+
     static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         var offset = 0
         while offset < bytes.count {

@@ -81,7 +81,7 @@ public enum Watchdog {
                               persistPath: persist?.path)
         try state.write(snapshotFile, snapshot)
         if let persist { try state.write(persistFile, text: persist.text) }
-        try state.write(pendingFile, Array(try JSONEncoder().encode(pending)))
+        try writePending(state, pending)
         // setsid -f: a new session, so the watchdog survives the terminal, SIGHUP and the apply process.
         let base = (state.path as NSString).deletingLastPathComponent
         let started = try? Subprocess.detached("/usr/bin/setsid", ["-f", executable, "watchdog", "--state-directory", base,
@@ -100,10 +100,29 @@ public enum Watchdog {
     static func restartCount(_ state: StateDirectory, id: String, seconds: Int) {
         guard let lock = try? state.lock(decisionLock, wait: 10) else { return }
         defer { lock.release() }
-        guard var pending = try? readPending(state), pending.id == id,
-              let encoded = try? JSONEncoder().encode({ pending.deadline = Date().timeIntervalSince1970 + Double(seconds)
-                                                        return pending }()) else { return }
-        try? state.write(pendingFile, Array(encoded))
+        guard var pending = try? readPending(state), pending.id == id else { return }
+        pending.deadline = Date().timeIntervalSince1970 + Double(seconds)
+        try? writePending(state, pending)
+    }
+
+    static func writePending(_ state: StateDirectory, _ pending: Pending) throws {
+        try state.write(pendingFile, Array(try JSONEncoder().encode(pending)))
+    }
+
+    /// Appends a timestamped line to watchdog.log; returns the line.
+    @discardableResult
+    private static func log(_ state: StateDirectory, _ text: String) -> String {
+        let line = "\(ISO8601DateFormatter().string(from: Date())): \(text)"
+        state.appendLine(logFile, line)
+        return line
+    }
+
+    /// The decision lock (confirm, roll back): waits for a decision under way, at most 120 s.
+    private static func takeDecisionLock(_ state: StateDirectory) throws -> FileLock {
+        guard let lock = try state.lock(decisionLock, wait: 120) else {
+            throw Failure(description: "another sitewall process holds \(state.path)/\(decisionLock) for more than 120 s")
+        }
+        return lock
     }
 
     /// Withdraws a pending apply whose transaction never committed: nothing to roll back.
@@ -116,8 +135,7 @@ public enum Watchdog {
 
     /// Ends the pending state: the outcome is written first, then `pending` goes (the decision is then final).
     private static func finish(_ state: StateDirectory, _ outcome: String) {
-        let line = "\(ISO8601DateFormatter().string(from: Date())): \(outcome)"
-        state.appendLine(logFile, line)
+        let line = log(state, outcome)
         try? state.write(outcomeFile, text: line + "\n")
         state.remove(pendingFile)
         state.remove(snapshotFile)
@@ -135,9 +153,7 @@ public enum Watchdog {
 
     /// `sitewall confirm`: keeps the new ruleset, and writes the boot file it was applied with.
     public static func confirm(_ state: StateDirectory) throws -> Decision {
-        guard let lock = try state.lock(decisionLock, wait: 120) else {
-            throw Failure(description: "another sitewall process holds \(state.path)/\(decisionLock) for more than 120 s")
-        }
+        let lock = try takeDecisionLock(state)
         defer { lock.release() }
         guard let pending = try readPending(state) else { return .nothingPending(lastOutcome: lastOutcome(state)) }
         let dead = !state.isHeld(watchdogLock(pending.id))
@@ -158,9 +174,7 @@ public enum Watchdog {
     /// Puts the previous table back now (the watchdog at its deadline, or `sitewall rollback`).
     /// With `id`, only that apply's pending state is rolled back.
     public static func rollback(_ state: StateDirectory, id: String? = nil, reason: String) throws -> Decision? {
-        guard let lock = try state.lock(decisionLock, wait: 120) else {
-            throw Failure(description: "another sitewall process holds \(state.path)/\(decisionLock) for more than 120 s")
-        }
+        let lock = try takeDecisionLock(state)
         defer { lock.release() }
         guard let pending = try readPending(state), id == nil || pending.id == id else {
             return .nothingPending(lastOutcome: lastOutcome(state))
@@ -169,7 +183,7 @@ public enum Watchdog {
         guard snapshot.count == (pending.snapshotBytes ?? 0), checksum(snapshot) == pending.snapshotChecksum else {
             let problem = "apply \(pending.id.prefix(8)): \(reason), but the saved table in \(state.path)/\(snapshotFile) "
                 + "is missing or was altered, so it is not restored; the unconfirmed rules stay in place"
-            state.appendLine(logFile, "\(ISO8601DateFormatter().string(from: Date())): \(problem)")
+            log(state, problem)
             throw Failure(description: problem)
         }
         do {
@@ -177,7 +191,7 @@ public enum Watchdog {
         } catch {
             let problem = "apply \(pending.id.prefix(8)): \(reason), and restoring the previous table failed: \(error); "
                 + "the unconfirmed rules stay in place ('sitewall rollback' tries again)"
-            state.appendLine(logFile, "\(ISO8601DateFormatter().string(from: Date())): \(problem)")
+            log(state, problem)
             throw Failure(description: problem)
         }
         let what = pending.snapshotBytes == nil ? "removed table inet \(pending.table) (there was none before)"

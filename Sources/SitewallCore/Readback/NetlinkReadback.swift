@@ -61,7 +61,7 @@ public enum NetlinkReadback {
             var chain = RunningState.OtherChain(family: family, table: object["table"] ?? "?", chain: object["name"] ?? "?",
                                                 hook: RunningState.OtherChain.hookName(family: family, number: number),
                                                 priority: Int(object["prio"] ?? "") ?? 0, policy: policy)
-            chain.effects = (policy == "drop" ? ["policy drop"] : []) + (effects[family + " " + chain.table] ?? []).sorted()
+            chain.addEffects(of: effects[family + " " + chain.table] ?? [])
             return chain
         }
     }

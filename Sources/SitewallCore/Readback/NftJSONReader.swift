@@ -19,8 +19,7 @@ public enum NftJSONReader {
         for item in items {
             if let object = item["table"] as? [String: Any], object["family"] as? String == "inet", object["name"] as? String == name {
                 found = true
-                // nft writes one flag as a string, several as a list.
-                state.tableFlags = (object["flags"] as? [String]) ?? (object["flags"] as? String).map { [$0] } ?? []
+                state.tableFlags = flags(object)
             } else if let object = item["chain"] as? [String: Any] {
                 let ours = object["family"] as? String == "inet" && object["table"] as? String == name
                 let hookName = object["hook"] as? String
@@ -52,7 +51,7 @@ public enum NftJSONReader {
                     state.foreignSets.append("set \(setName) (a key type sitewall does not use)")
                     continue
                 }
-                let flags = (object["flags"] as? [String]) ?? (object["flags"] as? String).map { [$0] } ?? []
+                let flags = flags(object)
                 if !flags.isEmpty || object["timeout"] != nil {
                     state.foreignSets.append("set \(setName) (flags \(flags.joined(separator: ", ")), which sitewall never sets)")
                     continue
@@ -86,14 +85,18 @@ public enum NftJSONReader {
         }
         for index in state.otherChains.indices {
             let chain = state.otherChains[index]
-            state.otherChains[index].effects = (chain.policy == "drop" ? ["policy drop"] : [])
-                + (effects["\(chain.family) \(chain.table)"] ?? []).sorted()
+            state.otherChains[index].addEffects(of: effects["\(chain.family) \(chain.table)"] ?? [])
         }
         guard found else { return state }
         table.sets.sort { $0.name < $1.name }
         table.chains = chains
         state.policy = Policy(site: site, target: target, table: table)
         return state
+    }
+
+    /// An object's flags: nft writes one as a string, several as a list.
+    static func flags(_ object: [String: Any]) -> [String] {
+        (object["flags"] as? [String]) ?? (object["flags"] as? String).map { [$0] } ?? []
     }
 
     /// One rule's expressions, as nft prints them in JSON, back into a Rule.

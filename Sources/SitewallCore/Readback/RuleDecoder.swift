@@ -17,6 +17,8 @@ enum RuleDecoder {
         func name(_ at: Int) -> String? { at < expressions.count ? expressions[at].kind == "expr" ? expressions[at]["name"] : nil : nil }
         func data(_ at: Int) -> [UInt8] { (field(at, "data") ?? "").hexBytes }
         func isCmp(_ at: Int, op: String) -> Bool { name(at) == "cmp" && field(at, "op") == op }
+        // A set lookup as sitewall writes it: not inverted (no flags), not a map (no destination register).
+        func isPlainLookup(_ at: Int) -> Bool { name(at) == "lookup" && field(at, "flags") ?? "0" == "0" && field(at, "dreg") == nil }
         func port(_ bytes: [UInt8]) -> UInt16 { bytes.count == 2 ? UInt16(bytes[0]) << 8 | UInt16(bytes[1]) : 0 }
         func address(_ bytes: [UInt8]) -> IPAddress? {
             guard bytes.count == 4 || bytes.count == 16 else { return nil }
@@ -61,7 +63,7 @@ enum RuleDecoder {
                 if base == "1", addressAt {
                     let isSource = offset == "12" || offset == "8"
                     let match: AddressMatch
-                    if name(i + 1) == "lookup", field(i + 1, "flags") ?? "0" == "0", field(i + 1, "dreg") == nil, let set = field(i + 1, "set") {
+                    if isPlainLookup(i + 1), let set = field(i + 1, "set") {
                         match = .set(set)
                     } else if isCmp(i + 1, op: "0"), let value = address(data(i + 1)) {
                         match = .addresses([value])
@@ -92,8 +94,7 @@ enum RuleDecoder {
                     } else if isCmp(i + 1, op: "5"), isCmp(i + 2, op: "3") {
                         ports = PortSet([PortRange(port(data(i + 1)), port(data(i + 2)))])
                         i += 3
-                    } else if name(i + 1) == "lookup", field(i + 1, "flags") ?? "0" == "0", field(i + 1, "dreg") == nil,
-                              let set = field(i + 1, "set"), let keys = anonymous[set] {
+                    } else if isPlainLookup(i + 1), let set = field(i + 1, "set"), let keys = anonymous[set] {
                         ports = PortSet(keys.map { PortRange(port($0)) })
                         i += 2
                     } else { recognised = false; break }

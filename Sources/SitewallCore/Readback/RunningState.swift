@@ -21,6 +21,11 @@ public struct RunningState: Sendable {
             self.policy = policy
         }
 
+        /// Sets `effects` from the chain's policy and what its table's rules can do.
+        mutating func addEffects(of tableEffects: Set<String>) {
+            effects = (policy == "drop" ? ["policy drop"] : []) + tableEffects.sorted()
+        }
+
         /// Hook numbers mean different hooks in different families.
         public static func hookName(family: String, number: Int) -> String {
             switch family {

@@ -79,20 +79,14 @@ public struct NetlinkApplier {
     /// stamps into every dumped message (nfgenmsg's res_id).
     static func sameObjects(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }
+        let spans = NetlinkMessages.spans(a)
+        guard spans.allSatisfy({ $0.length >= 20 }), NetlinkMessages.end(of: spans) == a.count else { return a == b }
         return a.withUnsafeBytes { x in
             b.withUnsafeBytes { y in
                 func same(_ from: Int, _ to: Int) -> Bool { memcmp(x.baseAddress! + from, y.baseAddress! + from, to - from) == 0 }
-                var offset = 0
-                while offset + 20 <= a.count {
-                    let length = Int(x.load(fromByteOffset: offset, as: UInt8.self)) | Int(a[offset + 1]) << 8
-                        | Int(a[offset + 2]) << 16 | Int(a[offset + 3]) << 24
-                    guard length >= 20, offset + length <= a.count else { return same(0, a.count) }
-                    guard same(offset, offset + 8), same(offset + 16, offset + 18), same(offset + 20, offset + length) else {
-                        return false
-                    }
-                    offset += (length + 3) & ~3
-                }
-                return offset == a.count || same(offset, a.count)
+                // Per message, bytes 8..<16 (sequence number, port id) and 18..<20 (res_id) are left out.
+                return spans.allSatisfy { same($0.offset, $0.offset + 8) && same($0.offset + 16, $0.offset + 18)
+                    && same($0.offset + 20, $0.offset + $0.length) }
             }
         }
     }

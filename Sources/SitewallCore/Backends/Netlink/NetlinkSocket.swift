@@ -82,42 +82,42 @@ public final class NetlinkSocket {
     /// One table as raw netlink messages with the generation it was read at: the generation is
     /// read before and after the dump, and the dump repeated until both agree.
     public func consistentSnapshot(table: String) throws -> (bytes: [UInt8], generation: UInt32) {
-        for _ in 0..<20 {
+        try readWhileQuiet(what: "reading table inet \(table)") {
             let before = try generation()
-            // EINTR: the kernel marked the dump interrupted (NLM_F_DUMP_INTR), the ruleset changed under it.
-            if let bytes = try Self.retryingInterrupted({ try snapshot(table: table) }), try generation() == before {
-                return (bytes, before)
-            }
+            let bytes = try snapshot(table: table)
+            return try generation() == before ? (bytes, before) : nil
+        }
+    }
+
+    /// Every table, chain and rule of every family.
+    public func dumpAll() throws -> [UInt8] {
+        try readWhileQuiet(what: "listing the ruleset") {
+            var buffer: UnsafeMutablePointer<UInt8>?
+            var length = 0
+            let status = CNftnl_dump_all(handle, &buffer, &length)
+            guard status == 0 else { throw NetlinkError.system("listing the other tables", -status) }
+            return Self.take(buffer, length)
+        }
+    }
+
+    /// Runs `read` until it sees the ruleset unchanged (it returns nil, or the kernel marks its dump
+    /// interrupted with EINTR, when another program committed meanwhile), at most 20 times.
+    private func readWhileQuiet<T>(what: String, _ read: () throws -> T?) throws -> T {
+        for _ in 0..<20 {
+            do {
+                if let result = try read() { return result }
+            } catch let error as NetlinkError where error.refusals.count == 1 && error.refusals[0].errno == EINTR {}
             usleep(UInt32.random(in: 5_000...50_000))
         }
-        throw NetlinkError(message: "reading table inet \(table) failed: the ruleset changed during every one of 20 reads "
+        throw NetlinkError(message: "\(what) failed: the ruleset changed during every one of 20 reads "
                            + "(another program is committing rules continuously); nothing was changed")
     }
 
-    /// The result, or nil when the dump was interrupted by a concurrent change.
-    static func retryingInterrupted<T>(_ body: () throws -> T) throws -> T? {
-        do {
-            return try body()
-        } catch let error as NetlinkError where error.refusals.count == 1 && error.refusals[0].errno == EINTR {
-            return nil
-        }
-    }
-
-    /// Every table, chain and rule of every family, read again while a concurrent change interrupts it.
-    public func dumpAll() throws -> [UInt8] {
-        for _ in 0..<20 {
-            let result = try Self.retryingInterrupted { () throws -> [UInt8] in
-                var buffer: UnsafeMutablePointer<UInt8>?
-                var length = 0
-                let status = CNftnl_dump_all(handle, &buffer, &length)
-                guard status == 0 else { throw NetlinkError.system("listing the other tables", -status) }
-                defer { CNftnl_free(buffer) }
-                return buffer.map { Array(UnsafeBufferPointer(start: $0, count: length)) } ?? []
-            }
-            if let result { return result }
-            usleep(UInt32.random(in: 5_000...50_000))
-        }
-        throw NetlinkError(message: "listing the ruleset failed: it changed during every one of 20 reads")
+    /// The bytes of a buffer the shim allocated, which is then freed.
+    static func take(_ buffer: UnsafeMutablePointer<UInt8>?, _ length: Int) -> [UInt8] {
+        defer { CNftnl_free(buffer) }
+        guard let buffer, length > 0 else { return [] }
+        return Array(UnsafeBufferPointer(start: buffer, count: length))
     }
 
     /// One table as raw netlink messages (empty if it does not exist), for rollback.
@@ -126,8 +126,6 @@ public final class NetlinkSocket {
         var length = 0
         let status = table.withCString { CNftnl_snapshot(handle, family, $0, &buffer, &length) }
         guard status == 0 else { throw NetlinkError.system("reading table \(table)", -status) }
-        defer { CNftnl_free(buffer) }
-        guard let buffer, length > 0 else { return [] }
-        return Array(UnsafeBufferPointer(start: buffer, count: length))
+        return Self.take(buffer, length)
     }
 }
