@@ -53,10 +53,6 @@ struct CNftnl_batch {
     uint32_t messages;
 };
 
-struct CNftnl_rule {
-    struct nftnl_rule *rule;
-};
-
 CNftnl_socket *CNftnl_open(void) {
     CNftnl_socket *sock = calloc(1, sizeof(*sock));
     if (!sock) return NULL;
@@ -320,125 +316,12 @@ uint32_t CNftnl_ct_helper_add(CNftnl_batch *b, uint16_t family, const char *tabl
     return done(b, seq);
 }
 
-CNftnl_rule *CNftnl_rule_new(uint16_t family, const char *table, const char *chain) {
-    CNftnl_rule *r = calloc(1, sizeof(*r));
-    if (!r) return NULL;
-    r->rule = nftnl_rule_alloc();
-    if (!r->rule) { free(r); return NULL; }
-    nftnl_rule_set_u32(r->rule, NFTNL_RULE_FAMILY, family);
-    nftnl_rule_set_str(r->rule, NFTNL_RULE_TABLE, table);
-    nftnl_rule_set_str(r->rule, NFTNL_RULE_CHAIN, chain);
-    return r;
-}
-
-void CNftnl_rule_free(CNftnl_rule *r) {
-    if (!r) return;
-    nftnl_rule_free(r->rule);
-    free(r);
-}
-
-static struct nftnl_expr *expr(CNftnl_rule *r, const char *name) {
-    struct nftnl_expr *e = nftnl_expr_alloc(name);
-    if (e) nftnl_rule_add_expr(r->rule, e);
-    return e;
-}
-
-int CNftnl_rule_meta(CNftnl_rule *r, uint32_t key, uint32_t dreg) {
-    struct nftnl_expr *e = expr(r, "meta");
-    if (!e) return -ENOMEM;
-    nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
-    return 0;
-}
-
-int CNftnl_rule_cmp(CNftnl_rule *r, uint32_t sreg, uint32_t op, const void *data, uint32_t len) {
-    struct nftnl_expr *e = expr(r, "cmp");
-    if (!e) return -ENOMEM;
-    nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, sreg);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
-    nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
-    return 0;
-}
-
-int CNftnl_rule_payload(CNftnl_rule *r, uint32_t base, uint32_t offset, uint32_t len, uint32_t dreg) {
-    struct nftnl_expr *e = expr(r, "payload");
-    if (!e) return -ENOMEM;
-    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
-    return 0;
-}
-
-int CNftnl_rule_lookup(CNftnl_rule *r, uint32_t sreg, const char *set, uint32_t set_id) {
-    struct nftnl_expr *e = expr(r, "lookup");
-    if (!e) return -ENOMEM;
-    nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, sreg);
-    nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
-    return 0;
-}
-
-int CNftnl_rule_ct(CNftnl_rule *r, uint32_t key, uint32_t dreg) {
-    struct nftnl_expr *e = expr(r, "ct");
-    if (!e) return -ENOMEM;
-    nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, dreg);
-    return 0;
-}
-
-int CNftnl_rule_bitwise(CNftnl_rule *r, uint32_t reg, uint32_t len, const void *mask, const void *xor_) {
-    struct nftnl_expr *e = expr(r, "bitwise");
-    if (!e) return -ENOMEM;
-    nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, reg);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, reg);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
-    nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
-    nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, xor_, len);
-    return 0;
-}
-
-int CNftnl_rule_range(CNftnl_rule *r, uint32_t sreg, const void *from, const void *to, uint32_t len) {
-    struct nftnl_expr *e = expr(r, "range");
-    if (!e) return -ENOMEM;
-    nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_SREG, sreg);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_OP, NFT_RANGE_EQ);
-    nftnl_expr_set(e, NFTNL_EXPR_RANGE_FROM_DATA, from, len);
-    nftnl_expr_set(e, NFTNL_EXPR_RANGE_TO_DATA, to, len);
-    return 0;
-}
-
-int CNftnl_rule_objref(CNftnl_rule *r, uint32_t type, const char *name) {
-    struct nftnl_expr *e = expr(r, "objref");
-    if (!e) return -ENOMEM;
-    nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, type);
-    nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, name);
-    return 0;
-}
-
-int CNftnl_rule_verdict(CNftnl_rule *r, int verdict) {
-    struct nftnl_expr *e = expr(r, "immediate");
-    if (!e) return -ENOMEM;
-    nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
-    return 0;
-}
-
-int CNftnl_rule_comment(CNftnl_rule *r, const char *comment) {
-    struct nftnl_udata_buf *udbuf = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
-    if (!udbuf) return -ENOMEM;
-    if (!nftnl_udata_put_strz(udbuf, NFTNL_UDATA_RULE_COMMENT, comment)) { nftnl_udata_buf_free(udbuf); return -EINVAL; }
-    nftnl_rule_set_data(r->rule, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(udbuf), nftnl_udata_buf_len(udbuf));
-    nftnl_udata_buf_free(udbuf);
-    return 0;
-}
-
-uint32_t CNftnl_rule_add(CNftnl_batch *b, CNftnl_rule *r) {
-    uint16_t family = (uint16_t)nftnl_rule_get_u32(r->rule, NFTNL_RULE_FAMILY);
+uint32_t CNftnl_rule_add(CNftnl_batch *b, struct nftnl_rule *r) {
+    if (!r) return 0;
+    uint16_t family = (uint16_t)nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY);
     uint32_t seq = b->seq++;
     struct nlmsghdr *nlh = hdr(b, NFT_MSG_NEWRULE, family, NLM_F_CREATE | NLM_F_APPEND, seq);
-    nftnl_rule_nlmsg_build_payload(nlh, r->rule);
-    CNftnl_rule_free(r);
+    nftnl_rule_nlmsg_build_payload(nlh, r);
     return done(b, seq);
 }
 
@@ -843,179 +726,12 @@ int CNftnl_replay(CNftnl_batch *b, const uint8_t *snapshot, size_t len, char **l
     return ret;
 }
 
-/* ---- description for readback ---- */
-
-static void put(struct growbuf *g, const char *text) { append(g, text, strlen(text)); }
+/* ---- text of what a replay lost ---- */
 
 static void vputf(struct growbuf *g, const char *fmt, va_list ap) {
     char buf[512];
     int n = vsnprintf(buf, sizeof(buf), fmt, ap);
     if (n > 0) append(g, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
-}
-
-static void putf(struct growbuf *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void putf(struct growbuf *g, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vputf(g, fmt, ap);
-    va_end(ap);
-}
-
-static void puthex(struct growbuf *g, const char *key, const void *data, uint32_t len) {
-    static const char digits[] = "0123456789abcdef";
-    putf(g, "\t%s=", key);
-    const uint8_t *p = data;
-    for (uint32_t i = 0; i < len; i++) { char two[2] = { digits[p[i] >> 4], digits[p[i] & 15] }; append(g, two, 2); }
-}
-
-struct comment_ctx { const void *data; uint8_t len; uint8_t want; };
-
-static int comment_cb(const struct nftnl_udata *attr, void *data) {
-    struct comment_ctx *c = data;
-    if (nftnl_udata_type(attr) == c->want) { c->data = nftnl_udata_get(attr); c->len = nftnl_udata_len(attr); }
-    return 0;
-}
-
-static void put_comment(struct growbuf *g, const void *ud, uint32_t len, uint8_t type) {
-    struct comment_ctx c = { NULL, 0, type };
-    if (ud && nftnl_udata_parse(ud, len, comment_cb, &c) >= 0 && c.data && c.len > 0)
-        puthex(g, "comment", c.data, c.len - 1); /* drop the NUL */
-}
-
-static void describe_expr(struct growbuf *g, struct nftnl_expr *e) {
-    const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
-    uint32_t len;
-    putf(g, "expr\tname=%s", name);
-    if (!strcmp(name, "meta")) {
-        putf(g, "\tkey=%u", nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY));
-        if (nftnl_expr_is_set(e, NFTNL_EXPR_META_DREG)) putf(g, "\tdreg=%u", nftnl_expr_get_u32(e, NFTNL_EXPR_META_DREG));
-        else put(g, "\tstatement=1");
-    } else if (!strcmp(name, "cmp")) {
-        putf(g, "\tsreg=%u\top=%u", nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_SREG), nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP));
-        const void *d = nftnl_expr_get(e, NFTNL_EXPR_CMP_DATA, &len);
-        puthex(g, "data", d, len);
-    } else if (!strcmp(name, "payload")) {
-        putf(g, "\tbase=%u\toffset=%u\tlen=%u", nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_BASE),
-             nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET), nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_LEN));
-        if (nftnl_expr_is_set(e, NFTNL_EXPR_PAYLOAD_DREG)) putf(g, "\tdreg=%u", nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_DREG));
-        else put(g, "\tstatement=1");
-    } else if (!strcmp(name, "lookup")) {
-        putf(g, "\tsreg=%u\tset=%s", nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_SREG), nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET));
-        if (nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_FLAGS)) putf(g, "\tflags=%u", nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_FLAGS));
-        if (nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_DREG)) putf(g, "\tdreg=%u", nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_DREG));
-    } else if (!strcmp(name, "ct")) {
-        putf(g, "\tkey=%u", nftnl_expr_get_u32(e, NFTNL_EXPR_CT_KEY));
-        if (nftnl_expr_is_set(e, NFTNL_EXPR_CT_DREG)) putf(g, "\tdreg=%u", nftnl_expr_get_u32(e, NFTNL_EXPR_CT_DREG));
-        else put(g, "\tstatement=1");
-        if (nftnl_expr_is_set(e, NFTNL_EXPR_CT_DIR)) putf(g, "\tdir=%u", nftnl_expr_get_u8(e, NFTNL_EXPR_CT_DIR));
-    } else if (!strcmp(name, "bitwise")) {
-        putf(g, "\tsreg=%u\tdreg=%u\tlen=%u", nftnl_expr_get_u32(e, NFTNL_EXPR_BITWISE_SREG),
-             nftnl_expr_get_u32(e, NFTNL_EXPR_BITWISE_DREG), nftnl_expr_get_u32(e, NFTNL_EXPR_BITWISE_LEN));
-        if (nftnl_expr_is_set(e, NFTNL_EXPR_BITWISE_OP)) putf(g, "\top=%u", nftnl_expr_get_u32(e, NFTNL_EXPR_BITWISE_OP));
-        if (nftnl_expr_is_set(e, NFTNL_EXPR_BITWISE_MASK)) { const void *d = nftnl_expr_get(e, NFTNL_EXPR_BITWISE_MASK, &len); puthex(g, "mask", d, len); }
-        if (nftnl_expr_is_set(e, NFTNL_EXPR_BITWISE_XOR)) { const void *d = nftnl_expr_get(e, NFTNL_EXPR_BITWISE_XOR, &len); puthex(g, "xor", d, len); }
-    } else if (!strcmp(name, "immediate")) {
-        putf(g, "\tdreg=%u", nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_DREG));
-        if (nftnl_expr_is_set(e, NFTNL_EXPR_IMM_VERDICT)) putf(g, "\tverdict=%d", (int)nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_VERDICT));
-        if (nftnl_expr_is_set(e, NFTNL_EXPR_IMM_CHAIN)) putf(g, "\tchain=%s", nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN));
-        if (nftnl_expr_is_set(e, NFTNL_EXPR_IMM_DATA)) { const void *d = nftnl_expr_get(e, NFTNL_EXPR_IMM_DATA, &len); puthex(g, "data", d, len); }
-    } else if (!strcmp(name, "objref")) {
-        if (nftnl_expr_is_set(e, NFTNL_EXPR_OBJREF_IMM_NAME))
-            putf(g, "\ttype=%u\tobject=%s", nftnl_expr_get_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE), nftnl_expr_get_str(e, NFTNL_EXPR_OBJREF_IMM_NAME));
-    }
-    /* Always the library's own rendering too: the fallback text for expressions sitewall does not emit. */
-    char text[1024];
-    int n = nftnl_expr_snprintf(text, sizeof(text), e, NFTNL_OUTPUT_DEFAULT, 0);
-    if (n > 0) puthex(g, "text", text, (uint32_t)(n < (int)sizeof(text) ? n : (int)sizeof(text) - 1));
-    put(g, "\n");
-}
-
-struct elem_ctx { struct growbuf *g; const char *table, *set; };
-
-int CNftnl_describe(const uint8_t *dump, size_t len, char **out) {
-    struct growbuf g = {0};
-    const struct nlmsghdr *nlh = (const struct nlmsghdr *)dump;
-    int remaining = (int)len;
-    while (mnl_nlmsg_ok(nlh, remaining)) {
-        uint16_t type = nlh->nlmsg_type & 0xff;
-        uint32_t ulen;
-        if (type == NFT_MSG_NEWTABLE) {
-            struct nftnl_table *t = nftnl_table_alloc();
-            if (t && nftnl_table_nlmsg_parse(nlh, t) == 0)
-                putf(&g, "table\tfamily=%u\tname=%s\tflags=%u\n", nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY),
-                     nftnl_table_get_str(t, NFTNL_TABLE_NAME), nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS));
-            nftnl_table_free(t);
-        } else if (type == NFT_MSG_NEWCHAIN) {
-            struct nftnl_chain *c = nftnl_chain_alloc();
-            if (c && nftnl_chain_nlmsg_parse(nlh, c) == 0) {
-                putf(&g, "chain\tfamily=%u\ttable=%s\tname=%s", nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY),
-                     nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), nftnl_chain_get_str(c, NFTNL_CHAIN_NAME));
-                if (nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM))
-                    putf(&g, "\thook=%u\tprio=%d\tpolicy=%u\ttype=%s", nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM),
-                         nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO), nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY),
-                         nftnl_chain_is_set(c, NFTNL_CHAIN_TYPE) ? nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE) : "filter");
-                put(&g, "\n");
-            }
-            nftnl_chain_free(c);
-        } else if (type == NFT_MSG_NEWSET) {
-            struct nftnl_set *s = nftnl_set_alloc();
-            if (s && nftnl_set_nlmsg_parse(nlh, s) == 0) {
-                putf(&g, "set\ttable=%s\tname=%s\tflags=%u\tkeytype=%u\tkeylen=%u", nftnl_set_get_str(s, NFTNL_SET_TABLE),
-                     nftnl_set_get_str(s, NFTNL_SET_NAME), nftnl_set_get_u32(s, NFTNL_SET_FLAGS),
-                     nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE), nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN));
-                if (nftnl_set_is_set(s, NFTNL_SET_USERDATA))
-                    put_comment(&g, nftnl_set_get_data(s, NFTNL_SET_USERDATA, &ulen), ulen, NFTNL_UDATA_SET_COMMENT);
-                put(&g, "\n");
-            }
-            nftnl_set_free(s);
-        } else if (type == NFT_MSG_NEWSETELEM) {
-            struct nftnl_set *s = nftnl_set_alloc();
-            if (s && nftnl_set_elems_nlmsg_parse(nlh, s) == 0) {
-                struct nftnl_set_elems_iter *it = nftnl_set_elems_iter_create(s);
-                struct nftnl_set_elem *e;
-                /* iter_next returns the current element, then advances. */
-                while (it && (e = nftnl_set_elems_iter_next(it))) {
-                    putf(&g, "elem\ttable=%s\tset=%s", nftnl_set_get_str(s, NFTNL_SET_TABLE), nftnl_set_get_str(s, NFTNL_SET_NAME));
-                    const void *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &ulen);
-                    if (key) puthex(&g, "key", key, ulen);
-                    if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS)) putf(&g, "\tflags=%u", nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS));
-                    put(&g, "\n");
-                }
-                if (it) nftnl_set_elems_iter_destroy(it);
-            }
-            nftnl_set_free(s);
-        } else if (type == NFT_MSG_NEWOBJ) {
-            struct nftnl_obj *o = nftnl_obj_alloc();
-            if (o && nftnl_obj_nlmsg_parse(nlh, o) == 0) {
-                putf(&g, "obj\ttable=%s\tname=%s\ttype=%u", nftnl_obj_get_str(o, NFTNL_OBJ_TABLE), nftnl_obj_get_str(o, NFTNL_OBJ_NAME),
-                     nftnl_obj_get_u32(o, NFTNL_OBJ_TYPE));
-                if (nftnl_obj_get_u32(o, NFTNL_OBJ_TYPE) == NFT_OBJECT_CT_HELPER)
-                    putf(&g, "\thelper=%s\tl4=%u", nftnl_obj_get_str(o, NFTNL_OBJ_CT_HELPER_NAME), nftnl_obj_get_u8(o, NFTNL_OBJ_CT_HELPER_L4PROTO));
-                put(&g, "\n");
-            }
-            nftnl_obj_free(o);
-        } else if (type == NFT_MSG_NEWRULE) {
-            struct nftnl_rule *r = nftnl_rule_alloc();
-            if (r && nftnl_rule_nlmsg_parse(nlh, r) == 0) {
-                putf(&g, "rule\tfamily=%u\ttable=%s\tchain=%s\thandle=%llu", nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY),
-                     nftnl_rule_get_str(r, NFTNL_RULE_TABLE),
-                     nftnl_rule_get_str(r, NFTNL_RULE_CHAIN), (unsigned long long)nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE));
-                if (nftnl_rule_is_set(r, NFTNL_RULE_USERDATA))
-                    put_comment(&g, nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &ulen), ulen, NFTNL_UDATA_RULE_COMMENT);
-                put(&g, "\n");
-                struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
-                struct nftnl_expr *e;
-                while (it && (e = nftnl_expr_iter_next(it))) describe_expr(&g, e);
-                if (it) nftnl_expr_iter_destroy(it);
-            }
-            nftnl_rule_free(r);
-        }
-        nlh = mnl_nlmsg_next(nlh, &remaining);
-    }
-    append(&g, "", 1);
-    if (g.failed) { free(g.data); return -ENOMEM; }
-    *out = (char *)g.data;
-    return 0;
 }
 
 int CNftnl_dump_all(CNftnl_socket *sock, uint8_t **out, size_t *out_len) {

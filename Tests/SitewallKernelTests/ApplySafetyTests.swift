@@ -346,7 +346,7 @@ import SitewallTestSupport
         }
         for index in 0..<150 {
             batch.addSet(table: "no_such_table", name: "s\(index)", anonymous: false,
-                         keyType: NetlinkConstants.typeIPv4Address, keyLength: 4, keys: keys, comment: nil)
+                         keyType: AddressSetSpelling.ipv4Type, keyLength: 4, keys: keys, comment: nil)
         }
         batch.end()
         #expect(batch.bytes > 8_000_000)

@@ -9,9 +9,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* libnftnl's own API and the kernel's constants, for Swift to build and read objects with
+ * (as swift-nio's CNIOLinux exports the system headers it needs). */
+#include <netinet/in.h> /* first: the kernel's headers then leave the libc's definitions alone */
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netlink.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/object.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+
 typedef struct CNftnl_socket CNftnl_socket;
 typedef struct CNftnl_batch CNftnl_batch;
-typedef struct CNftnl_rule CNftnl_rule;
 
 /* One refused message: the sequence number it was sent with and the kernel's errno. */
 typedef struct {
@@ -53,20 +68,8 @@ uint32_t CNftnl_set_add(CNftnl_batch *b, uint16_t family, const char *table, con
 uint32_t CNftnl_ct_helper_add(CNftnl_batch *b, uint16_t family, const char *table, const char *name,
                               const char *helper, uint8_t l4proto);
 
-/* Rules are built expression by expression, then added (which frees them). */
-CNftnl_rule *CNftnl_rule_new(uint16_t family, const char *table, const char *chain);
-void CNftnl_rule_free(CNftnl_rule *r);
-int CNftnl_rule_meta(CNftnl_rule *r, uint32_t key, uint32_t dreg);
-int CNftnl_rule_cmp(CNftnl_rule *r, uint32_t sreg, uint32_t op, const void *data, uint32_t len);
-int CNftnl_rule_payload(CNftnl_rule *r, uint32_t base, uint32_t offset, uint32_t len, uint32_t dreg);
-int CNftnl_rule_lookup(CNftnl_rule *r, uint32_t sreg, const char *set, uint32_t set_id);
-int CNftnl_rule_ct(CNftnl_rule *r, uint32_t key, uint32_t dreg);
-int CNftnl_rule_bitwise(CNftnl_rule *r, uint32_t reg, uint32_t len, const void *mask, const void *xor_);
-int CNftnl_rule_range(CNftnl_rule *r, uint32_t sreg, const void *from, const void *to, uint32_t len);
-int CNftnl_rule_objref(CNftnl_rule *r, uint32_t type, const char *name);
-int CNftnl_rule_verdict(CNftnl_rule *r, int verdict);
-int CNftnl_rule_comment(CNftnl_rule *r, const char *comment);
-uint32_t CNftnl_rule_add(CNftnl_batch *b, CNftnl_rule *r);
+/* Adds a rule built with libnftnl (the caller keeps and frees it); its sequence number, 0 on failure. */
+uint32_t CNftnl_rule_add(CNftnl_batch *b, struct nftnl_rule *r);
 
 /* Sends the batch and drains the replies. Returns 0 when the kernel refused nothing,
  * -errno when sending failed, or the number of refused messages (up to `max` stored). */
@@ -83,11 +86,6 @@ void CNftnl_free(void *p);
  * flowtables, per-element statements, elements' remaining lifetimes) is left out and described,
  * one line each, in *lost (malloc'd, NULL when nothing was lost; free with CNftnl_free). */
 int CNftnl_replay(CNftnl_batch *b, const uint8_t *snapshot, size_t len, char **lost);
-
-/* Describes the objects of a snapshot (or any dump) as text, one object per line, fields
- * tab-separated as key=value with binary values in hex: table, chain, set, elem, obj, rule
- * (each rule followed by one `expr` line per expression). Malloc'd; free with CNftnl_free. */
-int CNftnl_describe(const uint8_t *dump, size_t len, char **out);
 
 /* Dumps every table, chain and rule of every family (to find what else sees the same traffic). */
 int CNftnl_dump_all(CNftnl_socket *sock, uint8_t **out, size_t *out_len);

@@ -28,13 +28,7 @@ public struct PolicyDiff: Sendable {
     public var isEmpty: Bool { changes.isEmpty }
 
     /// A rule's identity: everything it matches and does, not its comment or provenance.
-    static func key(_ rule: Rule) -> String {
-        if let foreign = rule.foreign { return "foreign: " + foreign }
-        var bare = rule
-        bare.comment = nil
-        bare.origin = nil
-        return NftBackend.render(bare)
-    }
+    static func key(_ rule: Rule) -> Rule { rule.identity }
 
     /// With `ownTableOnly`, other tables are left out (their chains are still listed as warnings).
     public static func compare(expected: Policy?, running: RunningState, ownTableOnly: Bool = false) -> PolicyDiff {
@@ -108,9 +102,9 @@ public struct PolicyDiff: Sendable {
     /// Rules are compared as multisets of identities; if both hold the same rules in another
     /// order, that is reported too (order decides which verdict wins).
     mutating func compareRules(chain: String, expected: [Rule], running: [Rule]) {
-        var remaining: [String: Int] = [:]
+        var remaining: [Rule: Int] = [:]
         for rule in running { remaining[PolicyDiff.key(rule), default: 0] += 1 }
-        var matchedExpected: [String] = []
+        var matchedExpected: [Rule] = []
         for rule in expected {
             let key = PolicyDiff.key(rule)
             if let count = remaining[key], count > 0 {
@@ -121,7 +115,7 @@ public struct PolicyDiff: Sendable {
             }
         }
         var extraBudget = remaining
-        var matchedRunning: [String] = []
+        var matchedRunning: [Rule] = []
         for rule in running {
             let key = PolicyDiff.key(rule)
             if let count = extraBudget[key], count > 0 {

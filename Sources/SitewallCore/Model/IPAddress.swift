@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 
-public enum IPFamily: String, Sendable, Codable, Hashable, Comparable {
+public enum IPFamily: String, Sendable, Codable, Hashable, Comparable, CaseIterable {
     case ipv4, ipv6
 
     public var bitWidth: Int { self == .ipv4 ? 32 : 128 }

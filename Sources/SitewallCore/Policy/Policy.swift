@@ -126,6 +126,21 @@ public struct Rule: Sendable, Hashable, Codable {
     public var origin: RuleOrigin?
 
     public init(verdict: Verdict) { self.verdict = verdict }
+
+    /// What the rule matches and does, in one normal form, without its comment or provenance: the
+    /// rule's identity for diff and order (never its text).
+    public var identity: Rule {
+        var bare = self
+        bare.comment = nil
+        bare.origin = nil
+        guard foreign == nil else { return bare }
+        bare.ctState = ctState.map { CtStateMatch.order.filter($0.contains) }
+        if let types = icmpv6Types {
+            bare.icmpv6Types = ICMPv6Match.sorted(types)
+            bare.family = .ipv6
+        }
+        return bare
+    }
 }
 
 /// The flow a rule implements, for comments, reports and diffs.

@@ -1,187 +1,128 @@
 import CNftnl
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
-/// Reads sitewall's table back from the kernel through the shim and decodes it into a policy.
+/// Reads sitewall's table back from the kernel and decodes it into a policy. A rule is read as
+/// sitewall's only when encoding it again gives exactly the expressions dumped (`RuleSpelling`);
+/// chains, sets and helpers are read only when they carry nothing sitewall never sets.
 public enum NetlinkReadback {
     public static func read(socket: NetlinkSocket, target: Target, site: String, table: String = Table.defaultName) throws -> RunningState {
-        let snapshot = try socket.consistentSnapshot(table: table).bytes
-        let allChains = try socket.dumpAll()
-        let objects = describe(snapshot)
-        var state = decode(objects, target: target, site: site, table: table)
-        // NFT_TABLE_F_DORMANT (1): the table's chains are not hooked, nothing is filtered.
-        if let flags = objects.first(where: { $0.kind == "table" })?["flags"].flatMap({ Int($0) }), flags != 0 {
-            state.tableFlags = flags & 1 != 0 ? ["dormant"] : []
-            if flags & ~1 != 0 { state.tableFlags.append("flags \(flags & ~1)") }
-        }
-        state.otherChains = otherChains(describe(allChains), table: table)
+        let own = try NetlinkDump(try socket.consistentSnapshot(table: table).bytes)
+        var state = decode(own, target: target, site: site, table: table)
+        state.otherChains = otherChains(try NetlinkDump(try socket.dumpAll()), table: table)
         return state
     }
 
-    static func describe(_ dump: [UInt8]) -> [DescribedObject] {
-        guard !dump.isEmpty else { return [] }
-        var text: UnsafeMutablePointer<CChar>?
-        let status = dump.withUnsafeBufferPointer { CNftnl_describe($0.baseAddress, $0.count, &text) }
-        guard status == 0, let text else { return [] }
-        defer { CNftnl_free(text) }
-        return String(cString: text).split(separator: "\n").map(DescribedObject.init)
+    static func setFlagNames(_ flags: UInt32) -> String {
+        let names: [(nft_set_flags, String)] = [
+            (NFT_SET_ANONYMOUS, "anonymous"), (NFT_SET_CONSTANT, "constant"), (NFT_SET_INTERVAL, "interval"),
+            (NFT_SET_MAP, "map"), (NFT_SET_TIMEOUT, "timeout"), (NFT_SET_EVAL, "dynamic"), (NFT_SET_OBJECT, "object"),
+            (NFT_SET_CONCAT, "concat"),
+        ]
+        let known = names.filter { flags & $0.0.rawValue != 0 }
+        let rest = flags & ~known.reduce(0) { $0 | $1.0.rawValue }
+        return (known.map(\.1) + (rest != 0 ? ["0x" + String(rest, radix: 16)] : [])).joined(separator: ", ")
     }
-
-    static func setFlagNames(_ flags: Int) -> String {
-        let names = [(1, "anonymous"), (2, "constant"), (4, "interval"), (8, "map"), (16, "timeout"), (32, "dynamic"),
-                     (64, "object"), (128, "concat")]
-        let known = names.filter { flags & $0.0 != 0 }.map(\.1)
-        let rest = flags & ~0xff
-        return (known + (rest != 0 ? ["0x" + String(rest, radix: 16)] : [])).joined(separator: ", ")
-    }
-
-    static let families: [String: String] = ["1": "inet", "2": "ip", "10": "ip6", "7": "bridge", "3": "arp", "5": "netdev"]
 
     /// The base chains of every other table, with what their table's rules can do to traffic.
-    static func otherChains(_ objects: [DescribedObject], table: String) -> [RunningState.OtherChain] {
-        func familyName(_ number: String?) -> String { families[number ?? ""] ?? "family \(number ?? "?")" }
+    static func otherChains(_ dump: NetlinkDump, table: String) -> [RunningState.OtherChain] {
         var effects: [String: Set<String>] = [:]  // "family table" -> what its rules can do
-        var currentTable: String?
-        for object in objects {
-            if object.kind == "rule" {
-                currentTable = familyName(object["family"]) + " " + (object["table"] ?? "?")
-            } else if object.kind == "expr", let key = currentTable, let effect = effect(of: object) {
-                effects[key, default: []].insert(effect)
-            } else if object.kind != "expr" {
-                currentTable = nil
+        for rule in dump.rules {
+            let key = FamilySpelling.name(rule.family) + " " + rule.table
+            for (expression, name) in zip(rule.expressions, rule.names) {
+                if let effect = effect(of: expression, named: name) { effects[key, default: []].insert(effect) }
             }
         }
-        return objects.compactMap { object in
-            guard object.kind == "chain", let number = object["hook"].flatMap({ Int($0) }) else { return nil }
-            let family = familyName(object["family"])
-            if family == "inet" && object["table"] == table { return nil }
-            let policy = object["policy"] == "0" ? "drop" : "accept"
-            var chain = RunningState.OtherChain(family: family, table: object["table"] ?? "?", chain: object["name"] ?? "?",
-                                                hook: RunningState.OtherChain.hookName(family: family, number: number),
-                                                priority: Int(object["prio"] ?? "") ?? 0, policy: policy)
+        return dump.chains.compactMap { object in
+            guard let number = object.hook else { return nil }
+            if object.family == FamilySpelling.inet && object.table == table { return nil }
+            let family = FamilySpelling.name(object.family)
+            var chain = RunningState.OtherChain(family: family, table: object.table, chain: object.name,
+                                                hook: RunningState.OtherChain.hookName(family: family, number: Int(number)),
+                                                priority: Int(object.priority),
+                                                policy: object.policy == ChainPolicy.drop.verdict ? "drop" : "accept")
             chain.addEffects(of: effects[family + " " + chain.table] ?? [])
             return chain
         }
     }
 
     /// What one expression of another table's rule can do to a packet sitewall filters, if anything.
-    static func effect(of expression: DescribedObject) -> String? {
-        switch expression["name"] {
-        case "immediate": return expression["verdict"] == "0" ? "drop" : nil
-        case "reject": return "reject"
-        case "nat": return "nat"
-        case "masq": return "masquerade"
-        case "redir": return "redirect"
-        case "notrack": return "notrack"
-        case "queue": return "queue"
-        case "tproxy": return "tproxy"
-        default: return nil
-        }
+    static func effect(of expression: NetlinkExpression, named name: String) -> String? {
+        if case let .verdict(code) = expression { return code == NF_DROP ? "drop" : nil }
+        let effects = ["reject": "reject", "nat": "nat", "masq": "masquerade", "redir": "redirect", "notrack": "notrack",
+                       "queue": "queue", "tproxy": "tproxy"]
+        return effects[name]
     }
 
-    /// Rebuilds the policy from described objects.
-    static func decode(_ objects: [DescribedObject], target: Target, site: String, table name: String) -> RunningState {
-        guard objects.contains(where: { $0.kind == "table" }) else { return RunningState(policy: nil) }
+    /// Rebuilds the policy from a dump of sitewall's table.
+    static func decode(_ dump: NetlinkDump, target: Target, site: String, table name: String) -> RunningState {
+        var state = RunningState(policy: nil)
+        guard let tableObject = dump.tables.first(where: { $0.family == FamilySpelling.inet && $0.name == name })
+        else { return state }
+        if tableObject.flags != 0 {
+            let dormant = NFT_TABLE_F_DORMANT.rawValue
+            state.tableFlags = tableObject.flags & dormant != 0 ? ["dormant"] : []
+            if tableObject.flags & ~dormant != 0 { state.tableFlags.append("flags \(tableObject.flags & ~dormant)") }
+        }
         var table = Table()
         table.name = name
-        var state = RunningState(policy: nil)
-        var anonymous: [String: [[UInt8]]] = [:]
-        var setTypes: [String: String] = [:]
-        var elements: [String: [[UInt8]]] = [:]
-        var setComments: [String: String] = [:]
-        for object in objects {
-            switch object.kind {
-            case "obj":
-                if object["type"] == "3", let helper = ConntrackHelper(rawValue: object["helper"] ?? "") { table.helpers.append(helper) }
-            case "set":
-                let setName = object["name"] ?? ""
-                let flags = Int(object["flags"] ?? "0") ?? 0
-                // sitewall's named sets have no flags: an interval, timeout or map set is not one of its own.
-                if flags & 1 == 0 && flags != 0 {
-                    state.foreignSets.append("set \(setName) (flags \(NetlinkReadback.setFlagNames(flags)), which sitewall never sets)")
-                    continue
-                }
-                setTypes[setName] = object["keytype"]
-                if let comment = object["comment"] { setComments[setName] = String(decoding: comment.hexBytes, as: UTF8.self) }
-                // An anonymous interval set (nft's "{ 502, 1000-2000 }") is left out: the rule that looks it
-                // up is then foreign, rather than read as the starts of its ranges.
-                if flags & 1 != 0 && flags & 4 == 0 { anonymous[setName] = [] }
-            case "elem":
-                let setName = object["set"] ?? ""
-                if object["flags"].map({ (Int($0) ?? 0) & 1 != 0 }) ?? false { continue }  // interval end markers
-                let key = (object["key"] ?? "").hexBytes
-                if anonymous[setName] != nil { anonymous[setName]!.append(key) } else { elements[setName, default: []].append(key) }
-            default: break
+        for object in dump.objects {
+            if object.type == UInt32(NFT_OBJECT_CT_HELPER), let helper = ConntrackHelper(rawValue: object.name),
+               object.helper == helper.rawValue, object.l4proto == helper.protocolNumber {
+                table.helpers.append(helper)
+            } else {
+                state.unreadable.append("object \(object.name) (type \(object.type)), which sitewall does not write")
             }
         }
-        for (setName, type) in setTypes.sorted(by: { $0.key < $1.key }) where anonymous[setName] == nil {
-            let family: IPFamily
-            switch type {
-            case "7": family = .ipv4
-            case "8": family = .ipv6
-            default:
-                state.foreignSets.append("set \(setName) (a key type sitewall does not use)")
+        for set in dump.sets.sorted(by: { $0.name < $1.name }) where set.flags & NFT_SET_ANONYMOUS.rawValue == 0 {
+            // sitewall's named sets have no flags: an interval, timeout or map set is not one of its own.
+            if set.flags != 0 {
+                state.foreignSets.append("set \(set.name) (flags \(setFlagNames(set.flags)), which sitewall never sets)")
                 continue
             }
-            let addresses = (elements[setName] ?? []).compactMap { bytes -> IPAddress? in
-                guard bytes.count == (family == .ipv4 ? 4 : 16) else { return nil }
-                return IPAddress(family: family, value: bytes.reduce(UInt128(0)) { ($0 << 8) | UInt128($1) })
-            }.sorted()
-            table.sets.append(AddressSet(name: setName, family: family, elements: addresses, comment: setComments[setName]))
-        }
-        // Chains in dump order; rules follow their chain.
-        var chainOrder: [String] = []
-        var chains: [String: Chain] = [:]
-        var currentRule: (chain: String, comment: String?, expressions: [DescribedObject])?
-        func flush() {
-            guard let rule = currentRule else { return }
-            chains[rule.chain]?.rules.append(RuleDecoder.decode(rule.expressions, comment: rule.comment, anonymous: anonymous))
-            currentRule = nil
-        }
-        for object in objects {
-            switch object.kind {
-            case "chain":
-                flush()
-                let chainName = object["name"] ?? "?"
-                guard let hook = Int(object["hook"] ?? "").flatMap(Hook.init(number:)) else {
-                    state.extraChains.append(chainName)
-                    continue
-                }
-                chainOrder.append(chainName)
-                chains[chainName] = Chain(name: chainName, hook: hook, priority: Int(object["prio"] ?? "") ?? 0,
-                                          policy: object["policy"] == "1" ? .accept : .drop, rules: [])
-            case "rule":
-                flush()
-                currentRule = (object["chain"] ?? "?", object["comment"].map { String(decoding: $0.hexBytes, as: UTF8.self) }, [])
-            case "expr":
-                currentRule?.expressions.append(object)
-            default: break
+            if !set.unusual.isEmpty {
+                state.foreignSets.append("set \(set.name) (\(set.unusual.joined(separator: ", ")), which sitewall never sets)")
+                continue
             }
+            guard let family = AddressSetSpelling.family(keyType: set.keyType, keyLength: set.keyLength) else {
+                state.foreignSets.append("set \(set.name) (a key type sitewall does not use)")
+                continue
+            }
+            guard set.elements.allSatisfy({ $0.flags == 0 && !$0.unusual }) else {
+                state.foreignSets.append("set \(set.name) (elements that are not plain addresses: ranges, timeouts or data)")
+                continue
+            }
+            let addresses = set.elements.compactMap { NetworkAddressMatch.address($0.key) }.sorted()
+            table.sets.append(AddressSet(name: set.name, family: family, elements: addresses, comment: set.comment))
         }
-        flush()
-        table.chains = chainOrder.compactMap { chains[$0] }
+        for object in dump.chains where object.family == FamilySpelling.inet && object.table == name {
+            guard let number = object.hook, let hook = Hook(number: number) else {
+                state.extraChains.append(object.name)
+                continue
+            }
+            if !object.unusual.isEmpty || (object.type ?? "filter") != "filter" {
+                let what = object.unusual + ((object.type ?? "filter") != "filter" ? ["type \(object.type ?? "?")"] : [])
+                state.unreadable.append("chain \(object.name) (\(what.joined(separator: ", ")), which sitewall never sets)")
+            }
+            table.chains.append(Chain(name: object.name, hook: hook, priority: Int(object.priority),
+                                      policy: object.policy == ChainPolicy.accept.verdict ? .accept : .drop, rules: []))
+        }
+        for object in dump.rules where object.family == FamilySpelling.inet && object.table == name {
+            guard let index = table.chains.firstIndex(where: { $0.name == object.chain }) else { continue }
+            var rule: Rule
+            if let read = RuleSpelling.read(netlink: object.expressions) {
+                rule = read
+            } else {
+                // Not a rule sitewall writes: kept with its expressions, so that the diff reports it.
+                rule = Rule(verdict: .accept)
+                if case let .verdict(code)? = object.expressions.last, code == NF_DROP { rule.verdict = .drop }
+                rule.foreign = zip(object.names, object.texts).map { name, text in
+                    "[ " + (text.hasPrefix(name) ? text : "\(name) \(text)") + " ]"
+                }.joined(separator: " ")
+            }
+            rule.comment = object.comment
+            table.chains[index].rules.append(rule)
+        }
         state.policy = Policy(site: site, target: target, table: table)
         return state
     }
-}
-
-/// One line of the shim's description: a kind and key=value fields.
-struct DescribedObject {
-    var kind: String
-    var fields: [String: String]
-
-    init(_ line: Substring) {
-        let parts = line.split(separator: "\t")
-        kind = parts.first.map(String.init) ?? ""
-        var fields: [String: String] = [:]
-        for part in parts.dropFirst() {
-            guard let equals = part.firstIndex(of: "=") else { continue }
-            fields[String(part[..<equals])] = String(part[part.index(after: equals)...])
-        }
-        self.fields = fields
-    }
-
-    subscript(_ key: String) -> String? { fields[key] }
 }

@@ -99,94 +99,18 @@ public enum NftJSONReader {
         (object["flags"] as? [String]) ?? (object["flags"] as? String).map { [$0] } ?? []
     }
 
-    /// One rule's expressions, as nft prints them in JSON, back into a Rule.
+    /// One rule's expressions, as nft prints them in JSON, back into a Rule; a rule sitewall does not
+    /// write keeps its expressions as JSON text in `foreign`, so that the diff reports it.
     static func decode(_ expressions: [Any], comment: String?) -> Rule {
-        var rule = Rule(verdict: .accept)
-        rule.comment = comment
-        var verdict: Verdict?
-        var recognised = true
-        func ports(_ value: Any?) -> PortSet? {
-            if let number = value as? Int { return PortSet(UInt16(clamping: number)) }
-            if let range = (value as? [String: Any])?["range"] as? [Int], range.count == 2 {
-                return PortSet([PortRange(UInt16(clamping: range[0]), UInt16(clamping: range[1]))])
-            }
-            if let list = (value as? [String: Any])?["set"] as? [Any] {
-                let singles = list.compactMap { $0 as? Int }
-                guard singles.count == list.count else { return nil }
-                return PortSet(singles.map { PortRange(UInt16(clamping: $0)) })
-            }
-            return nil
+        let objects = expressions.compactMap { $0 as? [String: Any] }
+        if objects.count == expressions.count, var rule = RuleSpelling.read(json: objects) {
+            rule.comment = comment
+            return rule
         }
-        for expression in expressions {
-            guard let object = expression as? [String: Any] else { recognised = false; break }
-            if object.keys.contains("accept") { verdict = .accept; continue }
-            if object.keys.contains("drop") { verdict = .drop; continue }
-            if let helper = object["ct helper"] as? String, let value = ConntrackHelper(rawValue: helper) { rule.helper = value; continue }
-            guard let match = object["match"] as? [String: Any], let left = match["left"] as? [String: Any] else { recognised = false; break }
-            let op = match["op"] as? String ?? "=="
-            let right = match["right"]
-            if let meta = left["meta"] as? [String: Any], op == "==" {
-                switch meta["key"] as? String {
-                case "iif": rule.iif = right as? String
-                case "oif": rule.oif = right as? String
-                case "iifname": rule.iifname = right as? String
-                case "oifname": rule.oifname = right as? String
-                case "nfproto":
-                    switch right as? String {
-                    case "ipv4": rule.family = .ipv4
-                    case "ipv6": rule.family = .ipv6
-                    default: recognised = false
-                    }
-                case "l4proto":
-                    switch right as? String {
-                    case "tcp": rule.transport = .tcp
-                    case "udp": rule.transport = .udp
-                    default: recognised = false
-                    }
-                default: recognised = false
-                }
-            } else if let ct = left["ct"] as? [String: Any], ct["key"] as? String == "state", op == "in" || op == "==" {
-                let names = (right as? [String]) ?? ((right as? String).map { [$0] } ?? [])
-                let states = names.compactMap(CtState.init(rawValue:))
-                guard states.count == names.count else { recognised = false; break }
-                rule.ctState = CtState.bitOrder.filter(states.contains)
-            } else if let payload = left["payload"] as? [String: Any], op == "==" {
-                let proto = payload["protocol"] as? String, field = payload["field"] as? String
-                switch (proto, field) {
-                case ("ip", "saddr"), ("ip", "daddr"), ("ip6", "saddr"), ("ip6", "daddr"):
-                    rule.family = proto == "ip" ? .ipv4 : .ipv6
-                    let match: AddressMatch
-                    if let text = right as? String, text.hasPrefix("@") { match = .set(String(text.dropFirst())) }
-                    else if let text = right as? String, let address = IPAddress(text) { match = .addresses([address]) }
-                    else { recognised = false; break }
-                    if field == "saddr" { rule.saddr = match } else { rule.daddr = match }
-                case ("tcp", "sport"), ("tcp", "dport"), ("udp", "sport"), ("udp", "dport"):
-                    rule.transport = proto == "tcp" ? .tcp : .udp
-                    guard let value = ports(right) else { recognised = false; break }
-                    if field == "sport" { rule.sport = value } else { rule.dport = value }
-                case ("icmpv6", "type"):
-                    let names = ((right as? [String: Any])?["set"] as? [String]) ?? ((right as? String).map { [$0] } ?? [])
-                    let known = names.compactMap { name in NetlinkConstants.icmpv6Types[name].map { (name, $0) } }
-                    guard known.count == names.count else { recognised = false; break }
-                    rule.icmpv6Types = known.sorted { $0.1 < $1.1 }.map(\.0)
-                    rule.family = .ipv6
-                case ("ip6", "hoplimit") where right as? Int == 255 && rule.icmpv6Types != nil:
-                    break
-                default: recognised = false
-                }
-            } else {
-                recognised = false
-            }
-            if !recognised { break }
-        }
-        if !recognised || verdict == nil {
-            var foreign = Rule(verdict: verdict ?? .accept)
-            foreign.comment = comment
-            let data = (try? JSONSerialization.data(withJSONObject: expressions, options: [.sortedKeys])) ?? Data()
-            foreign.foreign = String(decoding: data, as: UTF8.self)
-            return foreign
-        }
-        rule.verdict = verdict!
-        return rule
+        var foreign = Rule(verdict: objects.last?.keys.contains("drop") == true ? .drop : .accept)
+        foreign.comment = comment
+        let data = (try? JSONSerialization.data(withJSONObject: expressions, options: [.sortedKeys])) ?? Data()
+        foreign.foreign = String(decoding: data, as: UTF8.self)
+        return foreign
     }
 }

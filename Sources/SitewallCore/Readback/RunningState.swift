@@ -51,23 +51,6 @@ public struct RunningState: Sendable {
     public init(policy: Policy?) { self.policy = policy }
 }
 
-extension Hook {
-    init?(number: Int) {
-        switch number {
-        case 0: self = .prerouting
-        case 1: self = .input
-        case 2: self = .forward
-        case 3: self = .output
-        case 4: self = .postrouting
-        default: return nil
-        }
-    }
-}
-
-extension CtState {
-    static let bitOrder: [CtState] = [.invalid, .established, .related, .new, .untracked]
-}
-
 extension String {
     /// Bytes from lower-case hex ("0a01" -> [10, 1]).
     var hexBytes: [UInt8] {

@@ -64,32 +64,24 @@ public final class NetlinkBatch {
     }
 
     func addTable(_ name: String) {
-        record(CNftnl_table_add(handle, NetlinkConstants.familyInet, name, 0), "table inet \(name)")
+        record(CNftnl_table_add(handle, UInt16(NFPROTO_INET), name, 0), "table inet \(name)")
         counts.tables = 1
     }
 
     func deleteTable(_ name: String) {
-        record(CNftnl_table_del(handle, NetlinkConstants.familyInet, name), "delete table inet \(name)")
+        record(CNftnl_table_del(handle, UInt16(NFPROTO_INET), name), "delete table inet \(name)")
     }
 
     func addChain(table: String, _ chain: Chain) {
-        let hook: UInt32
-        switch chain.hook {
-        case .prerouting: hook = NetlinkConstants.hookPrerouting
-        case .input: hook = NetlinkConstants.hookInput
-        case .forward: hook = NetlinkConstants.hookForward
-        case .output: hook = NetlinkConstants.hookOutput
-        case .postrouting: hook = NetlinkConstants.hookPostrouting
-        }
-        let policy = chain.policy == .accept ? UInt32(NetlinkConstants.accept) : UInt32(NetlinkConstants.drop)
-        record(CNftnl_chain_add(handle, NetlinkConstants.familyInet, table, chain.name, hook, Int32(chain.priority), policy, "filter"),
+        record(CNftnl_chain_add(handle, UInt16(NFPROTO_INET), table, chain.name, chain.hook.number, Int32(chain.priority),
+                                chain.policy.verdict, "filter"),
                "chain \(chain.name)")
         counts.chains += 1
     }
 
     func addHelper(table: String, _ helper: ConntrackHelper) {
-        let proto = helper.transport == .tcp ? NetlinkConstants.protoTCP : NetlinkConstants.protoUDP
-        record(CNftnl_ct_helper_add(handle, NetlinkConstants.familyInet, table, helper.rawValue, helper.rawValue, proto),
+        record(CNftnl_ct_helper_add(handle, UInt16(NFPROTO_INET), table, helper.rawValue, helper.rawValue,
+                                    helper.protocolNumber),
                "ct helper \(helper.rawValue)")
         counts.helpers += 1
     }
@@ -101,9 +93,9 @@ public final class NetlinkBatch {
         var packed: [UInt8] = []
         packed.reserveCapacity(keys.count * keyLength)
         for key in keys { packed += key }
-        let flags = anonymous ? NetlinkConstants.setAnonymous | NetlinkConstants.setConstant : 0
+        let flags = anonymous ? NFT_SET_ANONYMOUS.rawValue | NFT_SET_CONSTANT.rawValue : 0
         let seq = packed.withUnsafeBufferPointer { buffer in
-            CNftnl_set_add(handle, NetlinkConstants.familyInet, table, name, id, flags, keyType, UInt32(keyLength),
+            CNftnl_set_add(handle, UInt16(NFPROTO_INET), table, name, id, flags, keyType, UInt32(keyLength),
                            buffer.baseAddress, keys.count, comment)
         }
         record(seq, anonymous ? "anonymous set of \(keys.count) elements" : "set \(name)")

@@ -121,7 +121,7 @@ public final class NetlinkSocket {
     }
 
     /// One table as raw netlink messages (empty if it does not exist), for rollback.
-    public func snapshot(family: UInt16 = NetlinkConstants.familyInet, table: String) throws -> [UInt8] {
+    public func snapshot(family: UInt16 = UInt16(NFPROTO_INET), table: String) throws -> [UInt8] {
         var buffer: UnsafeMutablePointer<UInt8>?
         var length = 0
         let status = table.withCString { CNftnl_snapshot(handle, family, $0, &buffer, &length) }

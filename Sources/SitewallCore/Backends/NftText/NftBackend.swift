@@ -40,43 +40,6 @@ public enum NftBackend: TextBackend {
         value == 0 ? "filter" : (value > 0 ? "filter + \(value)" : "filter - \(-value)")
     }
 
-    static func ports(_ set: PortSet) -> String {
-        set.ranges.count == 1 ? set.ranges[0].description : "{ " + set.ranges.map(\.description).joined(separator: ", ") + " }"
-    }
-
-    static func address(_ match: AddressMatch) -> String {
-        switch match {
-        case let .set(name): return "@\(name)"
-        case let .addresses(list):
-            return list.count == 1 ? list[0].description : "{ " + list.map(\.description).joined(separator: ", ") + " }"
-        }
-    }
-
     /// One rule in nft syntax, in the order `nft list ruleset` prints matches.
-    public static func render(_ rule: Rule) -> String {
-        var parts: [String] = []
-        if let iif = rule.iif { parts.append("iif \"\(iif)\"") }
-        if let iifname = rule.iifname { parts.append("iifname \"\(iifname)\"") }
-        if let oif = rule.oif { parts.append("oif \"\(oif)\"") }
-        if let oifname = rule.oifname { parts.append("oifname \"\(oifname)\"") }
-        let ip = rule.family == .ipv6 ? "ip6" : "ip"
-        if let saddr = rule.saddr { parts.append("\(ip) saddr \(address(saddr))") }
-        if let daddr = rule.daddr { parts.append("\(ip) daddr \(address(daddr))") }
-        if let family = rule.family, rule.saddr == nil, rule.daddr == nil, rule.icmpv6Types == nil {
-            parts.append("meta nfproto \(family == .ipv4 ? "ipv4" : "ipv6")")
-        }
-        if let transport = rule.transport {
-            if let sport = rule.sport { parts.append("\(transport.rawValue) sport \(ports(sport))") }
-            if let dport = rule.dport { parts.append("\(transport.rawValue) dport \(ports(dport))") }
-            if rule.sport == nil && rule.dport == nil { parts.append("meta l4proto \(transport.rawValue)") }
-        }
-        if let types = rule.icmpv6Types {
-            parts.append("icmpv6 type { \(types.joined(separator: ", ")) } ip6 hoplimit 255")
-        }
-        if let states = rule.ctState { parts.append("ct state " + states.map(\.rawValue).joined(separator: ",")) }
-        if let helper = rule.helper { parts.append("ct helper set \"\(helper.rawValue)\"") }
-        parts.append(rule.verdict.rawValue)
-        if let comment = rule.comment, !comment.isEmpty { parts.append("comment \"\(RuleComment.clip(comment))\"") }
-        return parts.joined(separator: " ")
-    }
+    public static func render(_ rule: Rule) -> String { RuleSpelling.nft(rule) }
 }
