@@ -94,6 +94,33 @@ import SitewallTestSupport
         #expect(again.helpers.sorted() == policy.table.helpers.map(\.rawValue).sorted())
     }
 
+    /// Each golden nft file, loaded with `nft -f`, reads back (over netlink, and from `nft -j`) as
+    /// exactly the policy the site compiles to: `sitewall diff` exits 0 both ways.
+    @Test(arguments: Repository.exampleNames)
+    func everyGoldenFileReadsBackAsItsPolicy(_ example: String) throws {
+        guard Self.requireLab() else { return }
+        let workspace = try Workspace.load(site: Repository.example(example), profiles: Repository.profiles)
+        let scratch = try ScratchDirectory("sitewall-golden")
+        var script = ""
+        for target in workspace.compiler.targets {
+            let golden = "\(Repository.root)/Tests/Golden/\(example)/\(target.name).nft"
+            let diff = DiffTests.sitewall(["diff", Repository.example(example), "--\(target.kind.rawValue)", target.name])
+            script += """
+            nft -f '\(golden)'
+            \(diff) > /dev/null && echo "\(target.name) live: same" || echo "\(target.name) live: differs"
+            nft -j list ruleset > \(scratch.url.path)/running.json
+            \(diff) --running \(scratch.url.path)/running.json > /dev/null \
+                && echo "\(target.name) json: same" || echo "\(target.name) json: differs"
+
+            """
+        }
+        let result = try NetnsSandbox.run(script)
+        for target in workspace.compiler.targets {
+            #expect(result.stdout.contains("\(target.name) live: same"), "\(example)/\(target.name): \(result.stdout)")
+            #expect(result.stdout.contains("\(target.name) json: same"), "\(example)/\(target.name): \(result.stdout)")
+        }
+    }
+
     @Test func aBadScriptLeavesTheRunningRulesetUntouched() throws {
         guard Self.requireLab() else { return }
         let workspace = try Workspace.load(site: Repository.example("plant-scada"), profiles: Repository.profiles)
