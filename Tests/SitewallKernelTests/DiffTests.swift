@@ -48,6 +48,16 @@ import SitewallTestSupport
              change: Self.reloadTable(sed: #"/set ntp_server_supervisory_v4 {/,/}/ s/type ipv4_addr/type ipv4_addr\n\t\tflags timeout/"#)
                 + "; nft add element inet sitewall ntp_server_supervisory_v4 '{ 10.10.2.99 timeout 1h }'",
              expect: ["set ntp_server_supervisory_v4 (flags timeout, which sitewall never sets)"]),
+        Case(name: "an inverted set lookup",
+             change: Self.replaceRule(chain: "forward", matching: #"iifname "eth1" oifname "eth2" ip saddr @modbus_client_supervisory_v4"#,
+                                      sed: "s/ip saddr @/ip saddr != @/"),
+             expect: ["a rule sitewall does not write in chain forward", "set modbus_client_supervisory_v4", "(extra rule)"]),
+        Case(name: "an interval in an anonymous port set",
+             // (added, not replaced: nft 1.0.6 aborts replacing a rule with an interval set)
+             change: "nft add rule inet sitewall input ip daddr 10.10.2.1 tcp dport '{ 22, 1000-2000 }' accept",
+             expect: ["a rule sitewall does not write in chain input", "(extra rule)"]),
+        Case(name: "a prefix element in a set", change: Self.reloadTable(sed: #"/set modbus_client_supervisory_v4 {/,/}/ s/elements = {/flags interval\n\t\telements = { 10.1.0.20\/30, /"#),
+             expect: ["set modbus_client_supervisory_v4 (flags interval, which sitewall never sets)"]),
         Case(name: "a rule sitewall does not write", change: "nft add rule inet sitewall output counter",
              expect: ["+ also: a rule sitewall does not write in chain output: [ counter pkts 0 bytes 0 ] (extra rule)"]),
     ]
