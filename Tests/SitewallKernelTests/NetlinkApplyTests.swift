@@ -116,6 +116,26 @@ import SitewallTestSupport
         #expect(result.stdout.contains("dry run for host hmi-1 of site campus: nothing was changed"))
         #expect(result.stdout.contains("would apply: 1 table, 3 chains"))
         #expect(result.stdout.contains("tables: 0"))
+        // The dry run says what would change, in the words of `sitewall diff`.
+        #expect(result.stdout.contains("table inet sitewall is not loaded"), "\(result.stdout)")
+    }
+
+    /// `apply --dry-run` on a gateway whose rules were changed by hand names the change as `diff` does.
+    @Test func dryRunPrintsTheDiff() throws {
+        guard NftLoadTests.requireLab() else { return }
+        let site = Repository.example("campus")
+        let state = "/tmp/sitewall-dry-\(UUID().uuidString)"
+        let result = try NetnsSandbox.run("""
+        \(Self.sitewall(["apply", site, "--gateway", "gw-1", "--force", "--state-directory", state])) > /dev/null
+        nft delete element inet sitewall modbus_client_supervisory_v4 '{ 10.10.2.10 }'
+        \(Self.sitewall(["apply", site, "--gateway", "gw-1", "--force", "--dry-run", "--state-directory", state]))
+        nft list set inet sitewall modbus_client_supervisory_v4 | grep -c 10.10.2.10 || echo "still missing"
+        """)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("- no longer: gw-1 forwards tcp/502 from scada-1 (10.10.2.10)"), "\(result.stdout)")
+        #expect(result.stdout.contains("(missing from set modbus_client_supervisory_v4)"))
+        #expect(result.stdout.contains("1 difference"))
+        #expect(result.stdout.contains("still missing"))
     }
 
     @Test func lockoutGuardRefusesAndAllows() throws {

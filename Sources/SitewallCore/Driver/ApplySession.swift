@@ -138,6 +138,11 @@ public struct ApplySession {
 
         if dryRun {
             let result = try applier.apply(policy, dryRun: true)
+            // What would change, in the words `sitewall diff` uses (apply replaces sitewall's table only).
+            let state = try NetlinkReadback.read(socket: socket, target: target, site: policy.site, table: table)
+            let diff = PolicyDiff.compare(expected: policy, running: state, ownTableOnly: true)
+            out += DiffReport(diff: diff, site: workspace.resolved, target: target, mode: .live,
+                              otherChains: state.otherChains).text
             out += "dry run for \(target) of site \(policy.site): nothing was changed\n"
             out += "  running:  \(runningText)\n"
             out += "  would apply: \(result.counts) (the kernel accepted the transaction)\n"
