@@ -120,6 +120,22 @@ import SitewallTestSupport
         #expect(result.stdout.contains("table inet sitewall is not loaded"), "\(result.stdout)")
     }
 
+    /// A rule the netlink backend cannot encode is refused before anything changes, with its site line.
+    @Test func applyRefusesWhatNetlinkCannotExpress() throws {
+        guard NftLoadTests.requireLab() else { return }
+        let scratch = try ScratchDirectory("sitewall-unexpressible")
+        try BackendCheckSite.text.write(toFile: scratch.file("site.yaml"), atomically: true, encoding: .utf8)
+        let result = try NetnsSandbox.run("""
+        \(Self.sitewall(["apply", scratch.file("site.yaml"), "--host", "plc", "--force",
+                        "--state-directory", scratch.file("state")])) || echo "exit $?"
+        echo "tables: $(nft list tables | wc -l)"
+        """)
+        #expect(result.stdout.contains("exit 1"), "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("tables: 0"))
+        #expect(result.stderr.contains("site.yaml:5:3: the netlink backend cannot express a list of port ranges"), "\(result.stderr)")
+        #expect(result.stderr.contains("nothing was changed"))
+    }
+
     /// `apply --dry-run` on a gateway whose rules were changed by hand names the change as `diff` does.
     @Test func dryRunPrintsTheDiff() throws {
         guard NftLoadTests.requireLab() else { return }
@@ -266,4 +282,16 @@ import SitewallTestSupport
         """)
         #expect(result.status == 0, "\(result.stderr)")
     }
+}
+
+/// A site whose Modbus port override mixes a port and a range: nft can say it, netlink cannot.
+enum BackendCheckSite {
+    static let text = """
+    site: t
+    zones:
+      a: { networks: [10.0.0.0/24] }
+    hosts:
+      plc: { address: 10.0.0.2, roles: [modbus/server], ports: { modbus/modbus: "502,1000-1010" } }
+      scada: { address: 10.0.0.1, roles: [modbus/client] }
+    """
 }

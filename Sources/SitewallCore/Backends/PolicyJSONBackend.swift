@@ -2,8 +2,11 @@ import Foundation
 
 /// The compiled policy as JSON, for tools and tests (schema in docs/policy-json.md).
 public enum PolicyJSONBackend: TextBackend {
-    public static let name = "json"
-    public static let fileSuffix = "json"
+    public static let kind = BackendKind.json
+
+    public static func files(_ policy: Policy, options: RenderOptions) throws -> [(suffix: String, text: String)] {
+        [("json", try render(policy))]
+    }
 
     public static func render(_ policy: Policy) throws -> String {
         let encoder = JSONEncoder()

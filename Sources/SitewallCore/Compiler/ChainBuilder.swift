@@ -68,7 +68,8 @@ struct ChainBuilder {
         let service = group.service
         let origin = RuleOrigin(kind: .flow, service: service.id, initiatorRoles: group.initiatorRoles,
                                 listenerRoles: group.listenerRoles, fromZone: group.fromZone, toZone: group.toZone,
-                                citations: group.citations)
+                                citations: group.citations, location: group.location,
+                                serviceLocation: service.location)
         var reply = origin
         reply.kind = .reply
         // Peer flows already run both ways; only client/server broadcasts need reply rules.

@@ -16,6 +16,8 @@ public struct FlowGroup: Sendable {
     public var conduit: ResolvedConduit?
     /// false when the flow crosses zones without a conduit: reported, never opened.
     public var allowed: Bool
+    /// Where the site asks for the flow: its conduit, or else the first listening host.
+    public var location: SourceLocation?
 
     public var crossesZones: Bool { fromZone != toZone }
 
@@ -106,7 +108,8 @@ public enum FlowDeriver {
                         initiators: from, listeners: to,
                         initiatorRoles: ibucket.roles.sorted(), listenerRoles: lbucket.roles.sorted(),
                         citations: uniqued(ibucket.citations + service.citations),
-                        conduit: conduit, allowed: ikey.zone == lkey.zone || conduit != nil))
+                        conduit: conduit, allowed: ikey.zone == lkey.zone || conduit != nil,
+                        location: conduit?.location ?? site.host(named: to[0].host)?.location))
                 }
             }
         }

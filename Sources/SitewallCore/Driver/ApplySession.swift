@@ -97,6 +97,13 @@ public struct ApplySession {
                     executable: String) throws -> String {
         // Absolute: with --confirm the file is written later, by 'sitewall confirm', from any folder.
         let persistPath = relativePersistPath.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        // Everything the netlink encoder cannot express, all at once and with its site line, before anything.
+        let unexpressible = Backends.unexpressible(policy, by: .netlink)
+        if !unexpressible.isEmpty {
+            throw Refused(description: "refusing to apply: \(unexpressible.count) rule\(unexpressible.count == 1 ? "" : "s") "
+                          + "cannot be applied over netlink (nothing was changed):\n  - "
+                          + unexpressible.map(\.description).joined(separator: "\n  - "))
+        }
         let problems = lockoutProblems()
         if !problems.isEmpty && !force {
             throw Refused(description: "refusing to apply: the new ruleset would cut the management path:\n  - "

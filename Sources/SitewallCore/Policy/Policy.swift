@@ -161,4 +161,27 @@ public struct RuleOrigin: Sendable, Hashable, Codable {
     public var fromZone: String?
     public var toZone: String?
     public var citations: [Citation]?
+    /// Where the site asks for the flow (its conduit, or the listening host), for messages; not in JSON.
+    public var location: SourceLocation?
+    /// Where the service and its ports are defined (a profile), for messages; not in JSON.
+    public var serviceLocation: SourceLocation?
+
+    private enum CodingKeys: String, CodingKey {
+        case kind, service, initiatorRoles, listenerRoles, fromZone, toZone, citations
+    }
+
+    /// Two origins are the same flow wherever their files are (the locations are for messages only).
+    public static func == (lhs: RuleOrigin, rhs: RuleOrigin) -> Bool {
+        (lhs.kind, lhs.service, lhs.initiatorRoles, lhs.listenerRoles, lhs.fromZone, lhs.toZone)
+            == (rhs.kind, rhs.service, rhs.initiatorRoles, rhs.listenerRoles, rhs.fromZone, rhs.toZone)
+            && lhs.citations == rhs.citations
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(kind)
+        hasher.combine(service)
+        hasher.combine(initiatorRoles)
+        hasher.combine(fromZone)
+        hasher.combine(toZone)
+    }
 }

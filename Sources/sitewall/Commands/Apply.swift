@@ -59,10 +59,10 @@ extension Sitewall {
             } catch let error as ApplySession.NotPersisted {
                 print(error.report, terminator: "")
                 Output.error(error.problem)
-                throw ExitCode(2)
+                throw ExitCode.trouble
             } catch {
                 Output.error("\(error)")
-                throw ExitCode(2)
+                throw ExitCode.trouble
             }
         }
     }

@@ -29,14 +29,14 @@ extension Sitewall {
         @Option(name: [.short, .long], help: "Write to this file (or folder, with --all) instead of standard output.")
         var output: String?
 
-        @Option(help: "The firewall to compile for: nft or iptables.")
-        var target: String = "nft"
+        @Option(help: "The firewall to compile for: nft, iptables (or json: the compiled policy).")
+        var target: BackendKind = .nft
 
         @Option(help: "text (the target's own syntax) or json (the compiled policy).")
-        var format: String = "text"
+        var format: OutputFormat = .text
 
         @Option(help: "With --target iptables on standard output: ipv4 (iptables-restore) or ipv6 (ip6tables-restore).")
-        var family: String = "ipv4"
+        var family: IPFamily = .ipv4
 
         @Flag(help: "With --target iptables: only sitewall's chains, for 'iptables-restore --noflush'.")
         var chainsOnly = false
@@ -45,20 +45,21 @@ extension Sitewall {
             let chosen = [host != nil, gateway != nil, all].filter { $0 }.count
             guard chosen == 1 else { throw ValidationError("give exactly one of --host NAME, --gateway NAME or --all") }
             if all && output == nil { throw ValidationError("--all writes one file per host: give --output DIR") }
-            guard ["nft", "iptables"].contains(target) else { throw ValidationError("unknown target '\(target)': use nft or iptables") }
-            // "nft" is accepted as the old spelling of text.
-            guard ["text", "json", "nft"].contains(format) else { throw ValidationError("unknown format '\(format)': use text or json") }
-            guard ["ipv4", "ipv6"].contains(family) else { throw ValidationError("unknown family '\(family)': use ipv4 or ipv6") }
+            if target == .netlink {
+                throw ValidationError("--target netlink writes no file: use 'sitewall apply', or compile for nft or iptables")
+            }
         }
 
-        /// The files one policy becomes: (file suffix, text).
+        /// The backend that writes the files: the policy itself with --format json.
+        var backend: any TextBackend.Type {
+            (format == .json ? BackendKind.json : target).backend as! any TextBackend.Type
+        }
+
+        /// The files one policy becomes: (suffix, text).
         func render(_ policy: Policy) throws -> [(suffix: String, text: String)] {
-            if format == "json" { return [("json", try PolicyJSONBackend.render(policy))] }
-            if target == "nft" { return [("nft", NftBackend.render(policy))] }
-            var options = IptablesBackend.Options()
+            var options = RenderOptions()
             options.chainsOnly = chainsOnly
-            return [("v4", try IptablesBackend.render(policy, family: .ipv4, options: options)),
-                    ("v6", try IptablesBackend.render(policy, family: .ipv6, options: options))]
+            return try backend.files(policy, options: options)
         }
 
         func run() throws {
@@ -73,6 +74,15 @@ extension Sitewall {
             } catch {
                 Output.error("\(error)")
                 throw ExitCode.failure
+            }
+            // Check every target first: everything the backend cannot express is reported at once,
+            // each with the site line it comes from, and nothing is written.
+            let problems = targets.flatMap { Backends.unexpressible(workspace.policy(for: $0), by: backend.kind) }
+            if !problems.isEmpty {
+                for problem in problems { Output.error("\(problem)") }
+                Output.error("\(problems.count) rule\(problems.count == 1 ? "" : "s") cannot be compiled for \(backend.kind); "
+                             + "nothing was written")
+                throw ExitCode.refused
             }
             // Render everything before writing anything: bad input leaves no partial output.
             var rendered: [(Target, [(suffix: String, text: String)])] = []
@@ -96,7 +106,7 @@ extension Sitewall {
                 for file in files { try Output.writeAtomically(file.text, to: files.count == 1 ? output : "\(output).\(file.suffix)") }
             } else {
                 let files = rendered[0].1
-                let chosen = files.count == 1 ? files[0] : files.first { $0.suffix == (family == "ipv6" ? "v6" : "v4") }!
+                let chosen = files.count == 1 ? files[0] : files.first { $0.suffix == (family == .ipv6 ? "v6" : "v4") }!
                 print(chosen.text, terminator: "")
             }
         }

@@ -22,7 +22,7 @@ extension Sitewall {
                 decision = try Watchdog.confirm(try StateDirectory.open(base: stateDirectory))
             } catch {
                 Output.error("\(error)")
-                throw ExitCode(2)
+                throw ExitCode.trouble
             }
             switch decision {
             case .nothingPending(let last):
@@ -35,7 +35,7 @@ extension Sitewall {
                 if let path {
                     if let persistError {
                         Output.error("the rules stay applied, but the boot file was not written: \(persistError)")
-                        throw ExitCode(2)
+                        throw ExitCode.trouble
                     }
                     print("  wrote \(path) for the nftables boot service")
                 }
@@ -68,7 +68,7 @@ extension Sitewall {
                 throw exit
             } catch {
                 Output.error("\(error)")
-                throw ExitCode(2)
+                throw ExitCode.trouble
             }
         }
     }

@@ -32,10 +32,9 @@ extension Sitewall {
         var ownTable = false
 
         @Option(help: "text or json.")
-        var format: String = "text"
+        var format: OutputFormat = .text
 
         func validate() throws {
-            guard ["text", "json"].contains(format) else { throw ValidationError("unknown format '\(format)': use text or json") }
             if newSite != nil && running != nil { throw ValidationError("--running compares with a site; give either NEW_SITE or --running") }
         }
 
@@ -44,7 +43,7 @@ extension Sitewall {
                 return try Workspace.load(site: path, profiles: ProfileLocator.locate(explicit: profiles))
             } catch let error as DiagnosticsError {
                 Output.printDiagnostics(error.diagnostics)
-                throw ExitCode(2)
+                throw ExitCode.trouble
             }
         }
 
@@ -61,7 +60,7 @@ extension Sitewall {
                     let new = (try? updated.compiler.target(kind: kind, name: name)).map { updated.policy(for: $0) }
                     guard old != nil || new != nil else {
                         Output.error("neither site has a \(kind.rawValue) '\(name)'")
-                        throw ExitCode(2)
+                        throw ExitCode.trouble
                     }
                     report = DiffReport(diff: PolicyDiff.compare(expected: new, running: old), site: updated.resolved, target: target, mode: .review)
                 } else {
@@ -71,7 +70,7 @@ extension Sitewall {
                     if let running {
                         guard let data = FileManager.default.contents(atPath: running) else {
                             Output.error("cannot read \(running)")
-                            throw ExitCode(2)
+                            throw ExitCode.trouble
                         }
                         state = try NftJSONReader.read(data, target: target, site: expected.site)
                     } else {
@@ -84,9 +83,9 @@ extension Sitewall {
                 throw exit
             } catch {
                 Output.error("\(error)")
-                throw ExitCode(2)
+                throw ExitCode.trouble
             }
-            print(format == "json" ? try report.json() : report.text, terminator: "")
+            print(format == .json ? try report.json() : report.text, terminator: "")
             if !report.entries.isEmpty { throw ExitCode.failure }
         }
     }

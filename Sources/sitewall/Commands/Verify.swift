@@ -20,7 +20,7 @@ extension Sitewall {
         @OptionGroup var options: SiteOptions
 
         @Option(help: "Output format: text (a table per enforcement point) or json.")
-        var format: String = "text"
+        var format: OutputFormat = .text
 
         @Option(help: "Seconds a probe waits before it counts as dropped.")
         var timeout: Double = 1.5
@@ -29,14 +29,13 @@ extension Sitewall {
         var pairs: Int = 4
 
         @Option(help: "Load the rules with nft (nft -f), netlink (sitewall's own netlink backend) or iptables (iptables-restore).")
-        var target: String = "nft"
+        var target: BackendKind = .nft
 
         @Flag(help: "Show only the probes that did not match.")
         var failuresOnly = false
 
         func validate() throws {
-            guard ["nft", "netlink", "iptables"].contains(target) else { throw ValidationError("unknown target '\(target)': use nft, netlink or iptables") }
-            guard ["text", "json"].contains(format) else { throw ValidationError("unknown format '\(format)': use text or json") }
+            guard target != .json else { throw ValidationError("--target json loads nothing: use nft, netlink or iptables") }
             guard timeout > 0, timeout <= 30 else { throw ValidationError("--timeout must be between 0 and 30 seconds") }
             guard pairs >= 1 else { throw ValidationError("--pairs must be at least 1") }
         }
@@ -51,7 +50,7 @@ extension Sitewall {
                 source.setEventHandler {
                     Lab.tearDownAll()
                     Output.error("interrupted; the lab was removed")
-                    Foundation.exit(130)
+                    Foundation.exit(ExitCode.interrupted.rawValue)
                 }
                 source.resume()
                 sources.append(source)
@@ -60,8 +59,8 @@ extension Sitewall {
             var verifyOptions = Verifier.Options()
             verifyOptions.timeout = timeout
             verifyOptions.pairsPerGroup = pairs
-            if target == "iptables" { verifyOptions.load = Verifier.Options.iptablesLoader }
-            if target == "netlink" { verifyOptions.load = Verifier.Options.netlinkLoader }
+            if target == .iptables { verifyOptions.load = Verifier.Options.iptablesLoader }
+            if target == .netlink { verifyOptions.load = Verifier.Options.netlinkLoader }
             let report: VerifyReport
             do {
                 report = try Verifier.run(workspace, options: verifyOptions)
@@ -69,9 +68,9 @@ extension Sitewall {
                 // Interrupted: the signal handler is removing the lab and will exit with 130.
                 if Lab.interrupted { while true { sleep(1) } }
                 Output.error("\(error)")
-                throw ExitCode(2)
+                throw ExitCode.trouble
             }
-            print(format == "json" ? try report.json() : report.text(onlyFailures: failuresOnly), terminator: "")
+            print(format == .json ? try report.json() : report.text(onlyFailures: failuresOnly), terminator: "")
             if report.failed > 0 { throw ExitCode.failure }
         }
     }

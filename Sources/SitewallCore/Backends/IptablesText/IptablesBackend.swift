@@ -2,8 +2,25 @@
 /// iptables-restore (IPv4) and ip6tables-restore (IPv6). sitewall's rules live in chains of its
 /// own (SITEWALL-INPUT, ...), jumped to from the built-ins; address sets become per-rule chains
 /// with one line per prefix, so a rule costs |sources| + |destinations| lines, not their product.
-public enum IptablesBackend {
-    public static let name = "iptables"
+public enum IptablesBackend: TextBackend {
+    public static let kind = BackendKind.iptables
+
+    public static func files(_ policy: Policy, options: RenderOptions) throws -> [(suffix: String, text: String)] {
+        var own = Options()
+        own.chainsOnly = options.chainsOnly
+        return [("v4", try render(policy, family: .ipv4, options: own)), ("v6", try render(policy, family: .ipv6, options: own))]
+    }
+
+    public static func unsupported(chain: Chain) -> String? {
+        builtin[chain.hook] == nil ? "a base chain on the \(chain.hook.rawValue) hook" : nil
+    }
+
+    public static func unsupported(rule: Rule, in chain: Chain) -> String? {
+        for family in IPFamily.allCases where applies(rule, to: family) {
+            if let reason = problem(rule, family: family) { return reason }
+        }
+        return nil
+    }
 
     /// Something the policy says that iptables cannot say as strongly: refused, never weakened.
     public struct Unsupported: Error, CustomStringConvertible {
@@ -74,14 +91,21 @@ public enum IptablesBackend {
     }
 
     static func check(_ rule: Rule, family: IPFamily) throws {
-        let text = rule.comment ?? NftBackend.render(rule)
-        if rule.icmpv6Types != nil && family != .ipv6 { throw Unsupported(rule: text, reason: "ICMPv6 types in IPv4") }
-        if (rule.sport != nil || rule.dport != nil) && rule.transport == nil {
-            throw Unsupported(rule: text, reason: "ports without a transport")
-        }
+        if let reason = problem(rule, family: family) { throw Unsupported(rule: rule.comment ?? NftBackend.render(rule), reason: reason) }
+    }
+
+    /// What of `rule` iptables cannot say as strongly, for one family.
+    static func problem(_ rule: Rule, family: IPFamily) -> String? {
+        if rule.icmpv6Types != nil && family != .ipv6 { return "ICMPv6 types in IPv4" }
+        if (rule.sport != nil || rule.dport != nil) && rule.transport == nil { return "ports without a transport" }
         for name in [rule.iif, rule.oif, rule.iifname, rule.oifname].compactMap({ $0 }) where name.contains("*") {
-            throw Unsupported(rule: text, reason: "interface wildcard '\(name)'")
+            return "interface wildcard '\(name)'"
         }
+        if let sport = rule.sport, let dport = rule.dport, sport.ranges.count > 1, dport.ranges.count > 1 {
+            return "lists of both source and destination ports"
+        }
+        if rule.foreign != nil { return "a rule sitewall did not write" }
+        return nil
     }
 
     struct Table {

@@ -2,8 +2,11 @@
 /// the script creates the table (so the delete cannot fail), deletes it and defines it anew,
 /// all in one transaction; other tables are never named.
 public enum NftBackend: TextBackend {
-    public static let name = "nft"
-    public static let fileSuffix = "nft"
+    public static let kind = BackendKind.nft
+
+    public static func files(_ policy: Policy, options: RenderOptions) -> [(suffix: String, text: String)] {
+        [("nft", render(policy))]
+    }
 
     public static func render(_ policy: Policy) -> String {
         let table = policy.table
