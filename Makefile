@@ -4,7 +4,7 @@ BIN := .build/debug/sitewall
 OUT ?= out
 APT_PACKAGES := libnftnl-dev libmnl-dev nftables iptables iproute2 util-linux tftp-hpa tftpd-hpa python3 procps
 
-.PHONY: all deps build example examples test check clean bench
+.PHONY: all deps build example examples test lint check clean bench
 
 all: build
 
@@ -39,9 +39,13 @@ examples: build
 
 # Tests run one at a time: the kernel tests build labs of many namespaces, and two at once on a
 # 2-core machine only make probe timeouts likelier.
-test: deps
+test: deps lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --no-parallel
+
+# Formatting and lint rules (.swift-format: 120 columns) with the toolchain's swift-format.
+lint:
+	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
 
 clean:
 	rm -rf .build $(OUT)

@@ -27,7 +27,10 @@ enum Output {
             Output.error("\(error)")
             throw ExitCode.failure
         } catch {
-            let reason = (error as NSError).userInfo[NSUnderlyingErrorKey].map { ($0 as? NSError)?.localizedDescription ?? "\($0)" }
+            let reason =
+                (error as NSError).userInfo[NSUnderlyingErrorKey].map {
+                    ($0 as? NSError)?.localizedDescription ?? "\($0)"
+                }
                 ?? error.localizedDescription
             Output.error("cannot write \(path): \(reason)")
             throw ExitCode.failure

@@ -7,7 +7,10 @@ struct Sitewall: ParsableCommand {
         commandName: "sitewall",
         abstract: "Compile vendor port profiles and a site description into least-privilege firewall rules.",
         version: "0.1.0",
-        subcommands: [Compile.self, Check.self, Apply.self, Diff.self, Confirm.self, Rollback.self, Verify.self, Profiles.self, GenerateSite.self, WatchdogCommand.self]
+        subcommands: [
+            Compile.self, Check.self, Apply.self, Diff.self, Confirm.self, Rollback.self, Verify.self, Profiles.self,
+            GenerateSite.self, WatchdogCommand.self,
+        ]
     )
 }
 

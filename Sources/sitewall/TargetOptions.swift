@@ -13,6 +13,8 @@ struct TargetOptions: ParsableArguments {
     var name: String { host ?? gateway ?? "" }
 
     func validate() throws {
-        guard (host == nil) != (gateway == nil) else { throw ValidationError("give exactly one of --host NAME or --gateway NAME") }
+        guard (host == nil) != (gateway == nil) else {
+            throw ValidationError("give exactly one of --host NAME or --gateway NAME")
+        }
     }
 }

@@ -1,19 +1,20 @@
 import Foundation
-import Testing
-@testable import SitewallCore
 import SitewallTestSupport
+import Testing
+
+@testable import SitewallCore
 
 /// Each backend says what it cannot express; a policy is checked whole, and each problem names the
 /// site line it comes from.
 @Suite struct BackendCheckTests {
     static let site = """
-    site: t
-    zones:
-      a: { networks: [10.0.0.0/24] }
-    hosts:
-      plc: { address: 10.0.0.2, roles: [modbus/server], ports: { modbus/modbus: "502,1000-1010" } }
-      scada: { address: 10.0.0.1, roles: [modbus/client] }
-    """
+        site: t
+        zones:
+          a: { networks: [10.0.0.0/24] }
+        hosts:
+          plc: { address: 10.0.0.2, roles: [modbus/server], ports: { modbus/modbus: "502,1000-1010" } }
+          scada: { address: 10.0.0.1, roles: [modbus/client] }
+        """
 
     @Test func everyBackendIsRegisteredOnce() {
         var registered: [String] = []

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import SitewallTestSupport
+import Testing
 
 /// Runs the built `sitewall` binary the way a user does: output and exit codes.
 @Suite struct CommandLineTests {
@@ -22,7 +22,8 @@ import SitewallTestSupport
         let scratch = try Self.temporaryDirectory()
         let directory = scratch.path
         let site = directory + "/bad.yaml"
-        try "site: t\nzones:\n  a: { networks: [10.0.0.0/24] }\nhosts:\n  s: { address: 10.0.0.1, roles: [modbus/sever] }\n"
+        try
+            "site: t\nzones:\n  a: { networks: [10.0.0.0/24] }\nhosts:\n  s: { address: 10.0.0.1, roles: [modbus/sever] }\n"
             .write(toFile: site, atomically: true, encoding: .utf8)
         let result = try Self.sitewall("check", site)
         #expect(result.status == 1)
@@ -57,7 +58,8 @@ import SitewallTestSupport
         #expect(files.count == 16 && files.contains("gw-1.nft"))
 
         let site = directory + "/bad.yaml"
-        try "site: t\nzones:\n  a: { networks: [10.0.0.0/24] }\nhosts:\n  s: { address: 10.0.0.1, roles: [opto22/chart-logic-server] }\n"
+        try
+            "site: t\nzones:\n  a: { networks: [10.0.0.0/24] }\nhosts:\n  s: { address: 10.0.0.1, roles: [opto22/chart-logic-server] }\n"
             .write(toFile: site, atomically: true, encoding: .utf8)
         let bad = try Self.sitewall("compile", site, "--all", "--output", directory + "/bad")
         #expect(bad.status == 1)
@@ -70,9 +72,11 @@ import SitewallTestSupport
     @Test func compileCreatesTheOutputFolder() throws {
         let scratch = try Self.temporaryDirectory()
         let directory = scratch.path
-        let result = try Self.sitewall("compile", Repository.example("campus"), "--gateway", "gw-1", "--output", directory + "/new/gw-1.nft")
+        let result = try Self.sitewall(
+            "compile", Repository.example("campus"), "--gateway", "gw-1", "--output", directory + "/new/gw-1.nft")
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(try String(contentsOfFile: directory + "/new/gw-1.nft", encoding: .utf8).contains("table inet sitewall {"))
+        #expect(
+            try String(contentsOfFile: directory + "/new/gw-1.nft", encoding: .utf8).contains("table inet sitewall {"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/new") == ["gw-1.nft"])
     }
 

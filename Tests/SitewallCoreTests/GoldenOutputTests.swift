@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import SitewallCore
 import SitewallTestSupport
+import Testing
+
+@testable import SitewallCore
 
 /// The nft, iptables and JSON output of every target of every shipped example, against the files in
 /// Tests/Golden. A mismatch writes the new output next to the golden file as `.actual`; after
@@ -21,10 +22,13 @@ import SitewallTestSupport
             let policy = workspace.policy(for: target)
             outputs.append(Output(example: example, file: "\(target.name).nft", text: NftBackend.render(policy)))
             for (family, suffix) in [(IPFamily.ipv4, "v4"), (.ipv6, "v6")] {
-                outputs.append(Output(example: example, file: "\(target.name).\(suffix)",
-                                      text: try IptablesBackend.render(policy, family: family, options: .init())))
+                outputs.append(
+                    Output(
+                        example: example, file: "\(target.name).\(suffix)",
+                        text: try IptablesBackend.render(policy, family: family, options: .init())))
             }
-            outputs.append(Output(example: example, file: "\(target.name).json", text: try PolicyJSONBackend.render(policy)))
+            outputs.append(
+                Output(example: example, file: "\(target.name).json", text: try PolicyJSONBackend.render(policy)))
         }
         return outputs
     }
@@ -38,7 +42,8 @@ import SitewallTestSupport
         for output in outputs {
             let path = "\(Self.folder)/\(example)/\(output.file)"
             if update {
-                try FileManager.default.createDirectory(atPath: "\(Self.folder)/\(example)", withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(
+                    atPath: "\(Self.folder)/\(example)", withIntermediateDirectories: true)
                 try output.text.write(toFile: path, atomically: true, encoding: .utf8)
                 continue
             }

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import SitewallCore
 import SitewallTestSupport
+import Testing
+
+@testable import SitewallCore
 
 /// Error text shows input escaped and clipped (issue 10, item 12).
 @Suite struct InputTextTests {
@@ -9,17 +10,20 @@ import SitewallTestSupport
         let scratch = try ScratchDirectory()
         let huge = String(repeating: "h", count: 1_000_000)
         let site = """
-        site: t
-        zones:
-          a: { networks: [10.0.0.0/24] }
-        hosts:
-          "evil\\e[2J\\e]0;owned\\u0007": { address: 10.0.0.2, roles: [modbus/server] }
-          scada: { address: 10.0.0.3, roles: [modbus/\(huge)] }
-        """
+            site: t
+            zones:
+              a: { networks: [10.0.0.0/24] }
+            hosts:
+              "evil\\e[2J\\e]0;owned\\u0007": { address: 10.0.0.2, roles: [modbus/server] }
+              scada: { address: 10.0.0.3, roles: [modbus/\(huge)] }
+            """
         try site.write(toFile: scratch.file("site.yaml"), atomically: true, encoding: .utf8)
-        let result = try Run.program(Repository.executable, ["check", scratch.file("site.yaml"), "--profiles", Repository.profiles])
+        let result = try Run.program(
+            Repository.executable, ["check", scratch.file("site.yaml"), "--profiles", Repository.profiles])
         #expect(result.status == 1, "\(result.stderr.prefix(2000))")
-        #expect(!result.stderr.unicodeScalars.contains { $0.value == 0x1b || $0.value == 0x07 }, "\(result.stderr.prefix(2000))")
+        #expect(
+            !result.stderr.unicodeScalars.contains { $0.value == 0x1b || $0.value == 0x07 },
+            "\(result.stderr.prefix(2000))")
         #expect(result.stderr.utf8.count < 8000, "\(result.stderr.utf8.count) bytes of errors")
         #expect(result.stderr.contains("characters left out"), "\(result.stderr.prefix(2000))")
     }

@@ -1,12 +1,16 @@
-import Testing
-@testable import SitewallCore
 import SitewallTestSupport
+import Testing
+
+@testable import SitewallCore
 
 @Suite struct IptablesBackendTests {
-    static func render(_ example: String, _ kind: Target.Kind, _ name: String, _ family: IPFamily = .ipv4,
-                       options: IptablesBackend.Options = .init()) throws -> String {
+    static func render(
+        _ example: String, _ kind: Target.Kind, _ name: String, _ family: IPFamily = .ipv4,
+        options: IptablesBackend.Options = .init()
+    ) throws -> String {
         let workspace = try Workspace.load(site: Repository.example(example), profiles: Repository.profiles)
-        return try IptablesBackend.render(workspace.policy(for: Target(kind: kind, name: name)), family: family, options: options)
+        return try IptablesBackend.render(
+            workspace.policy(for: Target(kind: kind, name: name)), family: family, options: options)
     }
 
     @Test func layoutHasOwnChainsJumpsPoliciesAndCommit() throws {
@@ -20,8 +24,16 @@ import SitewallTestSupport
             #expect(lines.contains("-A \(builtin) -j SITEWALL-\(builtin)"))
         }
         #expect(lines.contains("-A SITEWALL-INPUT -i lo -m comment --comment \"loopback\" -j ACCEPT"))
-        #expect(lines.contains("-A SITEWALL-FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -m comment --comment \"replies and helper-related flows\" -j ACCEPT"))
-        #expect(lines.contains { $0.hasPrefix("-A SITEWALL-FORWARD -i eth1 -o eth2 -s 10.10.2.50/32 -d 10.10.1.20/32 -p tcp -m tcp --dport 22001 -m comment --comment \"opto22/pac-control-host") && $0.hasSuffix("-j ACCEPT") })
+        #expect(
+            lines.contains(
+                "-A SITEWALL-FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -m comment --comment \"replies and helper-related flows\" -j ACCEPT"
+            ))
+        #expect(
+            lines.contains {
+                $0.hasPrefix(
+                    "-A SITEWALL-FORWARD -i eth1 -o eth2 -s 10.10.2.50/32 -d 10.10.1.20/32 -p tcp -m tcp --dport 22001 -m comment --comment \"opto22/pac-control-host"
+                ) && $0.hasSuffix("-j ACCEPT")
+            })
         // Only sitewall's table content: no other table than filter (and raw where helpers are needed).
         #expect(!text.contains("*nat") && !text.contains("*mangle"))
     }
@@ -29,11 +41,14 @@ import SitewallTestSupport
     @Test func addressSetsBecomePrefixChainsNotProducts() throws {
         let text = try Self.render("plant-scada", .host, "scada-primary")
         // The I/O server is reached by three clients and two servers: one jump, then a line per prefix.
-        let jump = try #require(text.split(separator: "\n").first { $0.hasPrefix("-A SITEWALL-INPUT -p tcp -m tcp --dport 2082") })
+        let jump = try #require(
+            text.split(separator: "\n").first { $0.hasPrefix("-A SITEWALL-INPUT -p tcp -m tcp --dport 2082") })
         let chain = try #require(jump.split(separator: " ").last)
         let members = text.split(separator: "\n").filter { $0.hasPrefix("-A \(chain) ") }
         #expect(members.count >= 2 && members.allSatisfy { $0.contains("-s 10.30.2.") && $0.hasSuffix("-j ACCEPT") })
-        #expect(IPNetwork.covering(["10.0.0.4", "10.0.0.5", "10.0.0.6", "10.0.0.7", "10.0.0.9"].map { IPAddress($0)! }).map(\.description)
+        #expect(
+            IPNetwork.covering(["10.0.0.4", "10.0.0.5", "10.0.0.6", "10.0.0.7", "10.0.0.9"].map { IPAddress($0)! }).map(
+                \.description)
                 == ["10.0.0.4/30", "10.0.0.9/32"])
     }
 
@@ -48,7 +63,9 @@ import SitewallTestSupport
         #expect(groups[0] == "-p tcp -m tcp -m multiport --dports " + first.joined(separator: ","))
         #expect(groups[1] == "-p tcp -m tcp -m multiport --dports 160,170,180,190,200,1000:1010")
         // A range takes two slots: seven ranges and one port fill exactly fifteen.
-        let sevenRanges: [PortRange] = (0..<7).map { (n: Int) -> PortRange in PortRange(UInt16(100 * n + 100), UInt16(100 * n + 110)) }
+        let sevenRanges: [PortRange] = (0..<7).map { (n: Int) -> PortRange in
+            PortRange(UInt16(100 * n + 100), UInt16(100 * n + 110))
+        }
         let ranges = sevenRanges + [PortRange(5000)]
         #expect(IptablesBackend.chunks(ranges).count == 1)
         #expect(IptablesBackend.chunks(ranges + [PortRange(6000)]).count == 2)

@@ -1,6 +1,7 @@
 import CNftnl
 import Foundation
 import Testing
+
 @testable import SitewallCore
 
 /// Every match kind, offline: its nft text, and encode -> decode -> the same rule, both on the
@@ -21,27 +22,81 @@ import Testing
 
     static let cases: [Case] = [
         Case(kind: "interface by index", rule: rule { $0.iif = "lo" }, nft: "iif \"lo\" accept"),
-        Case(kind: "interface by name", rule: rule { $0.iifname = "eth1"; $0.oifname = "eth2" },
-             nft: "iifname \"eth1\" oifname \"eth2\" accept"),
+        Case(
+            kind: "interface by name",
+            rule: rule {
+                $0.iifname = "eth1"
+                $0.oifname = "eth2"
+            },
+            nft: "iifname \"eth1\" oifname \"eth2\" accept"),
         Case(kind: "interface prefix", rule: rule { $0.oifname = "eth2*" }, nft: "oifname \"eth2*\" accept"),
         Case(kind: "family", rule: rule { $0.family = .ipv6 }, nft: "meta nfproto ipv6 accept"),
-        Case(kind: "address set", rule: rule { $0.family = .ipv4; $0.saddr = .set("hmi_v4") }, nft: "ip saddr @hmi_v4 accept"),
-        Case(kind: "address literal", rule: rule { $0.family = .ipv6; $0.daddr = .addresses([IPAddress("fd00::1")!]) },
-             nft: "ip6 daddr fd00::1 accept"),
+        Case(
+            kind: "address set",
+            rule: rule {
+                $0.family = .ipv4
+                $0.saddr = .set("hmi_v4")
+            }, nft: "ip saddr @hmi_v4 accept"),
+        Case(
+            kind: "address literal",
+            rule: rule {
+                $0.family = .ipv6
+                $0.daddr = .addresses([IPAddress("fd00::1")!])
+            },
+            nft: "ip6 daddr fd00::1 accept"),
         Case(kind: "protocol", rule: rule { $0.transport = .udp }, nft: "meta l4proto udp accept"),
-        Case(kind: "one port", rule: rule { $0.transport = .tcp; $0.dport = PortSet(502) }, nft: "tcp dport 502 accept"),
-        Case(kind: "both ports", rule: rule { $0.transport = .udp; $0.sport = PortSet(123); $0.dport = PortSet(123) },
-             nft: "udp sport 123 udp dport 123 accept"),
-        Case(kind: "port range", rule: rule { $0.transport = .tcp; $0.dport = PortSet([PortRange(22500, 22531)]) },
-             nft: "tcp dport 22500-22531 accept"),
-        Case(kind: "port list", rule: rule { $0.transport = .tcp; $0.sport = PortSet([PortRange(20), PortRange(22)]) },
-             nft: "tcp sport { 20, 22 } accept"),
-        Case(kind: "icmpv6", rule: rule { $0.family = .ipv6; $0.icmpv6Types = ["nd-neighbor-solicit", "nd-router-advert"] },
-             nft: "icmpv6 type { nd-neighbor-solicit, nd-router-advert } ip6 hoplimit 255 accept"),
-        Case(kind: "ct state", rule: rule { $0.ctState = [.established, .related] }, nft: "ct state established,related accept"),
-        Case(kind: "helper", rule: rule { $0.transport = .tcp; $0.dport = PortSet(21); $0.helper = .ftp },
-             nft: "tcp dport 21 ct helper set \"ftp\" accept"),
-        Case(kind: "verdict", rule: rule { $0.verdict = .drop; $0.ctState = [.invalid] }, nft: "ct state invalid drop"),
+        Case(
+            kind: "one port",
+            rule: rule {
+                $0.transport = .tcp
+                $0.dport = PortSet(502)
+            }, nft: "tcp dport 502 accept"),
+        Case(
+            kind: "both ports",
+            rule: rule {
+                $0.transport = .udp
+                $0.sport = PortSet(123)
+                $0.dport = PortSet(123)
+            },
+            nft: "udp sport 123 udp dport 123 accept"),
+        Case(
+            kind: "port range",
+            rule: rule {
+                $0.transport = .tcp
+                $0.dport = PortSet([PortRange(22500, 22531)])
+            },
+            nft: "tcp dport 22500-22531 accept"),
+        Case(
+            kind: "port list",
+            rule: rule {
+                $0.transport = .tcp
+                $0.sport = PortSet([PortRange(20), PortRange(22)])
+            },
+            nft: "tcp sport { 20, 22 } accept"),
+        Case(
+            kind: "icmpv6",
+            rule: rule {
+                $0.family = .ipv6
+                $0.icmpv6Types = ["nd-neighbor-solicit", "nd-router-advert"]
+            },
+            nft: "icmpv6 type { nd-neighbor-solicit, nd-router-advert } ip6 hoplimit 255 accept"),
+        Case(
+            kind: "ct state", rule: rule { $0.ctState = [.established, .related] },
+            nft: "ct state established,related accept"),
+        Case(
+            kind: "helper",
+            rule: rule {
+                $0.transport = .tcp
+                $0.dport = PortSet(21)
+                $0.helper = .ftp
+            },
+            nft: "tcp dport 21 ct helper set \"ftp\" accept"),
+        Case(
+            kind: "verdict",
+            rule: rule {
+                $0.verdict = .drop
+                $0.ctState = [.invalid]
+            }, nft: "ct state invalid drop"),
     ]
 
     /// Puts expressions into a libnftnl rule and reads them back with its getters; anonymous sets
@@ -131,7 +186,7 @@ import Testing
     }
 
     @Test func randomRulesRoundTrip() throws {
-        var random = Random(state: 20261122)
+        var random = Random(state: 20_261_122)
         var checked = 0
         for _ in 0..<3000 {
             let rule = Self.randomRule(&random)
@@ -165,11 +220,11 @@ import Testing
         for (index, expression) in expressions.enumerated() {
             var changed = expressions
             switch expression {
-            case let .lookup(sreg, set, flags):
+            case .lookup(let sreg, let set, let flags):
                 changed[index] = .lookup(sreg: sreg, set: set, flags: flags | NFT_LOOKUP_F_INV.rawValue)
-            case let .cmp(sreg, op, data): changed[index] = .cmp(sreg: sreg + 1, op: op, data: data)
-            case let .meta(key, dreg): changed[index] = .meta(key: key, dreg: dreg + 1)
-            case let .payload(base, offset, length, dreg):
+            case .cmp(let sreg, let op, let data): changed[index] = .cmp(sreg: sreg + 1, op: op, data: data)
+            case .meta(let key, let dreg): changed[index] = .meta(key: key, dreg: dreg + 1)
+            case .payload(let base, let offset, let length, let dreg):
                 changed[index] = .payload(base: base, offset: offset, length: length, dreg: dreg + 1)
             default: changed[index] = .other("counter packets 0 bytes 0")
             }

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import SitewallCore
 import SitewallTestSupport
+import Testing
+
+@testable import SitewallCore
 
 @Suite struct NftEmissionTests {
     static func script(_ example: String, _ kind: Target.Kind, _ name: String) throws -> String {
@@ -29,10 +30,17 @@ import SitewallTestSupport
 
     @Test func flowRuleCarriesSetsPortsAndCitation() throws {
         let text = try Self.script("campus", .gateway, "gw-1")
-        let line = try #require(text.split(separator: "\n").first { $0.contains("tcp dport 22001") && $0.contains("ip saddr") })
+        let line = try #require(
+            text.split(separator: "\n").first { $0.contains("tcp dport 22001") && $0.contains("ip saddr") })
         #expect(line.contains("iifname \"eth1\" oifname \"eth2\""))
-        #expect(line.contains("ip saddr @opto22_pac_control_supervisory_v4 ip daddr @opto22_snap_pac_control_v4 tcp dport 22001 accept"))
-        #expect(line.contains("comment \"opto22/pac-control-host: pac-control -> snap-pac [002 firmware table '22001 PAC Control and ioControl host port']\""))
+        #expect(
+            line.contains(
+                "ip saddr @opto22_pac_control_supervisory_v4 ip daddr @opto22_snap_pac_control_v4 tcp dport 22001 accept"
+            ))
+        #expect(
+            line.contains(
+                "comment \"opto22/pac-control-host: pac-control -> snap-pac [002 firmware table '22001 PAC Control and ioControl host port']\""
+            ))
     }
 
     @Test func helperSymmetricPortsAndIPv6Render() throws {

@@ -1,14 +1,17 @@
-import Testing
-@testable import SitewallCore
 import SitewallTestSupport
+import Testing
+
+@testable import SitewallCore
 
 @Suite struct ProfileLoadingTests {
     @Test func shippedProfilesLoadWithoutErrors() throws {
         var log = DiagnosticLog()
         let catalog = ProfileLoader.load(directory: Repository.profiles, log: &log)
         #expect(log.diagnostics.isEmpty, "\(log.diagnostics)")
-        for name in ["plant-scada", "genetec-iiot", "opto22", "megapower", "ntp", "smtp", "dhcp", "tftp", "snmp",
-                     "mqtt", "modbus", "bacnet", "opcua", "postgresql"] {
+        for name in [
+            "plant-scada", "genetec-iiot", "opto22", "megapower", "ntp", "smtp", "dhcp", "tftp", "snmp",
+            "mqtt", "modbus", "bacnet", "opcua", "postgresql",
+        ] {
             #expect(catalog.profile(named: name) != nil, "missing profile \(name)")
         }
     }
@@ -38,7 +41,9 @@ import SitewallTestSupport
         #expect(catalog.services["megapower/snapshot"]?.helper == .tftp)
         #expect(catalog.services["ftp/ftp"]?.helper == .ftp)
         #expect(catalog.services["genetec-iiot/snmp-trap"]?.configurable == false)
-        for id in ["genetec-iiot/tcp-server", "genetec-iiot/http-server", "genetec-iiot/mqtt-broker", "opto22/chart-logic"] {
+        for id in [
+            "genetec-iiot/tcp-server", "genetec-iiot/http-server", "genetec-iiot/mqtt-broker", "opto22/chart-logic",
+        ] {
             #expect(catalog.services[id]?.ports == nil, "\(id) must have no default port")
         }
     }
@@ -46,15 +51,15 @@ import SitewallTestSupport
     @Test func profileErrorsNameFileAndLine() {
         var log = DiagnosticLog()
         let text = """
-        profile: broken
-        services:
-          svc:
-            transport: sctp
-            port: 70000
-        roles:
-          r:
-            offers: [nope]
-        """
+            profile: broken
+            services:
+              svc:
+                transport: sctp
+                port: 70000
+            roles:
+              r:
+                offers: [nope]
+            """
         _ = ProfileLoader.parse(text, file: "broken.yaml", log: &log)
         let messages = log.diagnostics.map(\.description)
         #expect(messages.contains { $0.hasPrefix("broken.yaml:4:") && $0.contains("unknown transport 'sctp'") })
@@ -65,14 +70,17 @@ import SitewallTestSupport
     @Test func unknownServiceInRoleGetsSuggestion() {
         var log = DiagnosticLog()
         let text = """
-        profile: typo
-        services:
-          alarm: { transport: tcp, port: 2080, cite: ["doc.txt: row"] }
-        roles:
-          r: { offers: [alarn] }
-        """
+            profile: typo
+            services:
+              alarm: { transport: tcp, port: 2080, cite: ["doc.txt: row"] }
+            roles:
+              r: { offers: [alarn] }
+            """
         let profile = ProfileLoader.parse(text, file: "typo.yaml", log: &log)!
         ProfileLoader.checkReferences(ProfileCatalog(profiles: [profile]), log: &log)
-        #expect(log.diagnostics.contains { $0.message.contains("typo/alarn") && ($0.fix ?? "").contains("did you mean 'typo/alarm'") })
+        #expect(
+            log.diagnostics.contains {
+                $0.message.contains("typo/alarn") && ($0.fix ?? "").contains("did you mean 'typo/alarm'")
+            })
     }
 }

@@ -1,6 +1,7 @@
-import Testing
-@testable import SitewallCore
 import SitewallTestSupport
+import Testing
+
+@testable import SitewallCore
 
 /// Every port row of the four vendor documents must appear in a profile, citing that document.
 @Suite struct SeedCoverageTests {
@@ -86,20 +87,28 @@ import SitewallTestSupport
         Row(document: megapower, ports: "68", what: "DHCP source port"),
     ]
 
-    struct Statement { var ports: PortSet; var citations: [Citation]; var rule = false }
+    struct Statement {
+        var ports: PortSet
+        var citations: [Citation]
+        var rule = false
+    }
 
     /// Every place a profile states ports, with its citations.
     static func statements(_ catalog: ProfileCatalog) -> [Statement] {
         var result: [Statement] = []
         for service in catalog.services.values {
-            for ports in [service.ports, service.sourcePorts, service.relatedPorts, service.examplePorts].compactMap({ $0 }) {
+            for ports in [service.ports, service.sourcePorts, service.relatedPorts, service.examplePorts].compactMap({
+                $0
+            }) {
                 result.append(Statement(ports: ports, citations: service.citations))
             }
         }
         for role in catalog.roles.values {
             for endpoint in role.offers + role.uses {
                 guard let service = catalog.services[endpoint.service] else { continue }
-                for ports in [service.ports, endpoint.sourcePorts ?? service.sourcePorts, service.relatedPorts].compactMap({ $0 }) {
+                for ports in [service.ports, endpoint.sourcePorts ?? service.sourcePorts, service.relatedPorts]
+                    .compactMap({ $0 })
+                {
                     result.append(Statement(ports: ports, citations: endpoint.citations))
                 }
             }
@@ -112,7 +121,10 @@ import SitewallTestSupport
                     var next = 0
                     for range in constraint.ports.ranges {
                         if Int(range.lower) > next {
-                            result.append(Statement(ports: PortSet([PortRange(UInt16(next), range.lower - 1)]), citations: constraint.citations, rule: true))
+                            result.append(
+                                Statement(
+                                    ports: PortSet([PortRange(UInt16(next), range.lower - 1)]),
+                                    citations: constraint.citations, rule: true))
                         }
                         next = Int(range.upper) + 1
                     }

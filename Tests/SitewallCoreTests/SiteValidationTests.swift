@@ -1,33 +1,36 @@
-import Testing
-@testable import SitewallCore
 import SitewallTestSupport
+import Testing
+
+@testable import SitewallCore
 
 @Suite struct SiteValidationTests {
     @Test func unknownRoleHasPositionAndSuggestion() throws {
-        let errors = SiteFixture.errors("""
-        site: t
-        zones:
-          a: { networks: [10.0.0.0/24] }
-        hosts:
-          s: { address: 10.0.0.1, roles: [plant-scada/alarm-srv] }
-        """)
+        let errors = SiteFixture.errors(
+            """
+            site: t
+            zones:
+              a: { networks: [10.0.0.0/24] }
+            hosts:
+              s: { address: 10.0.0.1, roles: [plant-scada/alarm-srv] }
+            """)
         let error = try #require(errors.first)
         #expect(error.location?.description == "site.yaml:5:35")
         #expect(error.fix?.contains("did you mean 'plant-scada/alarm-server'?") == true)
     }
 
     @Test func unknownZonesInHostConduitAndGateway() {
-        let errors = SiteFixture.errors("""
-        site: t
-        zones:
-          supervisory: { networks: [10.0.0.0/24] }
-          control: { networks: [10.0.1.0/24] }
-        hosts:
-          s: { address: 10.0.0.1, zone: supervisroy, roles: [ntp/server] }
-          gw: { gateway: { interfaces: { contol: eth1 } } }
-        conduits:
-          - { from: supervisory, to: controll, services: [ntp] }
-        """)
+        let errors = SiteFixture.errors(
+            """
+            site: t
+            zones:
+              supervisory: { networks: [10.0.0.0/24] }
+              control: { networks: [10.0.1.0/24] }
+            hosts:
+              s: { address: 10.0.0.1, zone: supervisroy, roles: [ntp/server] }
+              gw: { gateway: { interfaces: { contol: eth1 } } }
+            conduits:
+              - { from: supervisory, to: controll, services: [ntp] }
+            """)
         let fixes = errors.compactMap(\.fix)
         #expect(fixes.contains("did you mean 'supervisory'?"))
         #expect(fixes.filter { $0 == "did you mean 'control'?" }.count == 2)
@@ -35,39 +38,48 @@ import SitewallTestSupport
     }
 
     @Test func duplicateHostsAndAddresses() {
-        let errors = SiteFixture.errors("""
-        site: t
-        zones:
-          a: { networks: [10.0.0.0/24] }
-        hosts:
-          s: { address: 10.0.0.1, roles: [ntp/server] }
-          t: { address: 10.0.0.1, roles: [ntp/client] }
-          s: { address: 10.0.0.3, roles: [ntp/client] }
-        """)
+        let errors = SiteFixture.errors(
+            """
+            site: t
+            zones:
+              a: { networks: [10.0.0.0/24] }
+            hosts:
+              s: { address: 10.0.0.1, roles: [ntp/server] }
+              t: { address: 10.0.0.1, roles: [ntp/client] }
+              s: { address: 10.0.0.3, roles: [ntp/client] }
+            """)
         #expect(errors.contains { $0.message == "'s' appears twice in the same mapping" && $0.location?.line == 7 })
-        let addresses = SiteFixture.errors("""
-        site: t
-        zones:
-          a: { networks: [10.0.0.0/24] }
-        hosts:
-          s: { address: 10.0.0.1, roles: [ntp/server] }
-          t: { address: 10.0.0.1, roles: [ntp/client] }
-        """)
+        let addresses = SiteFixture.errors(
+            """
+            site: t
+            zones:
+              a: { networks: [10.0.0.0/24] }
+            hosts:
+              s: { address: 10.0.0.1, roles: [ntp/server] }
+              t: { address: 10.0.0.1, roles: [ntp/client] }
+            """)
         #expect(addresses.contains { $0.message.contains("already used by 's'") && $0.location?.line == 6 })
     }
 
     @Test func addressOutsideItsZone() {
-        let diagnostics = SiteFixture.diagnostics("""
-        site: t
-        zones:
-          a: { networks: [10.0.0.0/24] }
-          b: { networks: [10.0.1.0/24] }
-        hosts:
-          s: { address: 10.0.1.5, zone: a, roles: [ntp/server] }
-          u: { address: 192.168.9.9, roles: [ntp/client] }
-        """)
-        #expect(diagnostics.contains { $0.severity == .error && $0.message.contains("lies in zone 'b', not in its given zone 'a'") })
-        #expect(diagnostics.contains { $0.severity == .error && $0.message.contains("192.168.9.9") && $0.message.contains("no zone") })
+        let diagnostics = SiteFixture.diagnostics(
+            """
+            site: t
+            zones:
+              a: { networks: [10.0.0.0/24] }
+              b: { networks: [10.0.1.0/24] }
+            hosts:
+              s: { address: 10.0.1.5, zone: a, roles: [ntp/server] }
+              u: { address: 192.168.9.9, roles: [ntp/client] }
+            """)
+        #expect(
+            diagnostics.contains {
+                $0.severity == .error && $0.message.contains("lies in zone 'b', not in its given zone 'a'")
+            })
+        #expect(
+            diagnostics.contains {
+                $0.severity == .error && $0.message.contains("192.168.9.9") && $0.message.contains("no zone")
+            })
     }
 
     @Test func yamlSyntaxErrorHasLine() throws {
@@ -78,26 +90,29 @@ import SitewallTestSupport
     }
 
     @Test func badAddressesAndNetworks() {
-        let errors = SiteFixture.errors("""
-        site: t
-        zones:
-          a: { networks: [10.0.0.1/24, 10.0.0.0/33] }
-        hosts:
-          s: { address: 10.0.0.256, roles: [ntp/server] }
-        """)
+        let errors = SiteFixture.errors(
+            """
+            site: t
+            zones:
+              a: { networks: [10.0.0.1/24, 10.0.0.0/33] }
+            hosts:
+              s: { address: 10.0.0.256, roles: [ntp/server] }
+            """)
         #expect(errors.filter { $0.message.contains("is not a network prefix") }.count == 2)
         #expect(errors.contains { $0.message.contains("'10.0.0.256' is not an IPv4 or IPv6 address") })
     }
 
     @Test func unknownKeysGetSuggestions() {
-        let errors = SiteFixture.errors("""
-        site: t
-        zones:
-          a: { networks: [10.0.0.0/24] }
-        hosts:
-          s: { adress: 10.0.0.1, roles: [ntp/server] }
-        """)
-        #expect(errors.contains { $0.message == "unknown key 'adress' in host 's'" && $0.fix == "did you mean 'address'?" })
+        let errors = SiteFixture.errors(
+            """
+            site: t
+            zones:
+              a: { networks: [10.0.0.0/24] }
+            hosts:
+              s: { adress: 10.0.0.1, roles: [ntp/server] }
+            """)
+        #expect(
+            errors.contains { $0.message == "unknown key 'adress' in host 's'" && $0.fix == "did you mean 'address'?" })
     }
 
     @Test(arguments: [
@@ -112,16 +127,18 @@ import SitewallTestSupport
     }
 
     @Test func unknownConduitServiceSuggestsProfileOrService() {
-        let errors = SiteFixture.errors("""
-        site: t
-        zones:
-          a: { networks: [10.0.0.0/24] }
-          b: { networks: [10.0.1.0/24] }
-        hosts:
-          s: { address: 10.0.0.1, roles: [ntp/server] }
-        conduits:
-          - { from: a, to: b, services: [modbos] }
-        """)
-        #expect(errors.contains { $0.message.contains("unknown service 'modbos'") && $0.fix == "did you mean 'modbus'?" })
+        let errors = SiteFixture.errors(
+            """
+            site: t
+            zones:
+              a: { networks: [10.0.0.0/24] }
+              b: { networks: [10.0.1.0/24] }
+            hosts:
+              s: { address: 10.0.0.1, roles: [ntp/server] }
+            conduits:
+              - { from: a, to: b, services: [modbos] }
+            """)
+        #expect(
+            errors.contains { $0.message.contains("unknown service 'modbos'") && $0.fix == "did you mean 'modbus'?" })
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import SitewallCore
 import SitewallTestSupport
+import Testing
+
+@testable import SitewallCore
 
 /// The iptables output loads, replaces itself, and gives the same verdicts as the nft output.
 @Suite(.serialized, .kernel) struct IptablesLoadTests {
@@ -12,19 +13,21 @@ import SitewallTestSupport
         let policy = workspace.policy(for: testCase.target)
         let scratch = try ScratchDirectory("sitewall-ipt")
         let directory = scratch.url
-        let v4 = directory.appendingPathComponent("rules.v4").path, v6 = directory.appendingPathComponent("rules.v6").path
+        let v4 = directory.appendingPathComponent("rules.v4").path
+        let v6 = directory.appendingPathComponent("rules.v6").path
         try IptablesBackend.render(policy, family: .ipv4).write(toFile: v4, atomically: true, encoding: .utf8)
         try IptablesBackend.render(policy, family: .ipv6).write(toFile: v6, atomically: true, encoding: .utf8)
-        let result = try NetnsSandbox.run("""
-        iptables-restore --test \(v4)
-        ip6tables-restore --test \(v6)
-        iptables-restore \(v4); ip6tables-restore \(v6)
-        iptables-save | grep -v '^#' > \(directory.path)/first
-        iptables-restore \(v4); ip6tables-restore \(v6)
-        iptables-save | grep -v '^#' > \(directory.path)/second
-        cmp \(directory.path)/first \(directory.path)/second
-        grep -c -- '-A SITEWALL-' \(directory.path)/second
-        """)
+        let result = try NetnsSandbox.run(
+            """
+            iptables-restore --test \(v4)
+            ip6tables-restore --test \(v6)
+            iptables-restore \(v4); ip6tables-restore \(v6)
+            iptables-save | grep -v '^#' > \(directory.path)/first
+            iptables-restore \(v4); ip6tables-restore \(v6)
+            iptables-save | grep -v '^#' > \(directory.path)/second
+            cmp \(directory.path)/first \(directory.path)/second
+            grep -c -- '-A SITEWALL-' \(directory.path)/second
+            """)
         #expect(result.status == 0, "\(result.stderr)")
         #expect((Int(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) >= 3)
     }
@@ -45,6 +48,8 @@ import SitewallTestSupport
             Issue.record("\(probe): nft \(observed.rawValue), iptables \(iptVerdicts[probe]?.rawValue ?? "missing")")
         }
         #expect(iptables.failed == 0, "\(iptables.text(onlyFailures: true))")
-        #expect(Lab.existingNamespaces(prefix: nft.labPrefix + "-").isEmpty && Lab.existingNamespaces(prefix: iptables.labPrefix + "-").isEmpty)
+        #expect(
+            Lab.existingNamespaces(prefix: nft.labPrefix + "-").isEmpty
+                && Lab.existingNamespaces(prefix: iptables.labPrefix + "-").isEmpty)
     }
 }

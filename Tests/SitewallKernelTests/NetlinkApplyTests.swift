@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import SitewallCore
 import SitewallTestSupport
+import Testing
+
+@testable import SitewallCore
 
 /// `sitewall apply` over netlink, in namespaces of its own: same result as nft -f, atomic on
 /// failure, safe to repeat, bound to the ruleset generation, and guarded against lockout.
@@ -11,7 +12,8 @@ import SitewallTestSupport
     }
 
     static func sitewall(_ arguments: [String]) -> String {
-        ([Repository.executable] + arguments + ["--profiles", Repository.profiles]).map { "'\($0)'" }.joined(separator: " ")
+        ([Repository.executable] + arguments + ["--profiles", Repository.profiles]).map { "'\($0)'" }.joined(
+            separator: " ")
     }
 
     @Test(arguments: NftLoadTests.cases)
@@ -22,21 +24,23 @@ import SitewallTestSupport
         let scratch = try ScratchDirectory("sitewall-nl")
         let directory = scratch.url
         let script = directory.appendingPathComponent("rules.nft").path
-        try NftBackend.render(try Self.policy(testCase.example, testCase.target)).write(toFile: script, atomically: true, encoding: .utf8)
+        try NftBackend.render(try Self.policy(testCase.example, testCase.target)).write(
+            toFile: script, atomically: true, encoding: .utf8)
         let state = directory.appendingPathComponent("state").path
         let apply = Self.sitewall(["apply", site, flag, testCase.target.name, "--force", "--state-directory", state])
-        let viaNetlink = try NetnsSandbox.run("""
-        nft add table ip foreign; nft add chain ip foreign keep '{ type filter hook input priority 10; policy accept; }'
-        nft add rule ip foreign keep tcp dport 9 counter accept
-        \(apply) > /dev/null
-        nft -s list ruleset > \(directory.path)/first
-        \(apply) > /dev/null
-        nft -s list ruleset > \(directory.path)/second
-        cmp \(directory.path)/first \(directory.path)/second
-        nft -s list table inet sitewall
-        echo '=====8<====='
-        nft -s list table ip foreign
-        """)
+        let viaNetlink = try NetnsSandbox.run(
+            """
+            nft add table ip foreign; nft add chain ip foreign keep '{ type filter hook input priority 10; policy accept; }'
+            nft add rule ip foreign keep tcp dport 9 counter accept
+            \(apply) > /dev/null
+            nft -s list ruleset > \(directory.path)/first
+            \(apply) > /dev/null
+            nft -s list ruleset > \(directory.path)/second
+            cmp \(directory.path)/first \(directory.path)/second
+            nft -s list table inet sitewall
+            echo '=====8<====='
+            nft -s list table ip foreign
+            """)
         try #require(viaNetlink.status == 0, "\(viaNetlink.stderr)")
         let viaNft = try NetnsSandbox.run("nft -f \(script)\nnft -s list table inet sitewall")
         try #require(viaNft.status == 0, "\(viaNft.stderr)")
@@ -84,7 +88,8 @@ import SitewallTestSupport
         #expect {
             try batch.send(on: socket, operation: "apply")
         } throws: { error in
-            (error as? NetlinkError)?.refusals.first.map { $0.errno == ERESTART && $0.object == "the transaction" } ?? false
+            (error as? NetlinkError)?.refusals.first.map { $0.errno == ERESTART && $0.object == "the transaction" }
+                ?? false
         }
         #expect(try namespace.run("nft list tables").stdout == "table ip other\n")
         let result = try NetlinkApplier(socket: socket).apply(policy)
@@ -108,10 +113,11 @@ import SitewallTestSupport
     @Test func dryRunChangesNothing() throws {
         guard NftLoadTests.requireLab() else { return }
         let site = Repository.example("campus")
-        let result = try NetnsSandbox.run("""
-        \(Self.sitewall(["apply", site, "--host", "hmi-1", "--dry-run", "--state-directory", "/tmp/sitewall-dry-\(UUID().uuidString)"]))
-        echo "tables: $(nft list tables | wc -l)"
-        """)
+        let result = try NetnsSandbox.run(
+            """
+            \(Self.sitewall(["apply", site, "--host", "hmi-1", "--dry-run", "--state-directory", "/tmp/sitewall-dry-\(UUID().uuidString)"]))
+            echo "tables: $(nft list tables | wc -l)"
+            """)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("dry run for host hmi-1 of site campus: nothing was changed"))
         #expect(result.stdout.contains("would apply: 1 table, 3 chains"))
@@ -125,14 +131,17 @@ import SitewallTestSupport
         guard NftLoadTests.requireLab() else { return }
         let scratch = try ScratchDirectory("sitewall-unexpressible")
         try BackendCheckSite.text.write(toFile: scratch.file("site.yaml"), atomically: true, encoding: .utf8)
-        let result = try NetnsSandbox.run("""
-        \(Self.sitewall(["apply", scratch.file("site.yaml"), "--host", "plc", "--force",
+        let result = try NetnsSandbox.run(
+            """
+            \(Self.sitewall(["apply", scratch.file("site.yaml"), "--host", "plc", "--force",
                         "--state-directory", scratch.file("state")])) || echo "exit $?"
-        echo "tables: $(nft list tables | wc -l)"
-        """)
+            echo "tables: $(nft list tables | wc -l)"
+            """)
         #expect(result.stdout.contains("exit 1"), "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("tables: 0"))
-        #expect(result.stderr.contains("site.yaml:5:3: the netlink backend cannot express a list of port ranges"), "\(result.stderr)")
+        #expect(
+            result.stderr.contains("site.yaml:5:3: the netlink backend cannot express a list of port ranges"),
+            "\(result.stderr)")
         #expect(result.stderr.contains("nothing was changed"))
     }
 
@@ -141,14 +150,16 @@ import SitewallTestSupport
         guard NftLoadTests.requireLab() else { return }
         let site = Repository.example("campus")
         let state = "/tmp/sitewall-dry-\(UUID().uuidString)"
-        let result = try NetnsSandbox.run("""
-        \(Self.sitewall(["apply", site, "--gateway", "gw-1", "--force", "--state-directory", state])) > /dev/null
-        nft delete element inet sitewall modbus_client_supervisory_v4 '{ 10.10.2.10 }'
-        \(Self.sitewall(["apply", site, "--gateway", "gw-1", "--force", "--dry-run", "--state-directory", state]))
-        nft list set inet sitewall modbus_client_supervisory_v4 | grep -c 10.10.2.10 || echo "still missing"
-        """)
+        let result = try NetnsSandbox.run(
+            """
+            \(Self.sitewall(["apply", site, "--gateway", "gw-1", "--force", "--state-directory", state])) > /dev/null
+            nft delete element inet sitewall modbus_client_supervisory_v4 '{ 10.10.2.10 }'
+            \(Self.sitewall(["apply", site, "--gateway", "gw-1", "--force", "--dry-run", "--state-directory", state]))
+            nft list set inet sitewall modbus_client_supervisory_v4 | grep -c 10.10.2.10 || echo "still missing"
+            """)
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout.contains("- no longer: gw-1 forwards tcp/502 from scada-1 (10.10.2.10)"), "\(result.stdout)")
+        #expect(
+            result.stdout.contains("- no longer: gw-1 forwards tcp/502 from scada-1 (10.10.2.10)"), "\(result.stdout)")
         #expect(result.stdout.contains("(missing from set modbus_client_supervisory_v4)"))
         #expect(result.stdout.contains("1 difference"))
         #expect(result.stdout.contains("still missing"))
@@ -159,43 +170,47 @@ import SitewallTestSupport
         let site = Repository.example("campus")
         let state = "/tmp/sitewall-guard-\(UUID().uuidString)"
         // hmi-1 may SSH to gw-1 (ssh/client -> ssh/server); hmi-2 may not.
-        let allowed = try NetnsSandbox.run("""
-        SSH_CONNECTION='10.10.2.50 50000 10.10.2.1 22' \(Self.sitewall(["apply", site, "--gateway", "gw-1", "--state-directory", state]))
-        nft list tables
-        """)
+        let allowed = try NetnsSandbox.run(
+            """
+            SSH_CONNECTION='10.10.2.50 50000 10.10.2.1 22' \(Self.sitewall(["apply", site, "--gateway", "gw-1", "--state-directory", state]))
+            nft list tables
+            """)
         #expect(allowed.status == 0, "\(allowed.stderr)")
         #expect(allowed.stdout.contains("table inet sitewall"))
-        let refused = try NetnsSandbox.run("""
-        SSH_CONNECTION='10.10.2.51 50000 10.10.2.1 22' \(Self.sitewall(["apply", site, "--gateway", "gw-1", "--state-directory", state])) || echo "exit $?"
-        echo "tables: $(nft list tables | wc -l)"
-        """)
+        let refused = try NetnsSandbox.run(
+            """
+            SSH_CONNECTION='10.10.2.51 50000 10.10.2.1 22' \(Self.sitewall(["apply", site, "--gateway", "gw-1", "--state-directory", state])) || echo "exit $?"
+            echo "tables: $(nft list tables | wc -l)"
+            """)
         #expect(refused.stdout.contains("exit 1") && refused.stdout.contains("tables: 0"))
         #expect(refused.stderr.contains("refusing to apply: the new ruleset would cut the management path"))
         #expect(refused.stderr.contains("10.10.2.51 -> 10.10.2.1 tcp/22"))
-        let forced = try NetnsSandbox.run("""
-        SSH_CONNECTION='10.10.2.51 50000 10.10.2.1 22' \(Self.sitewall(["apply", site, "--gateway", "gw-1", "--force", "--state-directory", state]))
-        """)
+        let forced = try NetnsSandbox.run(
+            """
+            SSH_CONNECTION='10.10.2.51 50000 10.10.2.1 22' \(Self.sitewall(["apply", site, "--gateway", "gw-1", "--force", "--state-directory", state]))
+            """)
         #expect(forced.status == 0 && forced.stdout.contains("warning (--force)"))
     }
 
     @Test func managementHostsAreGuarded() throws {
         let yaml = """
-        site: t
-        zones:
-          a: { networks: [10.0.0.0/24] }
-        hosts:
-          eng: { address: 10.0.0.5, roles: [ssh/client] }
-          ops: { address: 10.0.0.6, roles: [ntp/client] }
-          gw: { address: 10.0.0.1, roles: [ssh/server], management: [eng, ops], gateway: { interfaces: { a: eth0 } } }
-        """
+            site: t
+            zones:
+              a: { networks: [10.0.0.0/24] }
+            hosts:
+              eng: { address: 10.0.0.5, roles: [ssh/client] }
+              ops: { address: 10.0.0.6, roles: [ntp/client] }
+              gw: { address: 10.0.0.1, roles: [ssh/server], management: [eng, ops], gateway: { interfaces: { a: eth0 } } }
+            """
         let workspace = try SiteFixture.workspace(yaml)
         let target = Target(kind: .gateway, name: "gw")
         var session = ApplySession(workspace: workspace, target: target, policy: workspace.policy(for: target))
         session.sshConnection = nil
         let problems = session.lockoutProblems()
         #expect(problems.count == 1 && problems[0].contains("management host ops could not reach gw over SSH"))
-        #expect(SiteFixture.errors(yaml.replacingOccurrences(of: "[eng, ops]", with: "[eng, opz]"))
-            .contains { $0.message.contains("unknown management host 'opz'") && $0.fix == "did you mean 'ops'?" })
+        #expect(
+            SiteFixture.errors(yaml.replacingOccurrences(of: "[eng, ops]", with: "[eng, opz]"))
+                .contains { $0.message.contains("unknown management host 'opz'") && $0.fix == "did you mean 'ops'?" })
     }
 
     /// apply --confirm: unconfirmed -> the previous table comes back (also when apply's whole
@@ -208,26 +223,29 @@ import SitewallTestSupport
         defer { try? FileManager.default.removeItem(atPath: state) }
         let first = Self.sitewall(["apply", site, "--host", "hmi-2", "--state-directory", state])
         let second = Self.sitewall(["apply", site, "--host", "scada-1", "--confirm", "2", "--state-directory", state])
-        let confirm = Self.sitewall(["confirm", "--state-directory", state]).replacingOccurrences(of: " '--profiles' '\(Repository.profiles)'", with: "")
+        let confirm = Self.sitewall(["confirm", "--state-directory", state]).replacingOccurrences(
+            of: " '--profiles' '\(Repository.profiles)'", with: "")
         let step: String
         switch mode {
         case "confirmed": step = "\(second) > /dev/null\n\(confirm)"
         case "killed":
             // The operator's session dies right after apply: its whole process group is killed.
-            step = "setsid bash -c '\(second.replacingOccurrences(of: "'", with: "") ) > /dev/null; sleep 30' &\nsleep 1\npkill -KILL -s $(ps -o sid= -p $! | tr -d ' ') || true"
+            step =
+                "setsid bash -c '\(second.replacingOccurrences(of: "'", with: "") ) > /dev/null; sleep 30' &\nsleep 1\npkill -KILL -s $(ps -o sid= -p $! | tr -d ' ') || true"
         default: step = "\(second) > /dev/null"
         }
-        let result = try NetnsSandbox.run("""
-        \(first) > /dev/null
-        nft -s list table inet sitewall > \(state).before
-        \(step)
-        nft -s list table inet sitewall > \(state).during
-        sleep 3
-        nft -s list table inet sitewall > \(state).after
-        if cmp -s \(state).before \(state).during; then echo "during: old"; else echo "during: new"; fi
-        if cmp -s \(state).before \(state).after; then echo "after: old"; else echo "after: new"; fi
-        rm -f \(state).before \(state).during \(state).after
-        """)
+        let result = try NetnsSandbox.run(
+            """
+            \(first) > /dev/null
+            nft -s list table inet sitewall > \(state).before
+            \(step)
+            nft -s list table inet sitewall > \(state).during
+            sleep 3
+            nft -s list table inet sitewall > \(state).after
+            if cmp -s \(state).before \(state).during; then echo "during: old"; else echo "during: new"; fi
+            if cmp -s \(state).before \(state).after; then echo "after: old"; else echo "after: new"; fi
+            rm -f \(state).before \(state).during \(state).after
+            """)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("during: new"), "\(result.stdout)")
         #expect(result.stdout.contains(mode == "confirmed" ? "after: new" : "after: old"), "\(result.stdout)")
@@ -239,7 +257,8 @@ import SitewallTestSupport
         guard NftLoadTests.requireLab() else { return }
         var options = Verifier.Options()
         options.load = Verifier.Options.netlinkLoader
-        let report = try Verifier.run(try Workspace.load(site: Repository.example(example), profiles: Repository.profiles), options: options)
+        let report = try Verifier.run(
+            try Workspace.load(site: Repository.example(example), profiles: Repository.profiles), options: options)
         #expect(report.failed == 0, "\(report.text(onlyFailures: true))")
         if example == "megapower-video" {
             // The ct helper object and objref statements work when applied over netlink too.
@@ -252,16 +271,19 @@ import SitewallTestSupport
         guard NftLoadTests.requireLab() else { return }
         let state = "/tmp/sitewall-lock-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: state) }
-        let apply = Self.sitewall(["apply", Repository.example("campus"), "--host", "hmi-1", "--state-directory", state])
-        let result = try NetnsSandbox.run("""
-        dir=\(state)/netns-$(stat -L -c %i /proc/self/ns/net)
-        mkdir -p $dir
-        flock $dir/apply.lock sleep 2 &
-        sleep 0.3
-        \(apply) || echo "second apply: exit $?"
-        wait
-        \(apply) > /dev/null && echo "after: applied"
-        """)
+        let apply = Self.sitewall([
+            "apply", Repository.example("campus"), "--host", "hmi-1", "--state-directory", state,
+        ])
+        let result = try NetnsSandbox.run(
+            """
+            dir=\(state)/netns-$(stat -L -c %i /proc/self/ns/net)
+            mkdir -p $dir
+            flock $dir/apply.lock sleep 2 &
+            sleep 0.3
+            \(apply) || echo "second apply: exit $?"
+            wait
+            \(apply) > /dev/null && echo "after: applied"
+            """)
         #expect(result.stdout.contains("second apply: exit 1"), "\(result.stdout) \(result.stderr)")
         #expect(result.stderr.contains("another sitewall apply is running in this network namespace"))
         #expect(result.stdout.contains("after: applied"))
@@ -272,14 +294,15 @@ import SitewallTestSupport
         let file = "/tmp/sitewall-persist-\(UUID().uuidString).nft"
         defer { try? FileManager.default.removeItem(atPath: file) }
         let site = Repository.example("megapower-video")
-        let result = try NetnsSandbox.run("""
-        \(Self.sitewall(["apply", site, "--host", "mpcpu-1", "--persist", file, "--state-directory", "/tmp/sitewall-p-\(UUID().uuidString)"]))
-        nft -s list table inet sitewall > \(file).applied
-        nft flush ruleset
-        nft -f \(file)
-        nft -s list table inet sitewall | cmp - \(file).applied
-        rm \(file).applied
-        """)
+        let result = try NetnsSandbox.run(
+            """
+            \(Self.sitewall(["apply", site, "--host", "mpcpu-1", "--persist", file, "--state-directory", "/tmp/sitewall-p-\(UUID().uuidString)"]))
+            nft -s list table inet sitewall > \(file).applied
+            nft flush ruleset
+            nft -f \(file)
+            nft -s list table inet sitewall | cmp - \(file).applied
+            rm \(file).applied
+            """)
         #expect(result.status == 0, "\(result.stderr)")
     }
 }
@@ -287,11 +310,11 @@ import SitewallTestSupport
 /// A site whose Modbus port override mixes a port and a range: nft can say it, netlink cannot.
 enum BackendCheckSite {
     static let text = """
-    site: t
-    zones:
-      a: { networks: [10.0.0.0/24] }
-    hosts:
-      plc: { address: 10.0.0.2, roles: [modbus/server], ports: { modbus/modbus: "502,1000-1010" } }
-      scada: { address: 10.0.0.1, roles: [modbus/client] }
-    """
+        site: t
+        zones:
+          a: { networks: [10.0.0.0/24] }
+        hosts:
+          plc: { address: 10.0.0.2, roles: [modbus/server], ports: { modbus/modbus: "502,1000-1010" } }
+          scada: { address: 10.0.0.1, roles: [modbus/client] }
+        """
 }

@@ -1,18 +1,19 @@
 import Foundation
-import Testing
-@testable import SitewallCore
 import SitewallTestSupport
+import Testing
+
+@testable import SitewallCore
 
 /// Loads every example's generated scripts into a network namespace of its own and reads them back.
 @Suite(.serialized, .kernel) struct NftLoadTests {
     static let foreignTable = """
-    table ip foreign {
-    \tchain keep {
-    \t\ttype filter hook input priority 10; policy accept;
-    \t\ttcp dport 9 counter accept comment "not sitewall's"
-    \t}
-    }
-    """
+        table ip foreign {
+        \tchain keep {
+        \t\ttype filter hook input priority 10; policy accept;
+        \t\ttcp dport 9 counter accept comment "not sitewall's"
+        \t}
+        }
+        """
 
     static func requireLab() -> Bool {
         if let reason = NetnsSandbox.unavailableReason {
@@ -33,7 +34,8 @@ import SitewallTestSupport
     }
 
     static let cases: [Case] = Repository.exampleNames.flatMap { example -> [Case] in
-        guard let workspace = try? Workspace.load(site: Repository.example(example), profiles: Repository.profiles) else { return [] }
+        guard let workspace = try? Workspace.load(site: Repository.example(example), profiles: Repository.profiles)
+        else { return [] }
         return workspace.compiler.targets.map { Case(example: example, target: $0) }
     }
 
@@ -54,18 +56,20 @@ import SitewallTestSupport
         try NftBackend.render(policy).write(toFile: script, atomically: true, encoding: .utf8)
         try Self.foreignTable.write(toFile: foreign, atomically: true, encoding: .utf8)
 
-        let result = try NetnsSandbox.run("""
-        nft -f \(foreign)
-        nft -f \(script)
-        nft -j list ruleset
-        echo '=====8<====='
-        nft -f \(script)
-        nft -j list ruleset
-        """)
+        let result = try NetnsSandbox.run(
+            """
+            nft -f \(foreign)
+            nft -f \(script)
+            nft -j list ruleset
+            echo '=====8<====='
+            nft -f \(script)
+            nft -j list ruleset
+            """)
         try #require(result.status == 0, "nft failed: \(result.stderr)")
         let parts = result.stdout.components(separatedBy: "=====8<=====\n")
         try #require(parts.count == 2)
-        let first = try NftRuleset(json: parts[0]), second = try NftRuleset(json: parts[1])
+        let first = try NftRuleset(json: parts[0])
+        let second = try NftRuleset(json: parts[1])
 
         // Loading twice changes nothing.
         let ours = try #require(first.tables["inet sitewall"])
@@ -104,15 +108,17 @@ import SitewallTestSupport
         var script = ""
         for target in workspace.compiler.targets {
             let golden = "\(Repository.root)/Tests/Golden/\(example)/\(target.name).nft"
-            let diff = DiffTests.sitewall(["diff", Repository.example(example), "--\(target.kind.rawValue)", target.name])
+            let diff = DiffTests.sitewall([
+                "diff", Repository.example(example), "--\(target.kind.rawValue)", target.name,
+            ])
             script += """
-            nft -f '\(golden)'
-            \(diff) > /dev/null && echo "\(target.name) live: same" || echo "\(target.name) live: differs"
-            nft -j list ruleset > \(scratch.url.path)/running.json
-            \(diff) --running \(scratch.url.path)/running.json > /dev/null \
-                && echo "\(target.name) json: same" || echo "\(target.name) json: differs"
+                nft -f '\(golden)'
+                \(diff) > /dev/null && echo "\(target.name) live: same" || echo "\(target.name) live: differs"
+                nft -j list ruleset > \(scratch.url.path)/running.json
+                \(diff) --running \(scratch.url.path)/running.json > /dev/null \
+                    && echo "\(target.name) json: same" || echo "\(target.name) json: differs"
 
-            """
+                """
         }
         let result = try NetnsSandbox.run(script)
         for target in workspace.compiler.targets {
@@ -126,18 +132,20 @@ import SitewallTestSupport
         let workspace = try Workspace.load(site: Repository.example("plant-scada"), profiles: Repository.profiles)
         let good = NftBackend.render(workspace.policy(for: Target(kind: .host, name: "hmi-1")))
         // The same script with a rule the kernel rejects at the end: the whole transaction must fail.
-        let bad = good.replacingOccurrences(of: "\tchain output {", with: "\tchain output {\n\t\tmeta mark set 1 jump nowhere")
+        let bad = good.replacingOccurrences(
+            of: "\tchain output {", with: "\tchain output {\n\t\tmeta mark set 1 jump nowhere")
         let scratch = try ScratchDirectory("sitewall-test")
         let directory = scratch.url
         try good.write(toFile: directory.path + "/good.nft", atomically: true, encoding: .utf8)
         try bad.write(toFile: directory.path + "/bad.nft", atomically: true, encoding: .utf8)
-        let result = try NetnsSandbox.run("""
-        nft -f \(directory.path)/good.nft
-        nft list ruleset > \(directory.path)/before
-        if nft -f \(directory.path)/bad.nft 2>/dev/null; then echo "bad script loaded"; exit 3; fi
-        nft list ruleset > \(directory.path)/after
-        cmp \(directory.path)/before \(directory.path)/after
-        """)
+        let result = try NetnsSandbox.run(
+            """
+            nft -f \(directory.path)/good.nft
+            nft list ruleset > \(directory.path)/before
+            if nft -f \(directory.path)/bad.nft 2>/dev/null; then echo "bad script loaded"; exit 3; fi
+            nft list ruleset > \(directory.path)/after
+            cmp \(directory.path)/before \(directory.path)/after
+            """)
         #expect(result.status == 0, "\(result.stdout) \(result.stderr)")
     }
 }

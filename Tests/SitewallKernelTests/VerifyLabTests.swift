@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import SitewallCore
 import SitewallTestSupport
+import Testing
+
+@testable import SitewallCore
 
 /// `sitewall verify` against real packets: every example passes, a wrong ruleset fails and names
 /// the flow, and no lab namespace outlives its run.
@@ -28,11 +29,13 @@ import SitewallTestSupport
         let video = try Verifier.run(try Self.workspace("megapower-video"))
         let tftp = video.results.filter { $0.probe.helper == .tftp }
         #expect(tftp.count >= 2 && tftp.allSatisfy { $0.observed == .passed })
-        #expect(video.results.contains { $0.probe.service == "ntp/ntp" && $0.probe.sport == 123 && $0.observed == .passed })
+        #expect(
+            video.results.contains { $0.probe.service == "ntp/ntp" && $0.probe.sport == 123 && $0.observed == .passed })
         let campus = try Verifier.run(try Self.workspace("campus"))
         #expect(campus.results.contains { $0.probe.toAddress.family == .ipv6 && $0.observed == .passed })
         #expect(campus.results.contains { $0.probe.enforcement.hasPrefix("gw-1 forward") && $0.observed == .passed })
-        #expect(campus.results.contains { $0.probe.enforcement.hasPrefix("gw-1 forward") && $0.probe.expected == .drop })
+        #expect(
+            campus.results.contains { $0.probe.enforcement.hasPrefix("gw-1 forward") && $0.probe.expected == .drop })
     }
 
     @Test func withoutTheTftpHelperTheTransferFails() throws {
@@ -45,7 +48,9 @@ import SitewallTestSupport
             }
         }
         let report = try Verifier.run(try Self.workspace("megapower-video"), options: options)
-        let tftp = report.failures.filter { $0.probe.service == "megapower/snapshot" || $0.probe.service == "megapower/time-firmware" }
+        let tftp = report.failures.filter {
+            $0.probe.service == "megapower/snapshot" || $0.probe.service == "megapower/time-firmware"
+        }
         #expect(!tftp.isEmpty && tftp.allSatisfy { $0.observed == .dropped })
     }
 
@@ -53,12 +58,15 @@ import SitewallTestSupport
         guard NftLoadTests.requireLab() else { return }
         var options = Verifier.Options()
         options.tamper = { target, policy in
-            guard target.name == "scada-primary", let input = policy.table.chains.firstIndex(where: { $0.name == "input" }) else { return }
+            guard target.name == "scada-primary",
+                let input = policy.table.chains.firstIndex(where: { $0.name == "input" })
+            else { return }
             policy.table.chains[input].rules.removeAll { $0.origin?.service == "plant-scada/alarm" }
         }
         let report = try Verifier.run(try Self.workspace("plant-scada"), options: options)
         #expect(report.failed > 0)
-        #expect(report.failures.allSatisfy { $0.probe.service == "plant-scada/alarm" && $0.probe.to == "scada-primary" })
+        #expect(
+            report.failures.allSatisfy { $0.probe.service == "plant-scada/alarm" && $0.probe.to == "scada-primary" })
         #expect(report.text().contains("FAIL  expected open   observed dropped"))
         #expect(report.text().contains("-> scada-primary 10.30.2.11 tcp/2080 (plant-scada/alarm)"))
         #expect(Self.left(report.labPrefix).isEmpty)
@@ -68,7 +76,8 @@ import SitewallTestSupport
         guard NftLoadTests.requireLab() else { return }
         var options = Verifier.Options()
         options.tamper = { target, policy in
-            guard target.name == "plc-1", let input = policy.table.chains.firstIndex(where: { $0.name == "input" }) else { return }
+            guard target.name == "plc-1", let input = policy.table.chains.firstIndex(where: { $0.name == "input" })
+            else { return }
             var rule = Rule(verdict: .accept)
             rule.transport = .tcp
             rule.dport = PortSet(9)
@@ -99,23 +108,35 @@ import SitewallTestSupport
         guard NftLoadTests.requireLab() else { return }
         // A copy user nobody can reach, wherever the checkout lives (a home folder may be closed to it).
         let scratch = try ScratchDirectory("sitewall-nobody")
-        let copy = try Run.program("/bin/sh", ["-c", "chmod 755 \"$0\" && cp \"$1\" \"$0\"/sitewall && cp -r \"$2\" \"$0\"/profiles "
-                                               + "&& cp \"$3\" \"$0\"/site.yaml && chmod -R a+rX \"$0\"",
-                                               scratch.path, Repository.executable, Repository.profiles,
-                                               Repository.example("megapower-video")])
+        let copy = try Run.program(
+            "/bin/sh",
+            [
+                "-c",
+                "chmod 755 \"$0\" && cp \"$1\" \"$0\"/sitewall && cp -r \"$2\" \"$0\"/profiles "
+                    + "&& cp \"$3\" \"$0\"/site.yaml && chmod -R a+rX \"$0\"",
+                scratch.path, Repository.executable, Repository.profiles,
+                Repository.example("megapower-video"),
+            ])
         try #require(copy.status == 0, "\(copy.stderr)")
-        let result = try Run.program("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups",
-                                                          scratch.file("sitewall"), "verify", scratch.file("site.yaml"),
-                                                          "--profiles", scratch.file("profiles")])
+        let result = try Run.program(
+            "/usr/bin/setpriv",
+            [
+                "--reuid=65534", "--regid=65534", "--clear-groups",
+                scratch.file("sitewall"), "verify", scratch.file("site.yaml"),
+                "--profiles", scratch.file("profiles"),
+            ])
         #expect(result.status == 2, "\(result.stderr)")
-        #expect(result.stderr.contains("verify needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN) to create network namespaces"))
+        #expect(
+            result.stderr.contains("verify needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN) to create network namespaces"))
     }
 
     @Test func interruptedVerifyRemovesItsLab() throws {
         guard NftLoadTests.requireLab() else { return }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Repository.executable)
-        process.arguments = ["verify", Repository.example("campus"), "--profiles", Repository.profiles, "--timeout", "10"]
+        process.arguments = [
+            "verify", Repository.example("campus"), "--profiles", Repository.profiles, "--timeout", "10",
+        ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

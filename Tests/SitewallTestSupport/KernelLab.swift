@@ -6,8 +6,9 @@ extension Trait where Self == ConditionTrait {
     /// Kernel tests run where network namespaces can be made; elsewhere they are skipped as skipped,
     /// except under CI=true, where they run and fail if the lab cannot be had.
     public static var kernel: Self {
-        .enabled(if: NetnsSandbox.isAvailable || NetnsSandbox.mustRun,
-                 "needs network namespaces (root): \(NetnsSandbox.unavailableReason ?? "")")
+        .enabled(
+            if: NetnsSandbox.isAvailable || NetnsSandbox.mustRun,
+            "needs network namespaces (root): \(NetnsSandbox.unavailableReason ?? "")")
     }
 }
 

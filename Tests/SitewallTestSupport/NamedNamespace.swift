@@ -10,7 +10,10 @@ public final class NamedNamespace {
     public init() throws {
         name = "swt-\(getpid())-\(UUID().uuidString.prefix(8))"
         let result = try Run.program("/usr/sbin/ip", ["netns", "add", name])
-        guard result.status == 0 else { throw NSError(domain: "netns", code: Int(result.status), userInfo: [NSLocalizedDescriptionKey: result.stderr]) }
+        guard result.status == 0 else {
+            throw NSError(
+                domain: "netns", code: Int(result.status), userInfo: [NSLocalizedDescriptionKey: result.stderr])
+        }
     }
 
     deinit { _ = try? Run.program("/usr/sbin/ip", ["netns", "del", name]) }

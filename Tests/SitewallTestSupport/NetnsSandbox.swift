@@ -11,7 +11,9 @@ public enum NetnsSandbox {
         guard let probe = try? Run.program("/usr/bin/unshare", ["--net", "/usr/sbin/nft", "list", "ruleset"]) else {
             return "cannot run unshare"
         }
-        if probe.status != 0 { return "cannot create a network namespace (need root or CAP_SYS_ADMIN): \(probe.stderr)" }
+        if probe.status != 0 {
+            return "cannot create a network namespace (need root or CAP_SYS_ADMIN): \(probe.stderr)"
+        }
         return nil
     }()
 

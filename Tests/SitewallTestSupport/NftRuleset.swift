@@ -28,7 +28,8 @@ public struct NftRuleset: Sendable {
                 tables[Self.key(chain, field: "table"), default: Table()].chains[name] =
                     Chain(hook: chain["hook"] as? String, policy: chain["policy"] as? String, rules: [])
             } else if let rule = item["rule"] as? [String: Any], let chain = rule["chain"] as? String {
-                let expr = (try? JSONSerialization.data(withJSONObject: rule["expr"] ?? [], options: [.sortedKeys])) ?? Data()
+                let expr =
+                    (try? JSONSerialization.data(withJSONObject: rule["expr"] ?? [], options: [.sortedKeys])) ?? Data()
                 let comment = rule["comment"] as? String ?? ""
                 tables[Self.key(rule, field: "table"), default: Table()].chains[chain, default: Chain(rules: [])]
                     .rules.append(String(decoding: expr, as: UTF8.self) + " #" + comment)

@@ -21,7 +21,9 @@ public enum Repository {
 
     /// The shipped profiles, loaded once.
     public static let catalog: ProfileCatalog = {
-        do { return try ProfileLoader.load(directory: profiles) } catch { fatalError("shipped profiles do not load: \(error)") }
+        do { return try ProfileLoader.load(directory: profiles) } catch {
+            fatalError("shipped profiles do not load: \(error)")
+        }
     }()
 
     /// The built `sitewall` executable, next to the test bundle.

@@ -71,8 +71,10 @@ public struct UnexpressibleError: Error, CustomStringConvertible {
 
 /// Every backend, in one place.
 public enum Backends {
-    public static let all: [any Backend.Type] = [NftBackend.self, IptablesBackend.self, NetlinkBackend.self,
-                                                 PolicyJSONBackend.self]
+    public static let all: [any Backend.Type] = [
+        NftBackend.self, IptablesBackend.self, NetlinkBackend.self,
+        PolicyJSONBackend.self,
+    ]
 
     /// Everything of `policy` that `kind` cannot express, all at once.
     public static func unexpressible(_ policy: Policy, by kind: BackendKind) -> [Unexpressible] {
@@ -85,9 +87,11 @@ public enum Backends {
             }
             for (index, rule) in chain.rules.enumerated() {
                 guard let reason = backend.unsupported(rule: rule, in: chain) else { continue }
-                problems.append(Unexpressible(backend: kind, target: policy.target, chain: chain.name, rule: index + 1,
-                                              reason: reason, location: rule.origin?.location,
-                                              profileLocation: rule.origin?.serviceLocation, flow: rule.comment))
+                problems.append(
+                    Unexpressible(
+                        backend: kind, target: policy.target, chain: chain.name, rule: index + 1,
+                        reason: reason, location: rule.origin?.location,
+                        profileLocation: rule.origin?.serviceLocation, flow: rule.comment))
             }
         }
         return problems

@@ -66,10 +66,11 @@ struct ChainBuilder {
 
     mutating func add(_ group: FlowGroup) {
         let service = group.service
-        let origin = RuleOrigin(kind: .flow, service: service.id, initiatorRoles: group.initiatorRoles,
-                                listenerRoles: group.listenerRoles, fromZone: group.fromZone, toZone: group.toZone,
-                                citations: group.citations, location: group.location,
-                                serviceLocation: service.location)
+        let origin = RuleOrigin(
+            kind: .flow, service: service.id, initiatorRoles: group.initiatorRoles,
+            listenerRoles: group.listenerRoles, fromZone: group.fromZone, toZone: group.toZone,
+            citations: group.citations, location: group.location,
+            serviceLocation: service.location)
         var reply = origin
         reply.kind = .reply
         // Peer flows already run both ways; only client/server broadcasts need reply rules.
@@ -82,45 +83,60 @@ struct ChainBuilder {
         for transport in service.transports {
             let helper = service.helper?.transport == transport ? service.helper : nil
             if isListener {
-                let key = Key(hook: .input, kind: .flow, service: service.id, transport: transport, family: group.family,
-                              sport: group.sports, dport: group.dports, helper: helper,
-                              local: ownAddresses(in: group.listeners, family: group.family))
+                let key = Key(
+                    hook: .input, kind: .flow, service: service.id, transport: transport, family: group.family,
+                    sport: group.sports, dport: group.dports, helper: helper,
+                    local: ownAddresses(in: group.listeners, family: group.family))
                 add(key, origin: origin) { acc in
-                    if service.unaddressedInitiator { acc.anySource = true } else { acc.sources.formUnion(initiatorAddresses) }
+                    if service.unaddressedInitiator {
+                        acc.anySource = true
+                    } else {
+                        acc.sources.formUnion(initiatorAddresses)
+                    }
                 }
                 if needsReplies {
                     // The answer to a broadcast request is NEW to conntrack: let it out explicitly.
-                    let key = Key(hook: .output, kind: .reply, service: service.id, transport: transport, family: group.family,
-                                  sport: group.dports, dport: group.sports, local: ownAddresses(in: group.listeners, family: group.family))
+                    let key = Key(
+                        hook: .output, kind: .reply, service: service.id, transport: transport, family: group.family,
+                        sport: group.dports, dport: group.sports,
+                        local: ownAddresses(in: group.listeners, family: group.family))
                     let targets = initiatorAddresses + broadcastAddresses(zone: group.fromZone, family: group.family)
                     add(key, origin: reply) { $0.destinations.formUnion(targets) }
                 }
             }
             if isInitiator {
-                let key = Key(hook: .output, kind: .flow, service: service.id, transport: transport, family: group.family,
-                              sport: group.sports, dport: group.dports, helper: helper,
-                              local: ownAddresses(in: group.initiators, family: group.family))
-                let targets = listenerAddresses + (service.broadcast ? broadcastAddresses(zone: group.fromZone, family: group.family) : [])
+                let key = Key(
+                    hook: .output, kind: .flow, service: service.id, transport: transport, family: group.family,
+                    sport: group.sports, dport: group.dports, helper: helper,
+                    local: ownAddresses(in: group.initiators, family: group.family))
+                let targets =
+                    listenerAddresses
+                    + (service.broadcast ? broadcastAddresses(zone: group.fromZone, family: group.family) : [])
                 add(key, origin: origin) { $0.destinations.formUnion(targets) }
                 if needsReplies {
-                    let key = Key(hook: .input, kind: .reply, service: service.id, transport: transport, family: group.family,
-                                  sport: group.dports, dport: group.sports, local: ownAddresses(in: group.initiators, family: group.family))
+                    let key = Key(
+                        hook: .input, kind: .reply, service: service.id, transport: transport, family: group.family,
+                        sport: group.dports, dport: group.sports,
+                        local: ownAddresses(in: group.initiators, family: group.family))
                     add(key, origin: reply) { $0.sources.formUnion(listenerAddresses) }
                 }
             }
             if let interfaces = host.interfaces, group.crossesZones, !service.unaddressedInitiator,
-               let inbound = interfaces[group.fromZone], let outbound = interfaces[group.toZone] {
-                let key = Key(hook: .forward, kind: .flow, service: service.id, transport: transport, family: group.family,
-                              sport: group.sports, dport: group.dports, helper: helper,
-                              iifname: inbound, oifname: outbound, fromZone: group.fromZone, toZone: group.toZone)
+                let inbound = interfaces[group.fromZone], let outbound = interfaces[group.toZone]
+            {
+                let key = Key(
+                    hook: .forward, kind: .flow, service: service.id, transport: transport, family: group.family,
+                    sport: group.sports, dport: group.dports, helper: helper,
+                    iifname: inbound, oifname: outbound, fromZone: group.fromZone, toZone: group.toZone)
                 add(key, origin: origin) { acc in
                     acc.sources.formUnion(initiatorAddresses)
                     acc.destinations.formUnion(listenerAddresses)
                 }
                 if needsReplies {
-                    let key = Key(hook: .forward, kind: .reply, service: service.id, transport: transport, family: group.family,
-                                  sport: group.dports, dport: group.sports, iifname: outbound, oifname: inbound,
-                                  fromZone: group.toZone, toZone: group.fromZone)
+                    let key = Key(
+                        hook: .forward, kind: .reply, service: service.id, transport: transport, family: group.family,
+                        sport: group.dports, dport: group.sports, iifname: outbound, oifname: inbound,
+                        fromZone: group.toZone, toZone: group.fromZone)
                     add(key, origin: reply) { acc in
                         acc.sources.formUnion(listenerAddresses)
                         acc.destinations.formUnion(initiatorAddresses)
@@ -133,8 +149,10 @@ struct ChainBuilder {
     /// The rules for one chain, in a stable order: by service, then transport and ports.
     mutating func rules(for hook: Hook) -> [Rule] {
         let sortKey = { (k: Key) -> [String] in
-            [k.service, k.kind.rawValue, k.transport.rawValue, k.family.rawValue, k.dport?.description ?? "",
-             k.sport?.description ?? "", k.iifname ?? "", k.oifname ?? ""]
+            [
+                k.service, k.kind.rawValue, k.transport.rawValue, k.family.rawValue, k.dport?.description ?? "",
+                k.sport?.description ?? "", k.iifname ?? "", k.oifname ?? "",
+            ]
         }
         let keys = order.filter { $0.hook == hook }.sorted { sortKey($0).lexicographicallyPrecedes(sortKey($1)) }
         var rules: [Rule] = []
@@ -157,20 +175,28 @@ struct ChainBuilder {
             case .input:
                 if !acc.anySource {
                     let stem = key.kind == .reply ? listeners + reply : initiators
-                    rule.saddr = .set(namer.set(base: stem, family: key.family, addresses: acc.sources,
-                                                comment: "may open \(key.service)"))
+                    rule.saddr = .set(
+                        namer.set(
+                            base: stem, family: key.family, addresses: acc.sources,
+                            comment: "may open \(key.service)"))
                 }
                 rule.daddr = key.local.map { AddressMatch.addresses($0) }
             case .output:
                 let stem = key.kind == .reply ? initiators + reply : listeners
-                rule.daddr = .set(namer.set(base: stem, family: key.family, addresses: acc.destinations,
-                                            comment: "offer \(key.service)"))
+                rule.daddr = .set(
+                    namer.set(
+                        base: stem, family: key.family, addresses: acc.destinations,
+                        comment: "offer \(key.service)"))
                 rule.saddr = key.local.map { AddressMatch.addresses($0) }
             default:
                 let from = (key.kind == .reply ? listeners : initiators) + "_" + (key.fromZone ?? "")
                 let to = (key.kind == .reply ? initiators : listeners) + "_" + (key.toZone ?? "")
-                rule.saddr = .set(namer.set(base: from, family: key.family, addresses: acc.sources, comment: "may open \(key.service)"))
-                rule.daddr = .set(namer.set(base: to, family: key.family, addresses: acc.destinations, comment: "offer \(key.service)"))
+                rule.saddr = .set(
+                    namer.set(
+                        base: from, family: key.family, addresses: acc.sources, comment: "may open \(key.service)"))
+                rule.daddr = .set(
+                    namer.set(
+                        base: to, family: key.family, addresses: acc.destinations, comment: "offer \(key.service)"))
             }
             rule.origin = acc.origin
             rule.comment = RuleComment.make(acc.origin)
@@ -188,10 +214,13 @@ enum RuleComment {
         guard let service = origin.service else { return "" }
         let profile = service.split(separator: "/").first.map(String.init) ?? ""
         let short = { (roles: [String]?) -> String in
-            (roles ?? []).map { $0.hasPrefix(profile + "/") ? String($0.dropFirst(profile.count + 1)) : $0 }.joined(separator: ",")
+            (roles ?? []).map { $0.hasPrefix(profile + "/") ? String($0.dropFirst(profile.count + 1)) : $0 }.joined(
+                separator: ",")
         }
-        var text = origin.kind == .reply ? "reply \(service): \(short(origin.listenerRoles)) -> \(short(origin.initiatorRoles))"
-                                         : "\(service): \(short(origin.initiatorRoles)) -> \(short(origin.listenerRoles))"
+        var text =
+            origin.kind == .reply
+            ? "reply \(service): \(short(origin.listenerRoles)) -> \(short(origin.initiatorRoles))"
+            : "\(service): \(short(origin.initiatorRoles)) -> \(short(origin.listenerRoles))"
         if let citation = Citation.preferred(origin.citations ?? []) {
             text += " [\(citation.short)]"
         }
@@ -200,14 +229,15 @@ enum RuleComment {
 
     /// Keeps a comment within nft's limit and free of characters that could end the quoted string.
     static func clip(_ text: String) -> String {
-        let safe = String(text.unicodeScalars.map { scalar -> Character in
-            switch scalar {
-            case "\"": "'"
-            case "\u{2013}", "\u{2014}": "-"
-            case _ where scalar == "\\" || scalar.value < 0x20 || scalar.value > 0x7e: "?"
-            default: Character(scalar)
-            }
-        })
+        let safe = String(
+            text.unicodeScalars.map { scalar -> Character in
+                switch scalar {
+                case "\"": "'"
+                case "\u{2013}", "\u{2014}": "-"
+                case _ where scalar == "\\" || scalar.value < 0x20 || scalar.value > 0x7e: "?"
+                default: Character(scalar)
+                }
+            })
         return safe.utf8.count <= maxLength ? safe : String(safe.prefix(maxLength - 3)) + "..."
     }
 }

@@ -30,14 +30,27 @@ public struct FlowGroup: Sendable {
 
     public var summary: String {
         let transports = service.transports.map(\.rawValue).joined(separator: "+")
-        return "\(FlowGroup.describe(initiators)) (\(fromZone)) -> \(FlowGroup.describe(listeners)) (\(toZone)): \(service.id) \(transports)/\(dports)"
+        return
+            "\(FlowGroup.describe(initiators)) (\(fromZone)) -> \(FlowGroup.describe(listeners)) (\(toZone)): \(service.id) \(transports)/\(dports)"
     }
 }
 
 public enum FlowDeriver {
-    private struct InitiatorKey: Hashable { var zone: String; var family: IPFamily; var sports: PortSet? }
-    private struct ListenerKey: Hashable { var zone: String; var family: IPFamily; var ports: PortSet }
-    fileprivate struct Bucket { var members: [HostAddress] = []; var roles: [String] = []; var citations: [Citation] = [] }
+    private struct InitiatorKey: Hashable {
+        var zone: String
+        var family: IPFamily
+        var sports: PortSet?
+    }
+    private struct ListenerKey: Hashable {
+        var zone: String
+        var family: IPFamily
+        var ports: PortSet
+    }
+    fileprivate struct Bucket {
+        var members: [HostAddress] = []
+        var roles: [String] = []
+        var citations: [Citation] = []
+    }
 
     /// Every flow group of the site, allowed and not, in a stable order.
     public static func derive(_ site: ResolvedSite) -> [FlowGroup] {
@@ -51,10 +64,13 @@ public enum FlowDeriver {
                 services[service.id] = service
                 for address in host.addresses {
                     let key = ListenerKey(zone: address.zone, family: address.address.family, ports: offered.ports)
-                    listeners[service.id, default: [:]][key, default: Bucket()].add(address, roles: offered.roles, citations: [])
+                    listeners[service.id, default: [:]][key, default: Bucket()].add(
+                        address, roles: offered.roles, citations: [])
                     if service.initiation == .peer {
-                        let ikey = InitiatorKey(zone: address.zone, family: address.address.family, sports: service.sourcePorts)
-                        initiators[service.id, default: [:]][ikey, default: Bucket()].add(address, roles: offered.roles, citations: [])
+                        let ikey = InitiatorKey(
+                            zone: address.zone, family: address.address.family, sports: service.sourcePorts)
+                        initiators[service.id, default: [:]][ikey, default: Bucket()].add(
+                            address, roles: offered.roles, citations: [])
                     }
                 }
             }
@@ -63,7 +79,8 @@ public enum FlowDeriver {
                 services[service.id] = service
                 for address in host.addresses {
                     let key = InitiatorKey(zone: address.zone, family: address.address.family, sports: used.sourcePorts)
-                    initiators[service.id, default: [:]][key, default: Bucket()].add(address, roles: used.roles, citations: used.citations)
+                    initiators[service.id, default: [:]][key, default: Bucket()].add(
+                        address, roles: used.roles, citations: used.citations)
                 }
             }
         }
@@ -80,7 +97,11 @@ public enum FlowDeriver {
         }
 
         // Each bucket's members, deduplicated and sorted once (a bucket pairs with many others).
-        struct MemberKey: Hashable { var service: String; var initiator: InitiatorKey?; var listener: ListenerKey? }
+        struct MemberKey: Hashable {
+            var service: String
+            var initiator: InitiatorKey?
+            var listener: ListenerKey?
+        }
         var sortedMembers: [MemberKey: [HostAddress]] = [:]
         func members(_ bucket: Bucket, key: MemberKey) -> [HostAddress] {
             if let cached = sortedMembers[key] { return cached }
@@ -92,24 +113,38 @@ public enum FlowDeriver {
         var groups: [FlowGroup] = []
         for serviceID in services.keys.sorted() {
             let service = services[serviceID]!
-            let from = (initiators[serviceID] ?? [:]).sorted { ($0.key.zone, $0.key.family, $0.key.sports?.description ?? "") < ($1.key.zone, $1.key.family, $1.key.sports?.description ?? "") }
-            let to = (listeners[serviceID] ?? [:]).sorted { ($0.key.zone, $0.key.family, $0.key.ports.description) < ($1.key.zone, $1.key.family, $1.key.ports.description) }
+            let from = (initiators[serviceID] ?? [:]).sorted {
+                ($0.key.zone, $0.key.family, $0.key.sports?.description ?? "") < (
+                    $1.key.zone, $1.key.family, $1.key.sports?.description ?? ""
+                )
+            }
+            let to = (listeners[serviceID] ?? [:]).sorted {
+                ($0.key.zone, $0.key.family, $0.key.ports.description) < (
+                    $1.key.zone, $1.key.family, $1.key.ports.description
+                )
+            }
             for (ikey, ibucket) in from {
                 for (lkey, lbucket) in to where ikey.family == lkey.family {
                     // A host talking to itself goes over loopback, which is always allowed.
-                    let from = local(members(ibucket, key: MemberKey(service: serviceID, initiator: ikey, listener: nil)), toward: lkey.zone)
-                    let to = local(members(lbucket, key: MemberKey(service: serviceID, initiator: nil, listener: lkey)), toward: ikey.zone)
+                    let from = local(
+                        members(ibucket, key: MemberKey(service: serviceID, initiator: ikey, listener: nil)),
+                        toward: lkey.zone)
+                    let to = local(
+                        members(lbucket, key: MemberKey(service: serviceID, initiator: nil, listener: lkey)),
+                        toward: ikey.zone)
                     if from.isEmpty || to.isEmpty { continue }
                     if from.count == 1, to.count == 1, from[0].host == to[0].host { continue }
-                    let conduit = ikey.zone == lkey.zone ? nil : site.conduit(from: ikey.zone, to: lkey.zone, service: serviceID)
-                    groups.append(FlowGroup(
-                        service: service, dports: lkey.ports, sports: ikey.sports, family: ikey.family,
-                        fromZone: ikey.zone, toZone: lkey.zone,
-                        initiators: from, listeners: to,
-                        initiatorRoles: ibucket.roles.sorted(), listenerRoles: lbucket.roles.sorted(),
-                        citations: uniqued(ibucket.citations + service.citations),
-                        conduit: conduit, allowed: ikey.zone == lkey.zone || conduit != nil,
-                        location: conduit?.location ?? site.host(named: to[0].host)?.location))
+                    let conduit =
+                        ikey.zone == lkey.zone ? nil : site.conduit(from: ikey.zone, to: lkey.zone, service: serviceID)
+                    groups.append(
+                        FlowGroup(
+                            service: service, dports: lkey.ports, sports: ikey.sports, family: ikey.family,
+                            fromZone: ikey.zone, toZone: lkey.zone,
+                            initiators: from, listeners: to,
+                            initiatorRoles: ibucket.roles.sorted(), listenerRoles: lbucket.roles.sorted(),
+                            citations: uniqued(ibucket.citations + service.citations),
+                            conduit: conduit, allowed: ikey.zone == lkey.zone || conduit != nil,
+                            location: conduit?.location ?? site.host(named: to[0].host)?.location))
                 }
             }
         }

@@ -19,9 +19,10 @@ public struct PolicyCompiler {
 
         public var description: String {
             switch self {
-            case let .unknown(name, kind, hint): "the site has no \(kind.rawValue) '\(name)': \(hint)"
-            case let .wrongKind(name, isGateway):
-                isGateway ? "'\(name)' is a gateway: use --gateway \(name)" : "'\(name)' is not a gateway: use --host \(name)"
+            case .unknown(let name, let kind, let hint): "the site has no \(kind.rawValue) '\(name)': \(hint)"
+            case .wrongKind(let name, let isGateway):
+                isGateway
+                    ? "'\(name)' is a gateway: use --gateway \(name)" : "'\(name)' is not a gateway: use --host \(name)"
             }
         }
     }
@@ -29,7 +30,8 @@ public struct PolicyCompiler {
     public func target(kind: Target.Kind, name: String) throws -> Target {
         guard let host = site.host(named: name) else {
             let candidates = site.hosts.filter { ($0.isGateway ? Target.Kind.gateway : .host) == kind }.map(\.name)
-            throw TargetError.unknown(name, kind: kind, hint: DidYouMean.hint(for: name, among: candidates, kind: kind.rawValue))
+            throw TargetError.unknown(
+                name, kind: kind, hint: DidYouMean.hint(for: name, among: candidates, kind: kind.rawValue))
         }
         guard host.isGateway == (kind == .gateway) else { throw TargetError.wrongKind(name, isGateway: host.isGateway) }
         return Target(kind: kind, name: name)
@@ -45,12 +47,15 @@ public struct PolicyCompiler {
         }
         var table = Table()
         table.chains = [
-            Chain(name: "input", hook: .input, priority: 0, policy: .drop,
-                  rules: Baseline.input + builder.rules(for: .input)),
-            Chain(name: "forward", hook: .forward, priority: 0, policy: .drop,
-                  rules: host.isGateway ? Baseline.forward + builder.rules(for: .forward) : []),
-            Chain(name: "output", hook: .output, priority: 0, policy: .drop,
-                  rules: Baseline.output + builder.rules(for: .output)),
+            Chain(
+                name: "input", hook: .input, priority: 0, policy: .drop,
+                rules: Baseline.input + builder.rules(for: .input)),
+            Chain(
+                name: "forward", hook: .forward, priority: 0, policy: .drop,
+                rules: host.isGateway ? Baseline.forward + builder.rules(for: .forward) : []),
+            Chain(
+                name: "output", hook: .output, priority: 0, policy: .drop,
+                rules: Baseline.output + builder.rules(for: .output)),
         ]
         table.sets = builder.namer.sets
         table.helpers = ConntrackHelper.allCases.filter { helper in
@@ -71,14 +76,17 @@ enum Baseline {
     }
 
     static let invalid = rule(.drop, comment: "drop packets conntrack cannot place") { $0.ctState = [.invalid] }
-    static let established = rule(.accept, comment: "replies and helper-related flows") { $0.ctState = [.established, .related] }
+    static let established = rule(.accept, comment: "replies and helper-related flows") {
+        $0.ctState = [.established, .related]
+    }
 
     static let input: [Rule] = [
         rule(.accept, comment: "loopback") { $0.iif = "lo" },
         invalid, established,
         rule(.accept, comment: "IPv6 neighbour discovery (on-link only)") {
             $0.family = .ipv6
-            $0.icmpv6Types = ["nd-router-advert", "nd-neighbor-solicit", "nd-neighbor-advert"]  // by type number, as read back
+            // By type number, as read back.
+            $0.icmpv6Types = ["nd-router-advert", "nd-neighbor-solicit", "nd-neighbor-advert"]
         },
     ]
     static let output: [Rule] = [

@@ -1,6 +1,12 @@
+import Foundation
+
 /// Names address sets after the flows they serve and shares one set among rules that need the same addresses.
 struct SetNamer {
-    private struct Content: Hashable { var base: String; var family: IPFamily; var elements: [IPAddress] }
+    private struct Content: Hashable {
+        var base: String
+        var family: IPFamily
+        var elements: [IPAddress]
+    }
     private var byContent: [Content: String] = [:]
     private var used: Set<String> = []
     private(set) var sets: [AddressSet] = []
@@ -45,5 +51,3 @@ struct SetNamer {
         return name
     }
 }
-
-import Foundation

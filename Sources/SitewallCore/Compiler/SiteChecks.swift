@@ -4,14 +4,18 @@ enum SiteChecks {
     static func conduitGaps(_ site: ResolvedSite, flows: [FlowGroup], log: inout DiagnosticLog) {
         for group in flows where !group.allowed {
             let location = site.site.host(named: group.initiators.first?.host ?? "")?.location
-            log.warning("no conduit lets \(group.summary) cross from '\(group.fromZone)' to '\(group.toZone)'; it stays blocked",
-                        at: location,
-                        fix: "if it is needed, add '- { from: \(group.fromZone), to: \(group.toZone), services: [\(group.service.id)] }' to conduits")
+            log.warning(
+                "no conduit lets \(group.summary) cross from '\(group.fromZone)' to '\(group.toZone)'; it stays blocked",
+                at: location,
+                fix:
+                    "if it is needed, add '- { from: \(group.fromZone), to: \(group.toZone), services: [\(group.service.id)] }' to conduits"
+            )
         }
         for group in flows where group.allowed && group.crossesZones && group.service.unaddressedInitiator {
-            log.warning("\(group.summary) crosses zones, but its requests are broadcast from hosts with no address yet and no router forwards them",
-                        at: site.site.host(named: group.initiators.first?.host ?? "")?.location,
-                        fix: "put a \(group.service.id) server (or relay) in zone '\(group.fromZone)'")
+            log.warning(
+                "\(group.summary) crosses zones, but its requests are broadcast from hosts with no address yet and no router forwards them",
+                at: site.site.host(named: group.initiators.first?.host ?? "")?.location,
+                fix: "put a \(group.service.id) server (or relay) in zone '\(group.fromZone)'")
         }
     }
 
@@ -23,17 +27,27 @@ enum SiteChecks {
             let flowRules = chain.rules.filter { $0.origin?.kind != .baseline }
             for (i, later) in flowRules.enumerated() {
                 guard let earlier = flowRules[..<i].first(where: { covers($0, later, sets: sets) }) else { continue }
-                let what = { (rule: Rule) in "\(rule.origin?.service ?? "?") \(rule.transport?.rawValue ?? "")/\(rule.dport?.description ?? "any")" }
-                let kind = earlier.saddr == later.saddr && earlier.daddr == later.daddr && earlier.dport == later.dport ? "duplicates" : "is shadowed by"
-                log.warning("on \(policy.target), chain \(chain.name): the rule for \(what(later)) \(kind) the earlier rule for \(what(earlier))",
-                            at: location, fix: "the two services share a port; if they are the same program, drop one of the roles")
+                let what = { (rule: Rule) in
+                    "\(rule.origin?.service ?? "?") \(rule.transport?.rawValue ?? "")/\(rule.dport?.description ?? "any")"
+                }
+                let kind =
+                    earlier.saddr == later.saddr && earlier.daddr == later.daddr && earlier.dport == later.dport
+                    ? "duplicates" : "is shadowed by"
+                log.warning(
+                    "on \(policy.target), chain \(chain.name): the rule for \(what(later)) \(kind) the earlier rule for \(what(earlier))",
+                    at: location,
+                    fix: "the two services share a port; if they are the same program, drop one of the roles")
             }
         }
     }
 
     static func covers(_ a: Rule, _ b: Rule, sets: [String: Set<IPAddress>]) -> Bool {
-        guard a.verdict == b.verdict, a.family == b.family, a.transport == b.transport, a.helper == b.helper else { return false }
-        guard a.iifname == nil || a.iifname == b.iifname, a.oifname == nil || a.oifname == b.oifname else { return false }
+        guard a.verdict == b.verdict, a.family == b.family, a.transport == b.transport, a.helper == b.helper else {
+            return false
+        }
+        guard a.iifname == nil || a.iifname == b.iifname, a.oifname == nil || a.oifname == b.oifname else {
+            return false
+        }
         func portsCover(_ x: PortSet?, _ y: PortSet?) -> Bool {
             guard let x else { return true }
             guard let y else { return false }
@@ -44,8 +58,8 @@ enum SiteChecks {
             guard let y else { return false }
             let resolve = { (m: AddressMatch) -> Set<IPAddress> in
                 switch m {
-                case let .set(name): sets[name] ?? []
-                case let .addresses(list): Set(list)
+                case .set(let name): sets[name] ?? []
+                case .addresses(let list): Set(list)
                 }
             }
             return resolve(x).isSuperset(of: resolve(y))

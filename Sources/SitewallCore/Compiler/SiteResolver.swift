@@ -9,8 +9,12 @@ public enum SiteResolver {
         for host in site.hosts {
             for address in host.addresses {
                 if let (owner, location) = addressOwners[address.value] {
-                    log.error("address \(address.value) of '\(host.name)' is already used by '\(owner)'", at: address.location,
-                              fix: "give each host its own address (the other is at \(location.map(\.description) ?? "an earlier line"))")
+                    log.error(
+                        "address \(address.value) of '\(host.name)' is already used by '\(owner)'",
+                        at: address.location,
+                        fix:
+                            "give each host its own address (the other is at \(location.map(\.description) ?? "an earlier line"))"
+                    )
                 } else {
                     addressOwners[address.value] = (host.name, address.location)
                 }
@@ -28,8 +32,12 @@ public enum SiteResolver {
             for other in site.zones[..<i] {
                 for a in zone.networks {
                     for b in other.networks where a.contains(b.address) || b.contains(a.address) {
-                        log.warning("network \(a) of zone '\(zone.name)' overlaps \(b) of zone '\(other.name)'", at: zone.location,
-                                    fix: "hosts in the overlap go to the zone with the longer prefix; give 'zone:' on a host to be explicit")
+                        log.warning(
+                            "network \(a) of zone '\(zone.name)' overlaps \(b) of zone '\(other.name)'",
+                            at: zone.location,
+                            fix:
+                                "hosts in the overlap go to the zone with the longer prefix; give 'zone:' on a host to be explicit"
+                        )
                     }
                 }
             }
@@ -51,35 +59,46 @@ public enum SiteResolver {
     /// What a set of roles offers and uses, and whether its checks were clean: hosts with the
     /// same roles and no port overrides (most of a large site) share one computation.
     struct RoleCache {
-        struct Entry { var roles: [Role]; var offers: [String: OfferedService]; var uses: [String: UsedService] }
+        struct Entry {
+            var roles: [Role]
+            var offers: [String: OfferedService]
+            var uses: [String: UsedService]
+        }
         var entries: [[String]: Entry] = [:]
     }
 
-    static func resolveHost(_ host: Host, site: Site, zones: [Zone], catalog: ProfileCatalog, cache: inout RoleCache,
-                            log: inout DiagnosticLog) -> ResolvedHost? {
+    static func resolveHost(
+        _ host: Host, site: Site, zones: [Zone], catalog: ProfileCatalog, cache: inout RoleCache,
+        log: inout DiagnosticLog
+    ) -> ResolvedHost? {
         let zoneNames = zones.map(\.name)
-        var result = ResolvedHost(name: host.name, addresses: [], roles: [], offers: [:], uses: [:], interfaces: nil, location: host.location)
+        var result = ResolvedHost(
+            name: host.name, addresses: [], roles: [], offers: [:], uses: [:], interfaces: nil, location: host.location)
 
         if let given = host.zone, !zoneNames.contains(given.value) {
-            log.error("host '\(host.name)' names unknown zone '\(given.value)'", at: given.location,
-                      fix: DidYouMean.hint(for: given.value, among: zoneNames, kind: "zone"))
+            log.error(
+                "host '\(host.name)' names unknown zone '\(given.value)'", at: given.location,
+                fix: DidYouMean.hint(for: given.value, among: zoneNames, kind: "zone"))
         }
         for address in host.addresses {
             let derived = zone(of: address.value, in: zones)
             if let given = host.zone, zoneNames.contains(given.value) {
                 if let derived, derived != given.value {
-                    log.error("address \(address.value) of '\(host.name)' lies in zone '\(derived)', not in its given zone '\(given.value)'",
-                              at: address.location, fix: "correct the address, or drop 'zone:' so the address decides")
+                    log.error(
+                        "address \(address.value) of '\(host.name)' lies in zone '\(derived)', not in its given zone '\(given.value)'",
+                        at: address.location, fix: "correct the address, or drop 'zone:' so the address decides")
                 } else if derived == nil {
-                    log.warning("address \(address.value) of '\(host.name)' is outside every network of zone '\(given.value)'",
-                                at: address.location, fix: "add its network to zone '\(given.value)'")
+                    log.warning(
+                        "address \(address.value) of '\(host.name)' is outside every network of zone '\(given.value)'",
+                        at: address.location, fix: "add its network to zone '\(given.value)'")
                 }
                 result.addresses.append(HostAddress(host: host.name, address: address.value, zone: given.value))
             } else if let derived {
                 result.addresses.append(HostAddress(host: host.name, address: address.value, zone: derived))
             } else if host.zone == nil {
-                log.error("address \(address.value) of '\(host.name)' is in no zone's networks", at: address.location,
-                          fix: "add a network holding it to a zone, or give the host 'zone: NAME'")
+                log.error(
+                    "address \(address.value) of '\(host.name)' is in no zone's networks", at: address.location,
+                    fix: "add a network holding it to a zone, or give the host 'zone: NAME'")
             }
         }
 
@@ -89,13 +108,16 @@ public enum SiteResolver {
             for entry in gateway.interfaces {
                 let item = entry.value
                 guard zoneNames.contains(item.zone) else {
-                    log.error("gateway '\(host.name)' names unknown zone '\(item.zone)'", at: entry.location,
-                              fix: DidYouMean.hint(for: item.zone, among: zoneNames, kind: "zone"))
+                    log.error(
+                        "gateway '\(host.name)' names unknown zone '\(item.zone)'", at: entry.location,
+                        fix: DidYouMean.hint(for: item.zone, among: zoneNames, kind: "zone"))
                     continue
                 }
                 if let other = seenInterfaces[item.interface] {
-                    log.error("gateway '\(host.name)' uses interface '\(item.interface)' for zones '\(other)' and '\(item.zone)'",
-                              at: entry.location, fix: "a zone boundary needs one interface per zone (use VLAN interfaces such as eth1.10)")
+                    log.error(
+                        "gateway '\(host.name)' uses interface '\(item.interface)' for zones '\(other)' and '\(item.zone)'",
+                        at: entry.location,
+                        fix: "a zone boundary needs one interface per zone (use VLAN interfaces such as eth1.10)")
                 }
                 seenInterfaces[item.interface] = item.zone
                 interfaces[item.zone] = item.interface
@@ -107,8 +129,9 @@ public enum SiteResolver {
             if site.host(named: manager.value) != nil {
                 result.management.append(manager.value)
             } else {
-                log.error("host '\(host.name)' names unknown management host '\(manager.value)'", at: manager.location,
-                          fix: DidYouMean.hint(for: manager.value, among: site.hosts.map(\.name), kind: "host"))
+                log.error(
+                    "host '\(host.name)' names unknown management host '\(manager.value)'", at: manager.location,
+                    fix: DidYouMean.hint(for: manager.value, among: site.hosts.map(\.name), kind: "host"))
             }
         }
         let signature = host.roles.map(\.value)
@@ -121,9 +144,10 @@ public enum SiteResolver {
         let before = log.diagnostics.count
         for roleName in host.roles {
             guard let role = catalog.roles[roleName.value] else {
-                log.error("host '\(host.name)' has unknown role '\(roleName.value)'", at: roleName.location,
-                          fix: DidYouMean.hint(for: roleName.value, among: Array(catalog.roles.keys), kind: "role")
-                            + " ('sitewall profiles' lists every role)")
+                log.error(
+                    "host '\(host.name)' has unknown role '\(roleName.value)'", at: roleName.location,
+                    fix: DidYouMean.hint(for: roleName.value, among: Array(catalog.roles.keys), kind: "role")
+                        + " ('sitewall profiles' lists every role)")
                 continue
             }
             result.roles.append(role)
@@ -133,13 +157,17 @@ public enum SiteResolver {
                     offered.roles.append(role.id)
                     result.offers[service.id] = offered
                 } else {
-                    result.offers[service.id] = OfferedService(service: service, ports: service.ports ?? PortSet([]), roles: [role.id])
+                    result.offers[service.id] = OfferedService(
+                        service: service, ports: service.ports ?? PortSet([]), roles: [role.id])
                 }
             }
             for endpoint in role.uses {
                 guard let service = catalog.services[endpoint.service] else { continue }
-                var used = result.uses[service.id] ?? UsedService(service: service, sourcePorts: endpoint.sourcePorts ?? service.sourcePorts,
-                                                                  roles: [], citations: [])
+                var used =
+                    result.uses[service.id]
+                    ?? UsedService(
+                        service: service, sourcePorts: endpoint.sourcePorts ?? service.sourcePorts,
+                        roles: [], citations: [])
                 used.roles.append(role.id)
                 used.citations += endpoint.citations
                 result.uses[service.id] = used
@@ -155,23 +183,31 @@ public enum SiteResolver {
         return result
     }
 
-    static func applyPortOverrides(_ host: Host, to result: inout ResolvedHost, catalog: ProfileCatalog, log: inout DiagnosticLog) {
+    static func applyPortOverrides(
+        _ host: Host, to result: inout ResolvedHost, catalog: ProfileCatalog, log: inout DiagnosticLog
+    ) {
         for entry in host.ports {
             let override = entry.value
             guard let service = catalog.services[override.service] else {
-                log.error("host '\(host.name)' sets a port for unknown service '\(override.service)'", at: entry.location,
-                          fix: DidYouMean.hint(for: override.service, among: Array(result.offers.keys) + Array(catalog.services.keys), kind: "service"))
+                log.error(
+                    "host '\(host.name)' sets a port for unknown service '\(override.service)'", at: entry.location,
+                    fix: DidYouMean.hint(
+                        for: override.service, among: Array(result.offers.keys) + Array(catalog.services.keys),
+                        kind: "service"))
                 continue
             }
             guard var offered = result.offers[service.id] else {
-                log.error("host '\(host.name)' sets a port for '\(service.id)', but none of its roles listens on it", at: entry.location,
-                          fix: "set ports on the host that offers the service, or add a role that offers it")
+                log.error(
+                    "host '\(host.name)' sets a port for '\(service.id)', but none of its roles listens on it",
+                    at: entry.location,
+                    fix: "set ports on the host that offers the service, or add a role that offers it")
                 continue
             }
             guard service.configurable else {
                 let why = service.citations.first.map { " (\($0))" } ?? ""
-                log.error("the port of '\(service.id)' cannot be changed: the vendor fixes it at \(service.ports?.description ?? "?")\(why)",
-                          at: entry.location, fix: "remove this port override")
+                log.error(
+                    "the port of '\(service.id)' cannot be changed: the vendor fixes it at \(service.ports?.description ?? "?")\(why)",
+                    at: entry.location, fix: "remove this port override")
                 continue
             }
             offered.ports = override.ports
@@ -179,7 +215,9 @@ public enum SiteResolver {
         }
     }
 
-    static func checkHostConstraints(_ host: Host, _ result: ResolvedHost, catalog: ProfileCatalog, log: inout DiagnosticLog) {
+    static func checkHostConstraints(
+        _ host: Host, _ result: ResolvedHost, catalog: ProfileCatalog, log: inout DiagnosticLog
+    ) {
         let overrideLocation = { (service: String) in
             host.ports.first { $0.value.service == service }?.location ?? host.location
         }
@@ -189,9 +227,12 @@ public enum SiteResolver {
             guard service.scope == .network else { continue }
             if offered.ports.isEmpty {
                 let note = service.note.map { " (\($0))" } ?? ""
-                log.error("'\(service.id)' on host '\(host.name)' has no default port; the site must give one\(note)",
-                          at: host.location, fix: "add 'ports: { \(service.id): \(service.examplePorts?.description ?? "PORT") }' to host '\(host.name)'"
-                            + (service.examplePorts.map { " (the vendor's table shows \($0))" } ?? ""))
+                log.error(
+                    "'\(service.id)' on host '\(host.name)' has no default port; the site must give one\(note)",
+                    at: host.location,
+                    fix:
+                        "add 'ports: { \(service.id): \(service.examplePorts?.description ?? "PORT") }' to host '\(host.name)'"
+                        + (service.examplePorts.map { " (the vendor's table shows \($0))" } ?? ""))
                 continue
             }
             guard let profile = catalog.profile(named: service.profileName) else { continue }
@@ -202,14 +243,18 @@ public enum SiteResolver {
                     let clash = offered.ports.intersection(constraint.ports)
                     let own = service.ports ?? PortSet([])
                     if !clash.isEmpty && !own.contains(clash) {
-                        log.error("'\(service.id)' on host '\(host.name)' uses port \(clash), reserved for another \(profile.product) process: \"\(constraint.message)\"",
-                                  at: overrideLocation(service.id),
-                                  fix: "choose a port outside \(constraint.ports) (\(constraint.citations.first?.description ?? profile.file))")
+                        log.error(
+                            "'\(service.id)' on host '\(host.name)' uses port \(clash), reserved for another \(profile.product) process: \"\(constraint.message)\"",
+                            at: overrideLocation(service.id),
+                            fix:
+                                "choose a port outside \(constraint.ports) (\(constraint.citations.first?.description ?? profile.file))"
+                        )
                     }
-                case let .allowedPorts(target) where target == service.id:
+                case .allowedPorts(let target) where target == service.id:
                     if !constraint.ports.contains(offered.ports) {
-                        log.error("'\(service.id)' on host '\(host.name)' uses port \(offered.ports), outside the ports the vendor allows (\(constraint.ports)): \"\(constraint.message)\"",
-                                  at: overrideLocation(service.id), fix: "pick a port in \(constraint.ports)")
+                        log.error(
+                            "'\(service.id)' on host '\(host.name)' uses port \(offered.ports), outside the ports the vendor allows (\(constraint.ports)): \"\(constraint.message)\"",
+                            at: overrideLocation(service.id), fix: "pick a port in \(constraint.ports)")
                     }
                 default:
                     break
@@ -221,62 +266,76 @@ public enum SiteResolver {
             guard let profile = catalog.profile(named: profileName) else { continue }
             for constraint in profile.constraints {
                 guard case .neverOpen = constraint.kind else { continue }
-                for offered in result.offers.values.sorted(by: { $0.service.id < $1.service.id }) where offered.service.scope == .network {
+                for offered in result.offers.values.sorted(by: { $0.service.id < $1.service.id })
+                where offered.service.scope == .network {
                     guard offered.service.transports.contains(where: constraint.transports.contains) else { continue }
                     let clash = offered.ports.intersection(constraint.ports)
                     if !clash.isEmpty {
-                        log.error("'\(offered.service.id)' on host '\(host.name)' would open port \(clash), which \(profile.product) never allows: \"\(constraint.message)\"",
-                                  at: overrideLocation(offered.service.id),
-                                  fix: "use another port (\(constraint.citations.first?.description ?? profile.file))")
+                        log.error(
+                            "'\(offered.service.id)' on host '\(host.name)' would open port \(clash), which \(profile.product) never allows: \"\(constraint.message)\"",
+                            at: overrideLocation(offered.service.id),
+                            fix: "use another port (\(constraint.citations.first?.description ?? profile.file))")
                     }
                 }
             }
         }
         // Two services on one host on the same transport and port.
-        let offers = result.offers.values.filter { $0.service.scope == .network && !$0.ports.isEmpty }.sorted { $0.service.id < $1.service.id }
+        let offers = result.offers.values.filter { $0.service.scope == .network && !$0.ports.isEmpty }.sorted {
+            $0.service.id < $1.service.id
+        }
         for (i, a) in offers.enumerated() {
             for b in offers[(i + 1)...] {
                 let transports = a.service.transports.filter(b.service.transports.contains)
                 let clash = a.ports.intersection(b.ports)
                 guard !transports.isEmpty, !clash.isEmpty else { continue }
-                let text = "'\(a.service.id)' and '\(b.service.id)' both listen on \(transports.map(\.rawValue).joined(separator: "/")) \(clash) on host '\(host.name)'"
+                let text =
+                    "'\(a.service.id)' and '\(b.service.id)' both listen on \(transports.map(\.rawValue).joined(separator: "/")) \(clash) on host '\(host.name)'"
                 if a.service.profileName == b.service.profileName {
-                    log.error(text, at: overrideLocation(b.service.id), fix: "give one of them a distinct port with 'ports:'")
+                    log.error(
+                        text, at: overrideLocation(b.service.id), fix: "give one of them a distinct port with 'ports:'")
                 } else {
-                    log.warning(text + "; the same port serves both", at: host.location,
-                                fix: "if these are different programs, move one to another port")
+                    log.warning(
+                        text + "; the same port serves both", at: host.location,
+                        fix: "if these are different programs, move one to another port")
                 }
             }
         }
     }
 
-    static func resolveConduits(_ site: Site, zones: [Zone], catalog: ProfileCatalog, log: inout DiagnosticLog) -> [ResolvedConduit] {
+    static func resolveConduits(_ site: Site, zones: [Zone], catalog: ProfileCatalog, log: inout DiagnosticLog)
+        -> [ResolvedConduit]
+    {
         let zoneNames = zones.map(\.name)
         var result: [ResolvedConduit] = []
         for conduit in site.conduits {
             var ok = true
             for end in [conduit.from, conduit.to] where !zoneNames.contains(end.value) {
-                log.error("conduit names unknown zone '\(end.value)'", at: end.location,
-                          fix: DidYouMean.hint(for: end.value, among: zoneNames, kind: "zone"))
+                log.error(
+                    "conduit names unknown zone '\(end.value)'", at: end.location,
+                    fix: DidYouMean.hint(for: end.value, among: zoneNames, kind: "zone"))
                 ok = false
             }
             if conduit.from.value == conduit.to.value {
-                log.warning("conduit from '\(conduit.from.value)' to itself has no effect: flows inside a zone are always allowed",
-                            at: conduit.location, fix: "remove it")
+                log.warning(
+                    "conduit from '\(conduit.from.value)' to itself has no effect: flows inside a zone are always allowed",
+                    at: conduit.location, fix: "remove it")
             }
             var services = Set<String>()
             for name in conduit.services {
                 guard let found = catalog.servicesNamed(name.value) else {
                     let candidates = Array(catalog.services.keys) + catalog.profiles.map(\.name)
-                    log.error("conduit names unknown service '\(name.value)'", at: name.location,
-                              fix: DidYouMean.hint(for: name.value, among: candidates, kind: "service"))
+                    log.error(
+                        "conduit names unknown service '\(name.value)'", at: name.location,
+                        fix: DidYouMean.hint(for: name.value, among: candidates, kind: "service"))
                     ok = false
                     continue
                 }
                 services.formUnion(found.map(\.id))
             }
             if ok {
-                result.append(ResolvedConduit(from: conduit.from.value, to: conduit.to.value, services: services, location: conduit.location))
+                result.append(
+                    ResolvedConduit(
+                        from: conduit.from.value, to: conduit.to.value, services: services, location: conduit.location))
             }
         }
         return result

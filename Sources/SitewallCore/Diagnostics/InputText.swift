@@ -40,7 +40,9 @@ public enum InputText {
 
     static func clip(_ text: String, limit: Int) -> String {
         guard text.count > limit else { return text }
-        let head = limit * 2 / 3, tail = limit / 4
-        return String(text.prefix(head)) + "…(\(text.count - head - tail) characters left out)…" + String(text.suffix(tail))
+        let head = limit * 2 / 3
+        let tail = limit / 4
+        return String(text.prefix(head)) + "…(\(text.count - head - tail) characters left out)…"
+            + String(text.suffix(tail))
     }
 }

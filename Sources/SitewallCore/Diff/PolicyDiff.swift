@@ -34,16 +34,22 @@ public struct PolicyDiff: Sendable {
     public static func compare(expected: Policy?, running: RunningState, ownTableOnly: Bool = false) -> PolicyDiff {
         var diff = compare(expected: expected, running: running.policy)
         for other in running.otherChains where !ownTableOnly && !other.effects.isEmpty {
-            diff.changes.append(.foreignObject("table \(other.family) \(other.table) chain \(other.chain) (hook \(other.hook), "
-                + "priority \(other.priority)) sees the traffic sitewall filters and can \(other.effects.joined(separator: ", ")) "
-                + "it: the kernel does not do what the site says ('--own-table' leaves other tables out)"))
+            diff.changes.append(
+                .foreignObject(
+                    "table \(other.family) \(other.table) chain \(other.chain) (hook \(other.hook), "
+                        + "priority \(other.priority)) sees the traffic sitewall filters and can \(other.effects.joined(separator: ", ")) "
+                        + "it: the kernel does not do what the site says ('--own-table' leaves other tables out)"))
         }
         for flag in running.tableFlags {
-            diff.changes.append(.foreignObject(flag == "dormant"
-                ? "table inet sitewall is dormant (flags dormant): none of its rules filter anything"
-                : "table inet sitewall has \(flag), which sitewall never sets"))
+            diff.changes.append(
+                .foreignObject(
+                    flag == "dormant"
+                        ? "table inet sitewall is dormant (flags dormant): none of its rules filter anything"
+                        : "table inet sitewall has \(flag), which sitewall never sets"))
         }
-        for name in running.extraChains { diff.changes.append(.foreignObject("chain \(name) (not a base chain; sitewall makes none)")) }
+        for name in running.extraChains {
+            diff.changes.append(.foreignObject("chain \(name) (not a base chain; sitewall makes none)"))
+        }
         for description in running.foreignSets + running.unreadable { diff.changes.append(.foreignObject(description)) }
         return diff
     }
@@ -58,14 +64,16 @@ public struct PolicyDiff: Sendable {
         case (nil, _?):
             diff.changes.append(.tableExtra)
             return diff
-        case let (expected?, running?):
+        case (let expected?, let running?):
             diff.compareTables(expected.table, running.table)
             return diff
         }
     }
 
     mutating func compareTables(_ expected: Table, _ running: Table) {
-        for helper in expected.helpers where !running.helpers.contains(helper) { changes.append(.helperMissing(helper)) }
+        for helper in expected.helpers where !running.helpers.contains(helper) {
+            changes.append(.helperMissing(helper))
+        }
         for helper in running.helpers where !expected.helpers.contains(helper) { changes.append(.helperExtra(helper)) }
 
         // A dump can name a set twice (a hand-edited or merged file): the first counts, the rest are reported.
@@ -75,28 +83,46 @@ public struct PolicyDiff: Sendable {
         }
         let expectedSets = Dictionary(uniqueKeysWithValues: expected.sets.map { ($0.name, $0) })
         for set in expected.sets {
-            guard let other = runningSets[set.name] else { changes.append(.setMissing(set)); continue }
-            let have = Set(other.elements), want = Set(set.elements)
-            let missing = want.subtracting(have).sorted(), extra = have.subtracting(want).sorted()
+            guard let other = runningSets[set.name] else {
+                changes.append(.setMissing(set))
+                continue
+            }
+            let have = Set(other.elements)
+            let want = Set(set.elements)
+            let missing = want.subtracting(have).sorted()
+            let extra = have.subtracting(want).sorted()
             if !missing.isEmpty { changes.append(.elementsMissing(set: set.name, addresses: missing)) }
             if !extra.isEmpty { changes.append(.elementsExtra(set: set.name, addresses: extra)) }
         }
         for set in running.sets where expectedSets[set.name] == nil { changes.append(.setExtra(set)) }
 
         for chain in expected.chains {
-            guard let other = running.chain(named: chain.name) else { changes.append(.chainMissing(chain)); continue }
+            guard let other = running.chain(named: chain.name) else {
+                changes.append(.chainMissing(chain))
+                continue
+            }
             if other.hook != chain.hook {
-                changes.append(.chainChanged(name: chain.name, field: "hook", expected: chain.hook.rawValue, running: other.hook.rawValue))
+                changes.append(
+                    .chainChanged(
+                        name: chain.name, field: "hook", expected: chain.hook.rawValue, running: other.hook.rawValue))
             }
             if other.priority != chain.priority {
-                changes.append(.chainChanged(name: chain.name, field: "priority", expected: "\(chain.priority)", running: "\(other.priority)"))
+                changes.append(
+                    .chainChanged(
+                        name: chain.name, field: "priority", expected: "\(chain.priority)", running: "\(other.priority)"
+                    ))
             }
             if other.policy != chain.policy {
-                changes.append(.chainChanged(name: chain.name, field: "policy", expected: chain.policy.rawValue, running: other.policy.rawValue))
+                changes.append(
+                    .chainChanged(
+                        name: chain.name, field: "policy", expected: chain.policy.rawValue,
+                        running: other.policy.rawValue))
             }
             compareRules(chain: chain.name, expected: chain.rules, running: other.rules)
         }
-        for chain in running.chains where expected.chain(named: chain.name) == nil { changes.append(.chainExtra(chain)) }
+        for chain in running.chains where expected.chain(named: chain.name) == nil {
+            changes.append(.chainExtra(chain))
+        }
     }
 
     /// Rules are compared as multisets of identities; if both hold the same rules in another

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `sitewall apply`: the safety around one netlink transaction on a live machine. One apply at
@@ -34,7 +35,8 @@ public struct ApplySession {
     public static func parseSSHConnection(_ text: String) -> (IPAddress, UInt16, IPAddress, UInt16)? {
         let parts = text.split(separator: " ", omittingEmptySubsequences: true)
         guard parts.count == 4, let clientPort = UInt16(parts[1]), let serverPort = UInt16(parts[3]),
-              let client = address(parts[0]), let server = address(parts[2]) else { return nil }
+            let client = address(parts[0]), let server = address(parts[2])
+        else { return nil }
         return (client, clientPort, server, serverPort)
     }
 
@@ -53,16 +55,19 @@ public struct ApplySession {
         var problems: [String] = []
         if let connection = sshConnection {
             if let (client, clientPort, server, serverPort) = Self.parseSSHConnection(connection) {
-                let packet = PolicyEvaluator.Packet(source: client, destination: server, transport: .tcp,
-                                                    sourcePort: clientPort, destinationPort: serverPort)
+                let packet = PolicyEvaluator.Packet(
+                    source: client, destination: server, transport: .tcp,
+                    sourcePort: clientPort, destinationPort: serverPort)
                 if evaluator.verdict(packet, chain: "input") != .accept {
-                    problems.append("the SSH connection this runs under (\(client) -> \(server) tcp/\(serverPort)) "
-                                    + "could not be opened again")
+                    problems.append(
+                        "the SSH connection this runs under (\(client) -> \(server) tcp/\(serverPort)) "
+                            + "could not be opened again")
                 }
             } else {
-                problems.append("SSH_CONNECTION is set but does not read as 'client port server port' ("
-                                + InputText.quoted(connection) + "), so sitewall cannot tell whether the new rules keep "
-                                + "this session reachable")
+                problems.append(
+                    "SSH_CONNECTION is set but does not read as 'client port server port' ("
+                        + InputText.quoted(connection) + "), so sitewall cannot tell whether the new rules keep "
+                        + "this session reachable")
             }
         }
         guard let host = workspace.resolved.host(named: target.name) else { return problems }
@@ -71,13 +76,17 @@ public struct ApplySession {
             guard let station = workspace.resolved.host(named: manager) else { continue }
             let reachable = station.addresses.contains { from in
                 host.addresses.contains { to in
-                    from.address.family == to.address.family && evaluator.verdict(
-                        PolicyEvaluator.Packet(source: from.address, destination: to.address, transport: .tcp, sourcePort: 40000,
-                                               destinationPort: sshPorts.ranges[0].lower), chain: "input") == .accept
+                    from.address.family == to.address.family
+                        && evaluator.verdict(
+                            PolicyEvaluator.Packet(
+                                source: from.address, destination: to.address, transport: .tcp, sourcePort: 40000,
+                                destinationPort: sshPorts.ranges[0].lower), chain: "input") == .accept
                 }
             }
             if !reachable {
-                problems.append("management host \(manager) could not reach \(target.name) over SSH (tcp/\(sshPorts)); give \(target.name) the ssh/server role and \(manager) ssh/client")
+                problems.append(
+                    "management host \(manager) could not reach \(target.name) over SSH (tcp/\(sshPorts)); give \(target.name) the ssh/server role and \(manager) ssh/client"
+                )
             }
         }
         return problems
@@ -93,37 +102,43 @@ public struct ApplySession {
         public var description: String { report + problem }
     }
 
-    public func run(dryRun: Bool, force: Bool, confirmSeconds: Int?, persistPath relativePersistPath: String?,
-                    executable: String) throws -> String {
+    public func run(
+        dryRun: Bool, force: Bool, confirmSeconds: Int?, persistPath relativePersistPath: String?,
+        executable: String
+    ) throws -> String {
         // Absolute: with --confirm the file is written later, by 'sitewall confirm', from any folder.
         let persistPath = relativePersistPath.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         // Everything the netlink encoder cannot express, all at once and with its site line, before anything.
         let unexpressible = Backends.unexpressible(policy, by: .netlink)
         if !unexpressible.isEmpty {
-            throw Refused(description: "refusing to apply: \(unexpressible.count) rule\(unexpressible.count == 1 ? "" : "s") "
-                          + "cannot be applied over netlink (nothing was changed):\n  - "
-                          + unexpressible.map(\.description).joined(separator: "\n  - "))
+            throw Refused(
+                description: "refusing to apply: \(unexpressible.count) rule\(unexpressible.count == 1 ? "" : "s") "
+                    + "cannot be applied over netlink (nothing was changed):\n  - "
+                    + unexpressible.map(\.description).joined(separator: "\n  - "))
         }
         let problems = lockoutProblems()
         if !problems.isEmpty && !force {
-            throw Refused(description: "refusing to apply: the new ruleset would cut the management path:\n  - "
-                          + problems.joined(separator: "\n  - ") + "\nfix the site, or pass --force if you are sure")
+            throw Refused(
+                description: "refusing to apply: the new ruleset would cut the management path:\n  - "
+                    + problems.joined(separator: "\n  - ") + "\nfix the site, or pass --force if you are sure")
         }
         var out = problems.isEmpty ? "" : "warning (--force): " + problems.joined(separator: "; ") + "\n"
         let state = try StateDirectory.open(base: stateDirectory)
         StateDirectory.removeStale(base: stateDirectory)
         guard let lock = try state.lock("apply.lock", wait: 0) else {
-            throw Refused(description: "another sitewall apply is running in this network namespace; try again when it is done")
+            throw Refused(
+                description: "another sitewall apply is running in this network namespace; try again when it is done")
         }
         defer { lock.release() }
         if case .pending(let pending, let alive) = try Watchdog.status(state) {
             let left = Int(max(0, pending.deadline - Date().timeIntervalSince1970).rounded(.up))
-            throw Refused(description: alive
-                ? "an earlier apply is waiting for confirmation (\(left) s left): run 'sitewall confirm' to keep it, "
-                    + "'sitewall rollback' to restore the previous table now, or wait for its rollback"
-                : "an earlier apply --confirm is unconfirmed and its watchdog is gone (killed, or its rollback failed: "
-                    + "see \(state.path)/watchdog.log), so nothing will roll it back: run 'sitewall confirm' to keep the "
-                    + "running rules, or 'sitewall rollback' to restore the previous table now")
+            throw Refused(
+                description: alive
+                    ? "an earlier apply is waiting for confirmation (\(left) s left): run 'sitewall confirm' to keep it, "
+                        + "'sitewall rollback' to restore the previous table now, or wait for its rollback"
+                    : "an earlier apply --confirm is unconfirmed and its watchdog is gone (killed, or its rollback failed: "
+                        + "see \(state.path)/watchdog.log), so nothing will roll it back: run 'sitewall confirm' to keep the "
+                        + "running rules, or 'sitewall rollback' to restore the previous table now")
         }
 
         let socket = try NetlinkSocket()
@@ -137,9 +152,10 @@ public struct ApplySession {
         if confirmSeconds != nil {
             let lost = try applier.checkRestorable(table: table, snapshot: previous.bytes)
             if !lost.isEmpty {
-                throw Refused(description: "refusing --confirm: the running table inet \(table) holds what a rollback "
-                    + "could not put back exactly:\n  - " + lost.map(InputText.clipped).joined(separator: "\n  - ")
-                    + "\napply without --confirm if you accept that, or remove those objects first")
+                throw Refused(
+                    description: "refusing --confirm: the running table inet \(table) holds what a rollback "
+                        + "could not put back exactly:\n  - " + lost.map(InputText.clipped).joined(separator: "\n  - ")
+                        + "\napply without --confirm if you accept that, or remove those objects first")
             }
         }
 
@@ -148,8 +164,11 @@ public struct ApplySession {
             // What would change, in the words `sitewall diff` uses (apply replaces sitewall's table only).
             let state = try NetlinkReadback.read(socket: socket, target: target, site: policy.site, table: table)
             let diff = PolicyDiff.compare(expected: policy, running: state, ownTableOnly: true)
-            out += DiffReport(diff: diff, site: workspace.resolved, target: target, mode: .live,
-                              otherChains: state.otherChains).text
+            out +=
+                DiffReport(
+                    diff: diff, site: workspace.resolved, target: target, mode: .live,
+                    otherChains: state.otherChains
+                ).text
             out += "dry run for \(target) of site \(policy.site): nothing was changed\n"
             out += "  running:  \(runningText)\n"
             out += "  would apply: \(result.counts) (the kernel accepted the transaction)\n"
@@ -159,22 +178,29 @@ public struct ApplySession {
 
         var pending: Watchdog.Pending?
         if let seconds = confirmSeconds {
-            pending = try Watchdog.arm(state, table: table, snapshot: previous.bytes, seconds: seconds,
-                                       persist: persistPath.map { ($0, NftBackend.render(policy)) }, executable: executable)
+            pending = try Watchdog.arm(
+                state, table: table, snapshot: previous.bytes, seconds: seconds,
+                persist: persistPath.map { ($0, NftBackend.render(policy)) }, executable: executable)
         }
         let result: NetlinkApplier.Result
         do {
             result = try applier.apply(policy, previous: previous)
         } catch let error as NetlinkError where error.outcomeUnknown {
             // It may have been committed: the watchdog stays armed and restores the previous table.
-            throw NetlinkError(message: "\(error)" + (pending == nil ? "" : "\nthe watchdog stays armed: unless "
-                + "'sitewall confirm' runs in time, it restores the previous table"))
+            throw NetlinkError(
+                message: "\(error)"
+                    + (pending == nil
+                        ? ""
+                        : "\nthe watchdog stays armed: unless "
+                            + "'sitewall confirm' runs in time, it restores the previous table"))
         } catch {
             if let pending { Watchdog.cancel(state, id: pending.id, reason: "the transaction was refused: \(error)") }
             throw error
         }
-        out += "applied \(target) of site \(policy.site): \(result.counts) in \(String(format: "%.3f", result.seconds)) s"
-        out += " (\(result.messages) netlink messages, \(result.bytes) bytes, one transaction"
+        out +=
+            "applied \(target) of site \(policy.site): \(result.counts) in \(String(format: "%.3f", result.seconds)) s"
+        out +=
+            " (\(result.messages) netlink messages, \(result.bytes) bytes, one transaction"
             + (result.attempts > 1 ? ", sent \(result.attempts) times as the ruleset changed" : "") + ")\n"
         out += "  replaced: \(runningText)\n"
         if let seconds = confirmSeconds, let pending {
@@ -186,8 +212,10 @@ public struct ApplySession {
                 try FileOutput.writeAtomically(NftBackend.render(policy), to: persistPath)
                 out += "  wrote \(persistPath) for the nftables boot service\n"
             } catch {
-                throw NotPersisted(report: out, problem: "the boot file was not written: \(error)\nthe new rules are "
-                    + "applied and stay, but a reboot brings back whatever \(persistPath) held before")
+                throw NotPersisted(
+                    report: out,
+                    problem: "the boot file was not written: \(error)\nthe new rules are "
+                        + "applied and stay, but a reboot brings back whatever \(persistPath) held before")
             }
         }
         return out
@@ -201,9 +229,9 @@ public struct NetlinkSnapshotSummary: CustomStringConvertible {
     public init(_ bytes: [UInt8]) {
         for span in NetlinkMessages.spans(bytes) {
             switch bytes[span.offset + 4] {
-            case 3: chains += 1   // NFT_MSG_NEWCHAIN
-            case 6: rules += 1    // NFT_MSG_NEWRULE
-            case 9: sets += 1     // NFT_MSG_NEWSET
+            case 3: chains += 1  // NFT_MSG_NEWCHAIN
+            case 6: rules += 1  // NFT_MSG_NEWRULE
+            case 9: sets += 1  // NFT_MSG_NEWSET
             default: break
             }
         }
@@ -211,4 +239,3 @@ public struct NetlinkSnapshotSummary: CustomStringConvertible {
 
     public var description: String { "\(chains) chains, \(sets) sets, \(rules) rules" }
 }
-

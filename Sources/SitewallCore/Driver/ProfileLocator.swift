@@ -15,7 +15,9 @@ public enum ProfileLocator {
         }
         candidates.append(FileManager.default.currentDirectoryPath + "/Profiles")
         var isDirectory: ObjCBool = false
-        return candidates.first { FileManager.default.fileExists(atPath: $0, isDirectory: &isDirectory) && isDirectory.boolValue }
+        return candidates.first {
+            FileManager.default.fileExists(atPath: $0, isDirectory: &isDirectory) && isDirectory.boolValue
+        }
             ?? "Profiles"
     }
 }

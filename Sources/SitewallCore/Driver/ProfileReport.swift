@@ -22,7 +22,9 @@ public enum ProfileReport {
         out += "\nroles:\n"
         for role in profile.roles {
             out += "  \(role.id)  \(role.summary)\n"
-            if !role.offers.isEmpty { out += "      listens on: \(role.offers.map(\.service).joined(separator: ", "))\n" }
+            if !role.offers.isEmpty {
+                out += "      listens on: \(role.offers.map(\.service).joined(separator: ", "))\n"
+            }
             if !role.uses.isEmpty { out += "      connects to: \(role.uses.map(\.service).joined(separator: ", "))\n" }
             for endpoint in role.offers + role.uses {
                 for citation in endpoint.citations { out += "      source (\(endpoint.service)): \(citation)\n" }
@@ -35,7 +37,7 @@ public enum ProfileReport {
                 switch constraint.kind {
                 case .reservedPorts: kind = "reserved ports"
                 case .neverOpen: kind = "never opened"
-                case let .allowedPorts(service): kind = "allowed ports for \(service)"
+                case .allowedPorts(let service): kind = "allowed ports for \(service)"
                 }
                 out += "  \(kind): \(constraint.ports) - \"\(constraint.message)\"\n"
                 for citation in constraint.citations { out += "      source: \(citation)\n" }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The folder where `apply --confirm` keeps what the rollback needs. It is root's own (0700, owned by
@@ -50,17 +51,23 @@ public final class StateDirectory {
         }
         let fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else {
-            let reason = errno == ELOOP || errno == ENOTDIR ? "it is a symbolic link or not a directory"
+            let reason =
+                errno == ELOOP || errno == ENOTDIR
+                ? "it is a symbolic link or not a directory"
                 : String(cString: strerror(errno))
             throw Unsafe(description: "refusing the state directory \(path): \(reason); remove it and try again")
         }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { close(fd); throw Unsafe(description: "cannot inspect \(path)") }
+        guard fstat(fd, &info) == 0 else {
+            close(fd)
+            throw Unsafe(description: "cannot inspect \(path)")
+        }
         if info.st_uid != geteuid() || info.st_mode & 0o022 != 0 {
             close(fd)
-            throw Unsafe(description: "refusing the state directory \(path): it is owned by uid \(info.st_uid) with mode "
-                         + String(info.st_mode & 0o7777, radix: 8) + "; it must belong to uid \(geteuid()) and be writable "
-                         + "by it alone (remove it and sitewall creates it 0700)")
+            throw Unsafe(
+                description: "refusing the state directory \(path): it is owned by uid \(info.st_uid) with mode "
+                    + String(info.st_mode & 0o7777, radix: 8) + "; it must belong to uid \(geteuid()) and be writable "
+                    + "by it alone (remove it and sitewall creates it 0700)")
         }
         if info.st_mode & 0o077 != 0 { fchmod(fd, 0o700) }
         return fd
@@ -70,7 +77,9 @@ public final class StateDirectory {
 
     /// Writes a file whole (temporary name, then rename), mode 0600.
     public func write(_ name: String, _ bytes: [UInt8]) throws {
-        if let step = FileDescriptor.replace(in: fd, name: name, temporaryPrefix: ".\(name).", bytes: bytes, mode: 0o600) {
+        if let step = FileDescriptor.replace(
+            in: fd, name: name, temporaryPrefix: ".\(name).", bytes: bytes, mode: 0o600)
+        {
             throw failure(step == "writing" ? step : "creating a temporary file for", name)
         }
     }
@@ -132,7 +141,10 @@ public final class StateDirectory {
             }
             let code = file >= 0 ? EEXIST : errno
             if file >= 0 { close(file) }
-            guard code == ELOOP || code == EEXIST || code == ENXIO || code == EISDIR else { errno = code; return -1 }
+            guard code == ELOOP || code == EEXIST || code == ENXIO || code == EISDIR else {
+                errno = code
+                return -1
+            }
             unlinkat(fd, name, 0)
         }
         return -1
@@ -147,7 +159,10 @@ public final class StateDirectory {
         fchmod(file, 0o600)
         let until = Date().addingTimeInterval(seconds)
         while flock(file, LOCK_EX | LOCK_NB) != 0 {
-            guard errno == EWOULDBLOCK || errno == EINTR, Date() < until else { close(file); return nil }
+            guard errno == EWOULDBLOCK || errno == EINTR, Date() < until else {
+                close(file)
+                return nil
+            }
             usleep(20_000)
         }
         return FileLock(fd: file)
@@ -158,7 +173,10 @@ public final class StateDirectory {
         let file = openat(fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard file >= 0 else { return false }
         defer { close(file) }
-        if flock(file, LOCK_SH | LOCK_NB) == 0 { flock(file, LOCK_UN); return false }
+        if flock(file, LOCK_SH | LOCK_NB) == 0 {
+            flock(file, LOCK_UN)
+            return false
+        }
         return errno == EWOULDBLOCK
     }
 
@@ -184,7 +202,8 @@ public final class StateDirectory {
     static func liveNamespaceIDs() -> Set<String> {
         var ids: Set<String> = []
         var info = stat()
-        for pid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where pid.allSatisfy(\.isNumber) {
+        for pid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        where pid.allSatisfy(\.isNumber) {
             if stat("/proc/\(pid)/ns/net", &info) == 0 { ids.insert(String(info.st_ino)) }
         }
         for name in (try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? [] {
@@ -219,7 +238,9 @@ enum FileDescriptor {
     /// Writes `bytes` to a fresh file named `temporaryPrefix` + a random suffix (O_EXCL|O_NOFOLLOW, `mode`
     /// whatever the umask), syncs it and renames it to `name`, both relative to `directory` (AT_FDCWD: the
     /// working folder). nil when done; else the step that failed, with errno set (the temporary file is gone).
-    static func replace(in directory: Int32, name: String, temporaryPrefix: String, bytes: [UInt8], mode: mode_t) -> String? {
+    static func replace(in directory: Int32, name: String, temporaryPrefix: String, bytes: [UInt8], mode: mode_t)
+        -> String?
+    {
         var random = SystemRandomNumberGenerator()
         let temporary = temporaryPrefix + String(random.next(), radix: 36)
         let file = openat(directory, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
@@ -243,7 +264,10 @@ enum FileDescriptor {
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
-            if written < 0 { if errno == EINTR { continue }; return false }
+            if written < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
             offset += written
         }
         return true
@@ -254,7 +278,10 @@ enum FileDescriptor {
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
             let got = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, 65536) }
-            if got < 0 { if errno == EINTR { continue }; throw StateDirectory.Unsafe(description: "reading \(what) failed") }
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw StateDirectory.Unsafe(description: "reading \(what) failed")
+            }
             if got == 0 { return result }
             result += chunk[0..<got]
         }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The rollback of `apply --confirm`. Its state lives in one `StateDirectory`:
@@ -49,8 +50,9 @@ public enum Watchdog {
         do {
             return try JSONDecoder().decode(Pending.self, from: Data(bytes))
         } catch {
-            throw Failure(description: "\(state.path)/\(pendingFile) is unreadable; remove the folder \(state.path) "
-                          + "after checking the running rules ('nft list table inet sitewall')")
+            throw Failure(
+                description: "\(state.path)/\(pendingFile) is unreadable; remove the folder \(state.path) "
+                    + "after checking the running rules ('nft list table inet sitewall')")
         }
     }
 
@@ -69,28 +71,38 @@ public enum Watchdog {
 
     /// Saves the previous table and starts the watchdog, before the new ruleset is applied; returns
     /// once the watchdog is running (it holds its lock), so that an apply never goes unguarded.
-    static func arm(_ state: StateDirectory, table: String, snapshot: [UInt8], seconds: Int,
-                    persist: (path: String, text: String)?, executable: String) throws -> Pending {
-        for name in state.names() where name.hasPrefix("watchdog-") && name.hasSuffix(".lock")
-            || name.hasPrefix(".") || [snapshotFile, persistFile].contains(name) {
+    static func arm(
+        _ state: StateDirectory, table: String, snapshot: [UInt8], seconds: Int,
+        persist: (path: String, text: String)?, executable: String
+    ) throws -> Pending {
+        for name in state.names()
+        where name.hasPrefix("watchdog-") && name.hasSuffix(".lock")
+            || name.hasPrefix(".") || [snapshotFile, persistFile].contains(name)
+        {
             state.remove(name)
         }
         let id = UUID().uuidString.lowercased()
-        let pending = Pending(id: id, deadline: Date().timeIntervalSince1970 + Double(seconds), table: table,
-                              snapshotBytes: snapshot.isEmpty ? nil : snapshot.count, snapshotChecksum: checksum(snapshot),
-                              persistPath: persist?.path)
+        let pending = Pending(
+            id: id, deadline: Date().timeIntervalSince1970 + Double(seconds), table: table,
+            snapshotBytes: snapshot.isEmpty ? nil : snapshot.count, snapshotChecksum: checksum(snapshot),
+            persistPath: persist?.path)
         try state.write(snapshotFile, snapshot)
         if let persist { try state.write(persistFile, text: persist.text) }
         try writePending(state, pending)
         // setsid -f: a new session, so the watchdog survives the terminal, SIGHUP and the apply process.
         let base = (state.path as NSString).deletingLastPathComponent
-        let started = try? Subprocess.detached("/usr/bin/setsid", ["-f", executable, "watchdog", "--state-directory", base,
-                                                                   "--id", id])
+        let started = try? Subprocess.detached(
+            "/usr/bin/setsid",
+            [
+                "-f", executable, "watchdog", "--state-directory", base,
+                "--id", id,
+            ])
         let until = Date().addingTimeInterval(10)
         while started == 0 && !state.isHeld(watchdogLock(id)) && Date() < until { usleep(10_000) }
         guard started == 0, state.isHeld(watchdogLock(id)) else {
             cancel(state, id: id, reason: "the rollback watchdog did not start")
-            throw Failure(description: "the rollback watchdog did not start (\(executable) watchdog); nothing was changed")
+            throw Failure(
+                description: "the rollback watchdog did not start (\(executable) watchdog); nothing was changed")
         }
         return pending
     }
@@ -120,7 +132,8 @@ public enum Watchdog {
     /// The decision lock (confirm, roll back): waits for a decision under way, at most 120 s.
     private static func takeDecisionLock(_ state: StateDirectory) throws -> FileLock {
         guard let lock = try state.lock(decisionLock, wait: 120) else {
-            throw Failure(description: "another sitewall process holds \(state.path)/\(decisionLock) for more than 120 s")
+            throw Failure(
+                description: "another sitewall process holds \(state.path)/\(decisionLock) for more than 120 s")
         }
         return lock
     }
@@ -160,14 +173,18 @@ public enum Watchdog {
         var persistError: String?
         if let path = pending.persistPath {
             do {
-                guard let text = try state.readText(persistFile) else { throw Failure(description: "\(persistFile) is missing") }
+                guard let text = try state.readText(persistFile) else {
+                    throw Failure(description: "\(persistFile) is missing")
+                }
                 try FileOutput.writeAtomically(text, to: path)
             } catch {
                 persistError = "\(error)"
             }
         }
-        finish(state, "apply \(pending.id.prefix(8)) confirmed: the new ruleset stays"
-               + (persistError.map { "; the boot file was not written: \($0)" } ?? ""))
+        finish(
+            state,
+            "apply \(pending.id.prefix(8)) confirmed: the new ruleset stays"
+                + (persistError.map { "; the boot file was not written: \($0)" } ?? ""))
         return .confirmed(persistPath: pending.persistPath, persistError: persistError, watchdogWasDead: dead)
     }
 
@@ -181,7 +198,8 @@ public enum Watchdog {
         }
         let snapshot = try state.read(snapshotFile) ?? []
         guard snapshot.count == (pending.snapshotBytes ?? 0), checksum(snapshot) == pending.snapshotChecksum else {
-            let problem = "apply \(pending.id.prefix(8)): \(reason), but the saved table in \(state.path)/\(snapshotFile) "
+            let problem =
+                "apply \(pending.id.prefix(8)): \(reason), but the saved table in \(state.path)/\(snapshotFile) "
                 + "is missing or was altered, so it is not restored; the unconfirmed rules stay in place"
             log(state, problem)
             throw Failure(description: problem)
@@ -189,12 +207,15 @@ public enum Watchdog {
         do {
             try NetlinkApplier(socket: NetlinkSocket()).restore(table: pending.table, snapshot: snapshot)
         } catch {
-            let problem = "apply \(pending.id.prefix(8)): \(reason), and restoring the previous table failed: \(error); "
+            let problem =
+                "apply \(pending.id.prefix(8)): \(reason), and restoring the previous table failed: \(error); "
                 + "the unconfirmed rules stay in place ('sitewall rollback' tries again)"
             log(state, problem)
             throw Failure(description: problem)
         }
-        let what = pending.snapshotBytes == nil ? "removed table inet \(pending.table) (there was none before)"
+        let what =
+            pending.snapshotBytes == nil
+            ? "removed table inet \(pending.table) (there was none before)"
             : "restored the previous table inet \(pending.table)"
         finish(state, "apply \(pending.id.prefix(8)) rolled back (\(reason)): \(what)")
         return nil
@@ -207,8 +228,13 @@ public enum Watchdog {
         signal(SIGHUP, SIG_IGN)
         do {
             let state = try StateDirectory.open(base: base)
-            guard let alive = try state.lock(watchdogLock(id), wait: 5) else { return "another watchdog runs for \(id)" }
-            defer { alive.release(); state.remove(watchdogLock(id)) }
+            guard let alive = try state.lock(watchdogLock(id), wait: 5) else {
+                return "another watchdog runs for \(id)"
+            }
+            defer {
+                alive.release()
+                state.remove(watchdogLock(id))
+            }
             guard var pending = try readPending(state), pending.id == id else { return "nothing pending" }
             // The deadline may move once: apply restarts the count when its transaction commits.
             while Date().timeIntervalSince1970 < pending.deadline {

@@ -12,8 +12,9 @@ public enum ProfileLoader {
     public static func load(directory: String, log: inout DiagnosticLog) -> ProfileCatalog {
         let files = yamlFiles(under: directory)
         if files.isEmpty {
-            log.error("no profiles found in '\(directory)'", at: nil,
-                      fix: "pass --profiles DIR pointing at sitewall's Profiles/ folder, or set SITEWALL_PROFILES")
+            log.error(
+                "no profiles found in '\(directory)'", at: nil,
+                fix: "pass --profiles DIR pointing at sitewall's Profiles/ folder, or set SITEWALL_PROFILES")
         }
         var profiles: [Profile] = []
         for path in files {
@@ -21,7 +22,9 @@ public enum ProfileLoader {
             guard let root = YAMLNode.load(file: path, displayName: display, log: &log) else { continue }
             if let profile = parseProfile(root, log: &log) {
                 if let twin = profiles.first(where: { $0.name == profile.name }) {
-                    log.error("profile '\(profile.name)' is defined twice", at: root.location, fix: "rename one; the other is in \(twin.file)")
+                    log.error(
+                        "profile '\(profile.name)' is defined twice", at: root.location,
+                        fix: "rename one; the other is in \(twin.file)")
                 } else {
                     profiles.append(profile)
                 }
@@ -83,10 +86,14 @@ public enum ProfileLoader {
                 log.error("role name '\(key)' must be lower-case letters, digits and '-'", at: keyNode.location)
                 continue
             }
-            if let role = parseRole(id: "\(name)/\(key)", profile: name, value, log: &log) { profile.roles.append(role) }
+            if let role = parseRole(id: "\(name)/\(key)", profile: name, value, log: &log) {
+                profile.roles.append(role)
+            }
         }
         for item in fields["constraints"]?.list("constraints", log: &log) ?? [] {
-            if let constraint = parseConstraint(profile: name, item, log: &log) { profile.constraints.append(constraint) }
+            if let constraint = parseConstraint(profile: name, item, log: &log) {
+                profile.constraints.append(constraint)
+            }
         }
         return profile
     }
@@ -101,16 +108,20 @@ public enum ProfileLoader {
                     log.error("a citation must read 'DOCUMENT: row or sentence'", at: item.location)
                     continue
                 }
-                citations.append(Citation(document: String(text[..<colon.lowerBound]), reference: String(text[colon.upperBound...])))
+                citations.append(
+                    Citation(document: String(text[..<colon.lowerBound]), reference: String(text[colon.upperBound...])))
             } else if let fields = item.fields("a citation", allowed: ["doc", "ref"], log: &log),
-                      let doc = fields["doc"]?.string("doc", log: &log), let ref = fields["ref"]?.string("ref", log: &log) {
+                let doc = fields["doc"]?.string("doc", log: &log), let ref = fields["ref"]?.string("ref", log: &log)
+            {
                 citations.append(Citation(document: doc, reference: ref))
             }
         }
         return citations
     }
 
-    static func parseTransports(_ node: YAMLNode?, at location: SourceLocation?, log: inout DiagnosticLog) -> [Transport] {
+    static func parseTransports(_ node: YAMLNode?, at location: SourceLocation?, log: inout DiagnosticLog)
+        -> [Transport]
+    {
         guard let node else {
             log.error("a service needs 'transport: tcp|udp' (or [tcp, udp])", at: location)
             return []
@@ -127,8 +138,10 @@ public enum ProfileLoader {
     }
 
     static func parseService(id: String, _ node: YAMLNode, log: inout DiagnosticLog) -> Service? {
-        let keys = ["summary", "transport", "port", "configurable", "source-port", "initiation", "scope", "broadcast",
-                    "unaddressed-initiator", "helper", "related-ports", "example-port", "cite", "note"]
+        let keys = [
+            "summary", "transport", "port", "configurable", "source-port", "initiation", "scope", "broadcast",
+            "unaddressed-initiator", "helper", "related-ports", "example-port", "cite", "note",
+        ]
         guard let fields = node.fields("service '\(id)'", allowed: keys, log: &log) else { return nil }
         var service = Service(
             id: id,
@@ -147,57 +160,80 @@ public enum ProfileLoader {
         if let port = fields["port"], !port.isNull {
             service.ports = port.ports("port", log: &log)
         } else if fields["port"] == nil {
-            log.error("service '\(id)' needs 'port:' (write 'port: null' where the vendor gives no default)", at: node.location)
+            log.error(
+                "service '\(id)' needs 'port:' (write 'port: null' where the vendor gives no default)",
+                at: node.location)
         }
         if service.ports == nil && !service.configurable {
-            log.error("service '\(id)' has no default port and is not configurable, so no site could use it", at: node.location,
-                      fix: "give the port, or mark it 'configurable: true'")
+            log.error(
+                "service '\(id)' has no default port and is not configurable, so no site could use it",
+                at: node.location,
+                fix: "give the port, or mark it 'configurable: true'")
         }
         if let text = fields["initiation"]?.string("initiation", log: &log) {
-            if let value = Initiation(rawValue: text) { service.initiation = value } else {
+            if let value = Initiation(rawValue: text) {
+                service.initiation = value
+            } else {
                 log.error("initiation must be 'client' or 'peer', not '\(text)'", at: fields["initiation"]?.location)
             }
         }
         if let text = fields["scope"]?.string("scope", log: &log) {
-            if let value = Scope(rawValue: text) { service.scope = value } else {
+            if let value = Scope(rawValue: text) {
+                service.scope = value
+            } else {
                 log.error("scope must be 'network' or 'loopback', not '\(text)'", at: fields["scope"]?.location)
             }
         }
         if let text = fields["helper"]?.string("helper", log: &log) {
-            if let value = ConntrackHelper(rawValue: text) { service.helper = value } else {
-                log.error("unknown conntrack helper '\(text)'", at: fields["helper"]?.location,
-                          fix: "use one of: " + ConntrackHelper.allCases.map(\.rawValue).joined(separator: ", "))
+            if let value = ConntrackHelper(rawValue: text) {
+                service.helper = value
+            } else {
+                log.error(
+                    "unknown conntrack helper '\(text)'", at: fields["helper"]?.location,
+                    fix: "use one of: " + ConntrackHelper.allCases.map(\.rawValue).joined(separator: ", "))
             }
         }
         service.broadcast = fields["broadcast"]?.bool("broadcast", log: &log) ?? false
-        service.unaddressedInitiator = fields["unaddressed-initiator"]?.bool("unaddressed-initiator", log: &log) ?? false
+        service.unaddressedInitiator =
+            fields["unaddressed-initiator"]?.bool("unaddressed-initiator", log: &log) ?? false
         if service.citations.isEmpty {
-            log.error("service '\(id)' cites no source", at: node.location,
-                      fix: "add 'cite: DOCUMENT: row or sentence' naming the vendor document it comes from")
+            log.error(
+                "service '\(id)' cites no source", at: node.location,
+                fix: "add 'cite: DOCUMENT: row or sentence' naming the vendor document it comes from")
         }
         if let helper = service.helper, !service.transports.contains(helper.transport) {
-            log.error("the \(helper.rawValue) helper works on \(helper.transport.rawValue), but '\(id)' is not \(helper.transport.rawValue)", at: node.location)
+            log.error(
+                "the \(helper.rawValue) helper works on \(helper.transport.rawValue), but '\(id)' is not \(helper.transport.rawValue)",
+                at: node.location)
         }
         return service
     }
 
-    static func parseEndpoints(_ node: YAMLNode?, profile: String, what: String, log: inout DiagnosticLog) -> [RoleEndpoint] {
+    static func parseEndpoints(_ node: YAMLNode?, profile: String, what: String, log: inout DiagnosticLog)
+        -> [RoleEndpoint]
+    {
         guard let node else { return [] }
         var result: [RoleEndpoint] = []
         for item in node.list(what, log: &log) ?? [] {
             if let text = item.scalarText {
-                result.append(RoleEndpoint(service: qualify(text, profile: profile), sourcePorts: nil, citations: [], note: nil, location: item.location))
-            } else if let fields = item.fields("an entry of \(what)", allowed: ["service", "source-port", "cite", "note"], log: &log) {
+                result.append(
+                    RoleEndpoint(
+                        service: qualify(text, profile: profile), sourcePorts: nil, citations: [], note: nil,
+                        location: item.location))
+            } else if let fields = item.fields(
+                "an entry of \(what)", allowed: ["service", "source-port", "cite", "note"], log: &log)
+            {
                 guard let service = fields["service"]?.string("service", log: &log) else {
                     log.error("an entry of \(what) needs 'service:'", at: item.location)
                     continue
                 }
-                result.append(RoleEndpoint(
-                    service: qualify(service, profile: profile),
-                    sourcePorts: fields["source-port"]?.ports("source-port", log: &log),
-                    citations: parseCitations(fields["cite"], log: &log),
-                    note: fields["note"]?.string("note", log: &log),
-                    location: item.location))
+                result.append(
+                    RoleEndpoint(
+                        service: qualify(service, profile: profile),
+                        sourcePorts: fields["source-port"]?.ports("source-port", log: &log),
+                        citations: parseCitations(fields["cite"], log: &log),
+                        note: fields["note"]?.string("note", log: &log),
+                        location: item.location))
             }
         }
         return result
@@ -209,7 +245,9 @@ public enum ProfileLoader {
     }
 
     static func parseRole(id: String, profile: String, _ node: YAMLNode, log: inout DiagnosticLog) -> Role? {
-        guard let fields = node.fields("role '\(id)'", allowed: ["summary", "offers", "uses"], log: &log) else { return nil }
+        guard let fields = node.fields("role '\(id)'", allowed: ["summary", "offers", "uses"], log: &log) else {
+            return nil
+        }
         let role = Role(
             id: id,
             summary: fields["summary"]?.string("summary", log: &log) ?? "",
@@ -237,20 +275,23 @@ public enum ProfileLoader {
             }
             kind = .allowedPorts(service: qualify(service, profile: profile))
         default:
-            log.error("unknown constraint kind '\(kindText)'", at: fields["kind"]?.location ?? node.location,
-                      fix: "use reserved-ports, never-open or allowed-ports")
+            log.error(
+                "unknown constraint kind '\(kindText)'", at: fields["kind"]?.location ?? node.location,
+                fix: "use reserved-ports, never-open or allowed-ports")
             return nil
         }
         guard let ports = fields["ports"]?.ports("ports", allowZero: true, log: &log) else {
             log.error("a constraint needs 'ports:'", at: node.location)
             return nil
         }
-        let transports = fields["transport"].map { parseTransports($0, at: node.location, log: &log) } ?? Transport.allCases
+        let transports =
+            fields["transport"].map { parseTransports($0, at: node.location, log: &log) } ?? Transport.allCases
         let citations = parseCitations(fields["cite"], log: &log)
         if citations.isEmpty { log.error("a constraint must cite its source", at: node.location) }
-        return VendorConstraint(kind: kind, ports: ports, transports: transports,
-                                message: fields["message"]?.string("message", log: &log) ?? "",
-                                citations: citations, location: node.location)
+        return VendorConstraint(
+            kind: kind, ports: ports, transports: transports,
+            message: fields["message"]?.string("message", log: &log) ?? "",
+            citations: citations, location: node.location)
     }
 
     static func checkReferences(_ catalog: ProfileCatalog, log: inout DiagnosticLog) {
@@ -258,14 +299,16 @@ public enum ProfileLoader {
         for profile in catalog.profiles {
             for role in profile.roles {
                 for endpoint in role.offers + role.uses where catalog.services[endpoint.service] == nil {
-                    log.error("role '\(role.id)' names unknown service '\(endpoint.service)'", at: endpoint.location,
-                              fix: DidYouMean.hint(for: endpoint.service, among: known, kind: "service"))
+                    log.error(
+                        "role '\(role.id)' names unknown service '\(endpoint.service)'", at: endpoint.location,
+                        fix: DidYouMean.hint(for: endpoint.service, among: known, kind: "service"))
                 }
             }
             for constraint in profile.constraints {
-                if case let .allowedPorts(service) = constraint.kind, catalog.services[service] == nil {
-                    log.error("constraint names unknown service '\(service)'", at: constraint.location,
-                              fix: DidYouMean.hint(for: service, among: known, kind: "service"))
+                if case .allowedPorts(let service) = constraint.kind, catalog.services[service] == nil {
+                    log.error(
+                        "constraint names unknown service '\(service)'", at: constraint.location,
+                        fix: DidYouMean.hint(for: service, among: known, kind: "service"))
                 }
             }
         }

@@ -21,17 +21,24 @@ public enum SiteLoader {
             && bytes.allSatisfy { plain($0) || $0 == 46 || $0 == 95 || $0 == 45 }
     }
 
-    static func checkName(_ name: String, _ what: String, at location: SourceLocation?, log: inout DiagnosticLog) -> Bool {
+    static func checkName(_ name: String, _ what: String, at location: SourceLocation?, log: inout DiagnosticLog)
+        -> Bool
+    {
         if isSafeName(name, maxLength: 63) { return true }
-        log.error("\(what) '\(name)' contains characters sitewall cannot pass safely into a ruleset", at: location,
-                  fix: "use letters, digits, '.', '_' and '-' only (at most 63), starting with a letter or digit")
+        log.error(
+            "\(what) '\(name)' contains characters sitewall cannot pass safely into a ruleset", at: location,
+            fix: "use letters, digits, '.', '_' and '-' only (at most 63), starting with a letter or digit")
         return false
     }
 
     static func parse(_ root: YAMLNode, log: inout DiagnosticLog) -> Site? {
-        guard let fields = root.fields("the site", allowed: ["site", "zones", "hosts", "conduits"], log: &log) else { return nil }
+        guard let fields = root.fields("the site", allowed: ["site", "zones", "hosts", "conduits"], log: &log) else {
+            return nil
+        }
         var site = Site(name: "site", file: root.file, zones: [], hosts: [], conduits: [])
-        if let node = fields["site"], let name = node.string("site", log: &log), checkName(name, "site name", at: node.location, log: &log) {
+        if let node = fields["site"], let name = node.string("site", log: &log),
+            checkName(name, "site name", at: node.location, log: &log)
+        {
             site.name = name
         } else if fields["site"] == nil {
             log.error("the site needs a name: 'site: NAME'", at: root.location)
@@ -40,7 +47,9 @@ public enum SiteLoader {
             guard checkName(name, "zone name", at: keyNode.location, log: &log) else { continue }
             if let zone = parseZone(name, value, log: &log) { site.zones.append(zone) }
         }
-        if fields["zones"] == nil { log.error("the site has no 'zones:'", at: root.location, fix: "declare at least one zone with its networks") }
+        if fields["zones"] == nil {
+            log.error("the site has no 'zones:'", at: root.location, fix: "declare at least one zone with its networks")
+        }
         for (name, keyNode, value) in fields["hosts"]?.entries("hosts", log: &log) ?? [] {
             guard checkName(name, "host name", at: keyNode.location, log: &log) else { continue }
             if let host = parseHost(name, at: keyNode.location, value, log: &log) { site.hosts.append(host) }
@@ -53,14 +62,17 @@ public enum SiteLoader {
     }
 
     static func parseZone(_ name: String, _ node: YAMLNode, log: inout DiagnosticLog) -> Zone? {
-        guard let fields = node.fields("zone '\(name)'", allowed: ["networks", "description"], log: &log) else { return nil }
+        guard let fields = node.fields("zone '\(name)'", allowed: ["networks", "description"], log: &log) else {
+            return nil
+        }
         var networks: [IPNetwork] = []
         for (text, item) in fields["networks"]?.strings("networks", log: &log) ?? [] {
             if let network = IPNetwork(text) {
                 networks.append(network)
             } else {
-                log.error("'\(text)' is not a network prefix", at: item.location,
-                          fix: "write it as ADDRESS/LENGTH with the host bits zero, e.g. 10.10.2.0/24 or 2001:db8:2::/64")
+                log.error(
+                    "'\(text)' is not a network prefix", at: item.location,
+                    fix: "write it as ADDRESS/LENGTH with the host bits zero, e.g. 10.10.2.0/24 or 2001:db8:2::/64")
             }
         }
         if fields["networks"] == nil {
@@ -69,20 +81,25 @@ public enum SiteLoader {
         return Zone(name: name, networks: networks, location: node.location)
     }
 
-    static func parseHost(_ name: String, at keyLocation: SourceLocation?, _ node: YAMLNode, log: inout DiagnosticLog) -> Host? {
+    static func parseHost(_ name: String, at keyLocation: SourceLocation?, _ node: YAMLNode, log: inout DiagnosticLog)
+        -> Host?
+    {
         let keys = ["address", "addresses", "zone", "roles", "ports", "gateway", "management", "description"]
         guard let fields = node.fields("host '\(name)'", allowed: keys, log: &log) else { return nil }
         var host = Host(name: name, addresses: [], zone: nil, roles: [], ports: [], gateway: nil, location: keyLocation)
         if fields["address"] != nil && fields["addresses"] != nil {
-            log.error("host '\(name)' has both 'address' and 'addresses'", at: node.location, fix: "keep one: 'addresses: [A, B]'")
+            log.error(
+                "host '\(name)' has both 'address' and 'addresses'", at: node.location,
+                fix: "keep one: 'addresses: [A, B]'")
         }
         for key in ["address", "addresses"] {
             for (text, item) in fields[key]?.strings(key, log: &log) ?? [] {
                 if let address = IPAddress(text) {
                     host.addresses.append(Located(address, at: item.location))
                 } else {
-                    log.error("'\(text)' is not an IPv4 or IPv6 address", at: item.location,
-                              fix: "write one address without a prefix length, e.g. 10.10.2.10 or 2001:db8::10")
+                    log.error(
+                        "'\(text)' is not an IPv4 or IPv6 address", at: item.location,
+                        fix: "write one address without a prefix length, e.g. 10.10.2.10 or 2001:db8::10")
                 }
             }
         }
@@ -107,8 +124,9 @@ public enum SiteLoader {
             log.error("host '\(name)' has no address", at: keyLocation, fix: "add 'address: 10.0.0.10'")
         }
         if host.roles.isEmpty && host.gateway == nil {
-            log.warning("host '\(name)' has no roles, so it gets no allowed flows", at: keyLocation,
-                        fix: "add 'roles: [...]' (sitewall profiles lists them)")
+            log.warning(
+                "host '\(name)' has no roles, so it gets no allowed flows", at: keyLocation,
+                fix: "add 'roles: [...]' (sitewall profiles lists them)")
         }
         return host
     }
@@ -123,8 +141,9 @@ public enum SiteLoader {
         for (zone, keyNode, value) in interfacesNode.entries("interfaces of '\(name)'", log: &log) ?? [] {
             guard let interface = value.string("interface name", log: &log) else { continue }
             guard isSafeName(interface, maxLength: 15) else {
-                log.error("'\(interface)' is not a valid interface name", at: value.location,
-                          fix: "Linux interface names are 1-15 letters, digits, '.', '_' or '-'")
+                log.error(
+                    "'\(interface)' is not a valid interface name", at: value.location,
+                    fix: "Linux interface names are 1-15 letters, digits, '.', '_' or '-'")
                 continue
             }
             spec.interfaces.append(Located(ZoneInterface(zone: zone, interface: interface), at: keyNode.location))
@@ -133,18 +152,23 @@ public enum SiteLoader {
     }
 
     static func parseConduit(_ node: YAMLNode, log: inout DiagnosticLog) -> Conduit? {
-        guard let fields = node.fields("a conduit", allowed: ["from", "to", "services", "description"], log: &log) else { return nil }
+        guard let fields = node.fields("a conduit", allowed: ["from", "to", "services", "description"], log: &log)
+        else { return nil }
         guard let fromNode = fields["from"], let from = fromNode.string("from", log: &log),
-              let toNode = fields["to"], let to = toNode.string("to", log: &log) else {
+            let toNode = fields["to"], let to = toNode.string("to", log: &log)
+        else {
             log.error("a conduit needs 'from: ZONE' and 'to: ZONE'", at: node.location)
             return nil
         }
         guard let servicesNode = fields["services"] else {
-            log.error("a conduit needs 'services: [...]'", at: node.location, fix: "list the service ids or profile names it carries")
+            log.error(
+                "a conduit needs 'services: [...]'", at: node.location,
+                fix: "list the service ids or profile names it carries")
             return nil
         }
         let services = (servicesNode.strings("services", log: &log) ?? []).map { Located($0.0, at: $0.1.location) }
-        return Conduit(from: Located(from, at: fromNode.location), to: Located(to, at: toNode.location),
-                       services: services, location: node.location)
+        return Conduit(
+            from: Located(from, at: fromNode.location), to: Located(to, at: toNode.location),
+            services: services, location: node.location)
     }
 }

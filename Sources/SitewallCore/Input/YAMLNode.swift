@@ -12,7 +12,8 @@ struct YAMLNode {
 
     /// Reads and composes a file; syntax errors become diagnostics with the parser's position.
     static func load(file path: String, displayName: String, log: inout DiagnosticLog) -> YAMLNode? {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
             log.error("cannot read '\(path)'", at: nil, fix: "check the path and that the file is readable UTF-8 text")
             return nil
         }
@@ -31,13 +32,16 @@ struct YAMLNode {
         } catch let YamlError.duplicatedKeysInMapping(duplicates, context) {
             for key in duplicates.sorted() {
                 let (line, column) = secondOccurrence(of: key, in: text, mappingAt: context.mark)
-                log.error("'\(key)' appears twice in the same mapping", at: SourceLocation(file: displayName, line: line, column: column),
-                          fix: "merge the two entries or rename one; the mapping starts at line \(context.mark.line)")
+                log.error(
+                    "'\(key)' appears twice in the same mapping",
+                    at: SourceLocation(file: displayName, line: line, column: column),
+                    fix: "merge the two entries or rename one; the mapping starts at line \(context.mark.line)")
             }
             return nil
         } catch let error as YamlError {
-            log.error("YAML syntax: \(yamlProblem(error))", at: yamlLocation(error, file: displayName),
-                      fix: "check indentation, colons and brackets near this position")
+            log.error(
+                "YAML syntax: \(yamlProblem(error))", at: yamlLocation(error, file: displayName),
+                fix: "check indentation, colons and brackets near this position")
             return nil
         } catch {
             log.error("YAML syntax: \(error)", at: SourceLocation(file: displayName, line: 1, column: 1))
@@ -62,9 +66,12 @@ struct YAMLNode {
 
     private static func yamlProblem(_ error: YamlError) -> String {
         switch error {
-        case let .scanner(context, problem, _, _): return [context?.text, problem].compactMap { $0 }.joined(separator: ": ")
-        case let .parser(context, problem, _, _): return [context?.text, problem].compactMap { $0 }.joined(separator: ": ")
-        case let .composer(context, problem, _, _): return [context?.text, problem].compactMap { $0 }.joined(separator: ": ")
+        case .scanner(let context, let problem, _, _):
+            return [context?.text, problem].compactMap { $0 }.joined(separator: ": ")
+        case .parser(let context, let problem, _, _):
+            return [context?.text, problem].compactMap { $0 }.joined(separator: ": ")
+        case .composer(let context, let problem, _, _):
+            return [context?.text, problem].compactMap { $0 }.joined(separator: ": ")
         default: return "\(error)"
         }
     }
@@ -72,25 +79,28 @@ struct YAMLNode {
     private static func yamlLocation(_ error: YamlError, file: String) -> SourceLocation {
         let mark: Mark?
         switch error {
-        case let .scanner(_, _, m, _), let .parser(_, _, m, _), let .composer(_, _, m, _): mark = m
+        case .scanner(_, _, let m, _), .parser(_, _, let m, _), .composer(_, _, let m, _): mark = m
         default: mark = nil
         }
         return SourceLocation(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1)
     }
 
     var scalarText: String? {
-        if case let .scalar(scalar) = node { return scalar.string }
+        if case .scalar(let scalar) = node { return scalar.string }
         return nil
     }
 
     var isNull: Bool {
-        if case let .scalar(scalar) = node { return scalar.tag == .implicit && (scalar.string == "~" || scalar.string == "null" || scalar.string.isEmpty) && scalar.style == .plain }
+        if case .scalar(let scalar) = node {
+            return scalar.tag == .implicit && (scalar.string == "~" || scalar.string == "null" || scalar.string.isEmpty)
+                && scalar.style == .plain
+        }
         return false
     }
 
     /// The entries of a mapping, in file order. Reports a non-mapping and duplicate keys.
     func entries(_ what: String, log: inout DiagnosticLog) -> [(key: String, keyNode: YAMLNode, value: YAMLNode)]? {
-        guard case let .mapping(mapping) = node else {
+        guard case .mapping(let mapping) = node else {
             log.error("\(what) must be a mapping (key: value)", at: location)
             return nil
         }
@@ -103,8 +113,9 @@ struct YAMLNode {
                 continue
             }
             if let first = seen[name] {
-                log.error("'\(name)' appears twice in \(what)", at: keyNode.location,
-                          fix: "merge the two entries; the first is at \(first.map(\.description) ?? "an earlier line")")
+                log.error(
+                    "'\(name)' appears twice in \(what)", at: keyNode.location,
+                    fix: "merge the two entries; the first is at \(first.map(\.description) ?? "an earlier line")")
                 continue
             }
             seen[name] = keyNode.location
@@ -121,8 +132,9 @@ struct YAMLNode {
             if allowed.contains(key) {
                 result[key] = value
             } else {
-                log.error("unknown key '\(key)' in \(what)", at: keyNode.location,
-                          fix: DidYouMean.hint(for: key, among: allowed, kind: "key"))
+                log.error(
+                    "unknown key '\(key)' in \(what)", at: keyNode.location,
+                    fix: DidYouMean.hint(for: key, among: allowed, kind: "key"))
             }
         }
         return result
@@ -131,7 +143,7 @@ struct YAMLNode {
     /// A sequence's items; a single scalar counts as a one-item list.
     func list(_ what: String, log: inout DiagnosticLog) -> [YAMLNode]? {
         switch node {
-        case let .sequence(sequence): return sequence.map { YAMLNode(node: $0, file: file) }
+        case .sequence(let sequence): return sequence.map { YAMLNode(node: $0, file: file) }
         case .scalar: return [self]
         default:
             log.error("\(what) must be a list", at: location)
@@ -168,8 +180,9 @@ struct YAMLNode {
         var ranges: [PortRange] = []
         for item in items {
             guard let text = item.scalarText, let set = PortSet(text: text) else {
-                log.error("\(what): '\(item.scalarText ?? "?")' is not a port or port range (1-65535)", at: item.location,
-                          fix: "write a port like 2080, a range like 2080-2088, or a list [2073, 3073]")
+                log.error(
+                    "\(what): '\(item.scalarText ?? "?")' is not a port or port range (1-65535)", at: item.location,
+                    fix: "write a port like 2080, a range like 2080-2088, or a list [2073, 3073]")
                 return nil
             }
             if set.contains(0) && !allowZero {

@@ -43,12 +43,15 @@ public struct LabPlan: Sendable {
         // (no rules: the hosts' own rulesets decide) so that cross-zone flows can be probed.
         var hosts = site.hosts
         if LabPlan.needsImplicitRouter(site) {
-            hosts.append(ResolvedHost(name: LabPlan.implicitRouter, addresses: [], roles: [], offers: [:], uses: [:],
-                                      interfaces: Dictionary(uniqueKeysWithValues: site.zones.enumerated().map { ($1.name, "r\($0)") }),
-                                      location: nil))
+            hosts.append(
+                ResolvedHost(
+                    name: LabPlan.implicitRouter, addresses: [], roles: [], offers: [:], uses: [:],
+                    interfaces: Dictionary(uniqueKeysWithValues: site.zones.enumerated().map { ($1.name, "r\($0)") }),
+                    location: nil))
         }
         for (index, host) in hosts.enumerated() {
-            var node = Node(host: host.name, namespace: "\(prefix)-\(index)", isGateway: host.isGateway, interfaces: [], routes: [])
+            var node = Node(
+                host: host.name, namespace: "\(prefix)-\(index)", isGateway: host.isGateway, interfaces: [], routes: [])
             var zones: [(zone: String, name: String)] = []
             if let interfaces = host.interfaces {
                 zones = site.zones.compactMap { zone in interfaces[zone.name].map { (zone.name, $0) } }
@@ -62,9 +65,12 @@ public struct LabPlan: Sendable {
                 if host.isGateway {
                     // A gateway needs an address in each of its zones and families to route for it.
                     for family in [IPFamily.ipv4, .ipv6] where !addresses.contains(where: { $0.family == family }) {
-                        let needed = site.hosts.contains { $0.addresses.contains { $0.zone == zoneName && $0.address.family == family } }
+                        let needed = site.hosts.contains {
+                            $0.addresses.contains { $0.zone == zoneName && $0.address.family == family }
+                        }
                         if needed, let network = zone.networks.first(where: { $0.family == family }),
-                           let free = freeAddress(in: network, avoiding: used) {
+                            let free = freeAddress(in: network, avoiding: used)
+                        {
                             used.insert(free)
                             addresses.append(free)
                         }
@@ -74,12 +80,14 @@ public struct LabPlan: Sendable {
                     }
                 }
                 let withPrefix = addresses.map { address -> String in
-                    let length = zone.networks.filter { $0.contains(address) }.map(\.prefixLength).max()
+                    let length =
+                        zone.networks.filter { $0.contains(address) }.map(\.prefixLength).max()
                         ?? (address.family == .ipv4 ? 32 : 128)
                     return "\(address)/\(length)"
                 }
                 peerCount += 1
-                node.interfaces.append(Interface(name: interfaceName, zone: zoneName, addresses: withPrefix, fabricPeer: "p\(peerCount)"))
+                node.interfaces.append(
+                    Interface(name: interfaceName, zone: zoneName, addresses: withPrefix, fabricPeer: "p\(peerCount)"))
             }
             plan.nodes.append(node)
         }
@@ -87,24 +95,35 @@ public struct LabPlan: Sendable {
         for zone in site.zones {
             var addresses: [String] = []
             for family in [IPFamily.ipv4, .ipv6] {
-                let needed = site.hosts.contains { $0.addresses.contains { $0.zone == zone.name && $0.address.family == family } }
-                if needed, let network = zone.networks.first(where: { $0.family == family }), let free = freeAddress(in: network, avoiding: used) {
+                let needed = site.hosts.contains {
+                    $0.addresses.contains { $0.zone == zone.name && $0.address.family == family }
+                }
+                if needed, let network = zone.networks.first(where: { $0.family == family }),
+                    let free = freeAddress(in: network, avoiding: used)
+                {
                     used.insert(free)
                     addresses.append("\(free)/\(network.prefixLength)")
                 }
             }
             guard !addresses.isEmpty else { continue }
             peerCount += 1
-            plan.nodes.append(Node(host: LabPlan.probeHost(zone.name), namespace: "\(prefix)-p\(plan.nodes.count)", isGateway: false,
-                                   isProbe: true, interfaces: [Interface(name: "eth0", zone: zone.name, addresses: addresses, fabricPeer: "p\(peerCount)")],
-                                   routes: []))
+            plan.nodes.append(
+                Node(
+                    host: LabPlan.probeHost(zone.name), namespace: "\(prefix)-p\(plan.nodes.count)", isGateway: false,
+                    isProbe: true,
+                    interfaces: [
+                        Interface(name: "eth0", zone: zone.name, addresses: addresses, fabricPeer: "p\(peerCount)")
+                    ],
+                    routes: []))
         }
         // Hosts route everything off-link through their zone's gateway.
         for index in plan.nodes.indices where !plan.nodes[index].isGateway {
             var routes: [(IPFamily, IPAddress)] = []
             for interface in plan.nodes[index].interfaces {
                 for (family, address) in (gatewayAddress[interface.zone] ?? [:]).sorted(by: { $0.key < $1.key })
-                where !routes.contains(where: { $0.0 == family }) && interface.addresses.contains(where: { IPAddress($0.split(separator: "/")[0])?.family == family }) {
+                where !routes.contains(where: { $0.0 == family })
+                    && interface.addresses.contains(where: { IPAddress($0.split(separator: "/")[0])?.family == family })
+                {
                     routes.append((family, address))
                 }
             }
@@ -121,7 +140,9 @@ public struct LabPlan: Sendable {
         nodes.filter(\.isProbe).flatMap { node in
             node.interfaces.flatMap { interface in
                 interface.addresses.compactMap { text in
-                    IPAddress(text.split(separator: "/")[0]).map { HostAddress(host: node.host, address: $0, zone: interface.zone) }
+                    IPAddress(text.split(separator: "/")[0]).map {
+                        HostAddress(host: node.host, address: $0, zone: interface.zone)
+                    }
                 }
             }
         }
@@ -156,7 +177,8 @@ public struct LabPlan: Sendable {
         }
         for node in nodes {
             for interface in node.interfaces {
-                fabricLines.append("link add \(interface.fabricPeer) type veth peer name \(interface.name) netns \(node.namespace)")
+                fabricLines.append(
+                    "link add \(interface.fabricPeer) type veth peer name \(interface.name) netns \(node.namespace)")
                 fabricLines.append("link set \(interface.fabricPeer) master \(bridges[interface.zone]!) up")
             }
         }

@@ -8,9 +8,9 @@ public final class Lab: @unchecked Sendable {
 
         public var description: String {
             switch self {
-            case let .needsPrivileges(detail):
+            case .needsPrivileges(let detail):
                 "verify needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN) to create network namespaces: \(detail)"
-            case let .command(what, detail): "\(what) failed: \(detail)"
+            case .command(let what, let detail): "\(what) failed: \(detail)"
             }
         }
     }
@@ -44,14 +44,19 @@ public final class Lab: @unchecked Sendable {
             arguments += ["-batch", "-"]
             let result = try Subprocess.run("/usr/sbin/ip", arguments, stdin: lines.joined(separator: "\n") + "\n")
             guard result.status == 0 else {
-                if namespace == nil, result.stderr.contains("Permission denied") || result.stderr.contains("Operation not permitted") {
+                if namespace == nil,
+                    result.stderr.contains("Permission denied") || result.stderr.contains("Operation not permitted")
+                {
                     throw LabError.needsPrivileges(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))
                 }
                 throw LabError.command("setting up \(namespace ?? "namespaces")", result.stderr)
             }
         }
         // br_netfilter would run bridged frames through the fabric's inet hooks; keep the fabric a plain switch.
-        try exec(plan.fabric, "for f in iptables ip6tables arptables; do sysctl -qw net.bridge.bridge-nf-call-$f=0 2>/dev/null || true; done")
+        try exec(
+            plan.fabric,
+            "for f in iptables ip6tables arptables; do sysctl -qw net.bridge.bridge-nf-call-$f=0 2>/dev/null || true; done"
+        )
         // Each node: no duplicate address detection (addresses work at once), forwarding on gateways,
         // then addresses, links and routes in one ip batch.
         for (namespace, lines) in commands.dropFirst(2) {
@@ -76,7 +81,8 @@ public final class Lab: @unchecked Sendable {
     /// Loads iptables-save text (both families) into a host's namespace.
     public func load(iptables ipv4: String, ipv6: String, into host: String) throws {
         guard let node = plan.node(for: host) else { return }
-        let v4 = scratch.appendingPathComponent("\(node.namespace).v4"), v6 = scratch.appendingPathComponent("\(node.namespace).v6")
+        let v4 = scratch.appendingPathComponent("\(node.namespace).v4")
+        let v6 = scratch.appendingPathComponent("\(node.namespace).v6")
         try ipv4.write(to: v4, atomically: true, encoding: .utf8)
         try ipv6.write(to: v6, atomically: true, encoding: .utf8)
         try exec(node.namespace, "iptables-restore \(v4.path) && ip6tables-restore \(v6.path)")

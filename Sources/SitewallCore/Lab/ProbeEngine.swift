@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs probes concurrently from one thread: listeners and clients are opened inside the lab's
@@ -11,7 +12,9 @@ public final class ProbeEngine {
     public enum EngineError: Error, CustomStringConvertible {
         case system(String, Int32)
         public var description: String {
-            switch self { case let .system(what, code): "\(what): \(String(cString: strerror(code)))" }
+            switch self {
+            case .system(let what, let code): "\(what): \(String(cString: strerror(code)))"
+            }
         }
     }
 
@@ -19,8 +22,16 @@ public final class ProbeEngine {
     private let timeout: Double
     private var namespaceFDs: [String: Int32] = [:]
 
-    private enum Role { case tcpListener, tcpClient(Int), udp(String) }
-    private struct Socket { var fd: Int32; var role: Role; var namespace: String }
+    private enum Role {
+        case tcpListener
+        case tcpClient(Int)
+        case udp(String)
+    }
+    private struct Socket {
+        var fd: Int32
+        var role: Role
+        var namespace: String
+    }
     private var sockets: [Int32: Socket] = [:]
     private var udpShared: [String: Int32] = [:]
     private var outcome: [Int: Observation] = [:]
@@ -51,8 +62,10 @@ public final class ProbeEngine {
             switch probe.transport {
             case .tcp: try connectTCP(probe)
             case .udp:
-                let fd = try probe.sport.map { try sharedUDP(host: probe.from, family: probe.fromAddress.family, port: $0) }
-                    ?? makeSocket(host: probe.from, family: probe.fromAddress.family, type: SOCK_DGRAM, role: .udp(probe.from))
+                let fd =
+                    try probe.sport.map { try sharedUDP(host: probe.from, family: probe.fromAddress.family, port: $0) }
+                    ?? makeSocket(
+                        host: probe.from, family: probe.fromAddress.family, type: SOCK_DGRAM, role: .udp(probe.from))
                 udpPending.append((probe, fd))
             }
         }
@@ -75,7 +88,9 @@ public final class ProbeEngine {
 
     private func namespaceFD(_ host: String) throws -> Int32 {
         if let fd = namespaceFDs[host] { return fd }
-        guard let path = lab.namespacePath(of: host) else { throw EngineError.system("no namespace for \(host)", ENOENT) }
+        guard let path = lab.namespacePath(of: host) else {
+            throw EngineError.system("no namespace for \(host)", ENOENT)
+        }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw EngineError.system("open \(path)", errno) }
         namespaceFDs[host] = fd
@@ -85,19 +100,25 @@ public final class ProbeEngine {
     private func makeSocket(host: String, family: IPFamily, type: __socket_type, role: Role) throws -> Int32 {
         let ns = try namespaceFD(host)
         let (fd, socketErrno) = try NetworkNamespace.run(in: ns) { () -> (Int32, Int32) in
-            let fd = socket(family == .ipv4 ? AF_INET : AF_INET6, Int32(type.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            let fd = socket(
+                family == .ipv4 ? AF_INET : AF_INET6,
+                Int32(type.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             return (fd, errno)
         }
         guard fd >= 0 else { throw EngineError.system("socket in \(host)", socketErrno) }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        if family == .ipv6 { setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size)) }
+        if family == .ipv6 {
+            setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size))
+        }
         sockets[fd] = Socket(fd: fd, role: role, namespace: host)
         return fd
     }
 
     private func bindAny(_ fd: Int32, family: IPFamily, port: UInt16, host: String) throws {
-        let status = withSocketAddress(family == .ipv4 ? IPAddress(family: .ipv4, value: 0) : IPAddress(family: .ipv6, value: 0), port: port) {
+        let status = withSocketAddress(
+            family == .ipv4 ? IPAddress(family: .ipv4, value: 0) : IPAddress(family: .ipv6, value: 0), port: port
+        ) {
             bind(fd, $0, $1)
         }
         guard status == 0 else { throw EngineError.system("bind \(family)/\(port) in \(host)", errno) }
@@ -120,7 +141,8 @@ public final class ProbeEngine {
     }
 
     private func connectTCP(_ probe: Probe) throws {
-        let fd = try makeSocket(host: probe.from, family: probe.fromAddress.family, type: SOCK_STREAM, role: .tcpClient(probe.id))
+        let fd = try makeSocket(
+            host: probe.from, family: probe.fromAddress.family, type: SOCK_STREAM, role: .tcpClient(probe.id))
         if let sport = probe.sport { try bindAny(fd, family: probe.fromAddress.family, port: sport, host: probe.from) }
         let status = withSocketAddress(probe.toAddress, port: probe.dport) { connect(fd, $0, $1) }
         if status == 0 { finish(fd, probe.id, .passed) } else if errno != EINPROGRESS { finish(fd, probe.id, .refused) }
@@ -154,7 +176,9 @@ public final class ProbeEngine {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let count = withUnsafeMutablePointer(to: &storage) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(socket.fd, &buffer, buffer.count, 0, $0, &length) }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                recvfrom(socket.fd, &buffer, buffer.count, 0, $0, &length)
+            }
         }
         guard count > 0 else { return }
         let bytes = Array(buffer[0..<count])
@@ -167,11 +191,14 @@ public final class ProbeEngine {
                 }
             }
         } else if bytes.starts(with: [0, 1]), let name = bytes.dropFirst(2).split(separator: 0).first,
-                  let id = String(decoding: name, as: UTF8.self).split(separator: "-").last {
+            let id = String(decoding: name, as: UTF8.self).split(separator: "-").last
+        {
             // Answer a TFTP read from a new port (the server's transfer ID), as TFTP does.
             guard case .udp = socket.role,
-                  let reply = try? makeSocket(host: socket.namespace, family: storage.ss_family == sa_family_t(AF_INET) ? .ipv4 : .ipv6,
-                                              type: SOCK_DGRAM, role: .udp(socket.namespace)) else { return }
+                let reply = try? makeSocket(
+                    host: socket.namespace, family: storage.ss_family == sa_family_t(AF_INET) ? .ipv4 : .ipv6,
+                    type: SOCK_DGRAM, role: .udp(socket.namespace))
+            else { return }
             let data: [UInt8] = [0, 3, 0, 1] + Array("SWP ACK \(id)".utf8)
             _ = withUnsafePointer(to: &storage) { pointer in
                 pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
@@ -202,7 +229,7 @@ public final class ProbeEngine {
             case .tcpListener:
                 let accepted = accept(socket.fd, nil, nil)
                 if accepted >= 0 { close(accepted) }
-            case let .tcpClient(id):
+            case .tcpClient(let id):
                 var error: Int32 = 0
                 var size = socklen_t(MemoryLayout<Int32>.size)
                 getsockopt(socket.fd, SOL_SOCKET, SO_ERROR, &error, &size)
@@ -222,7 +249,9 @@ func withSocketAddress<T>(_ address: IPAddress, port: UInt16, _ body: (UnsafePoi
         sin.sin_family = sa_family_t(AF_INET)
         sin.sin_port = port.bigEndian
         sin.sin_addr.s_addr = UInt32(truncatingIfNeeded: address.value).bigEndian
-        return withUnsafePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        return withUnsafePointer(to: &sin) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
     case .ipv6:
         var sin6 = sockaddr_in6()
         sin6.sin6_family = sa_family_t(AF_INET6)
@@ -230,6 +259,10 @@ func withSocketAddress<T>(_ address: IPAddress, port: UInt16, _ body: (UnsafePoi
         withUnsafeMutableBytes(of: &sin6.sin6_addr) { bytes in
             for i in 0..<16 { bytes[i] = UInt8(truncatingIfNeeded: address.value >> UInt128(8 * (15 - i))) }
         }
-        return withUnsafePointer(to: &sin6) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
+        return withUnsafePointer(to: &sin6) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                body($0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+            }
+        }
     }
 }

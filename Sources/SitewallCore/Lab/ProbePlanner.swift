@@ -17,15 +17,21 @@ public struct ProbePlanner {
         self.site = site
         self.flows = flows
         self.stations = stations
-        allowed = flows.filter(\.allowed).map { ($0, Set($0.initiators.map(\.address)), Set($0.listeners.map(\.address))) }
+        allowed = flows.filter(\.allowed).map {
+            ($0, Set($0.initiators.map(\.address)), Set($0.listeners.map(\.address)))
+        }
         gatewayZones = site.hosts.filter(\.isGateway).map { ($0.name, Set(($0.interfaces ?? [:]).keys)) }
     }
 
     /// What the site allows, whatever the rules say.
-    public func expectation(from: IPAddress, to: IPAddress, transport: Transport, sport: UInt16?, dport: UInt16) -> Verdict {
+    public func expectation(from: IPAddress, to: IPAddress, transport: Transport, sport: UInt16?, dport: UInt16)
+        -> Verdict
+    {
         for (group, sources, destinations) in allowed
         where group.service.transports.contains(transport) && group.dports.contains(dport)
-            && destinations.contains(to) && (sources.contains(from) || unaddressedFromStation(group, from: from, to: to)) {
+            && destinations.contains(to)
+            && (sources.contains(from) || unaddressedFromStation(group, from: from, to: to))
+        {
             if let required = group.sports {
                 guard let sport, required.contains(sport) else { continue }
             }
@@ -37,7 +43,9 @@ public struct ProbePlanner {
     /// DHCP requests come from hosts with no address yet, so the server takes them from anyone on
     /// its link; a managed host still needs its own output rule, and no router forwards them.
     func unaddressedFromStation(_ group: FlowGroup, from: IPAddress, to: IPAddress) -> Bool {
-        guard group.service.unaddressedInitiator, let station = stations.first(where: { $0.address == from }) else { return false }
+        guard group.service.unaddressedInitiator, let station = stations.first(where: { $0.address == from }) else {
+            return false
+        }
         return group.listeners.contains { $0.address == to && $0.zone == station.zone }
     }
 
@@ -45,23 +53,30 @@ public struct ProbePlanner {
     func enforcement(from: HostAddress, to: HostAddress) -> String? {
         if from.zone == to.zone { return "host \(to.host)" }
         if LabPlan.needsImplicitRouter(site) { return "host \(to.host)" }
-        guard let gateway = gatewayZones.first(where: { $0.zones.contains(from.zone) && $0.zones.contains(to.zone) }) else { return nil }
+        guard let gateway = gatewayZones.first(where: { $0.zones.contains(from.zone) && $0.zones.contains(to.zone) })
+        else { return nil }
         return "\(gateway.name) forward \(from.zone) -> \(to.zone)"
     }
 
     public func plan() -> [Probe] {
         var probes: [Probe] = []
         var seen = Set<String>()
-        func add(_ from: HostAddress, _ to: HostAddress, _ transport: Transport, sport: UInt16?, dport: UInt16,
-                 helper: ConntrackHelper?, service: String?, reason: String) {
+        func add(
+            _ from: HostAddress, _ to: HostAddress, _ transport: Transport, sport: UInt16?, dport: UInt16,
+            helper: ConntrackHelper?, service: String?, reason: String
+        ) {
             guard from.host != to.host, from.address.family == to.address.family, dport > 0,
-                  let point = enforcement(from: from, to: to) else { return }
+                let point = enforcement(from: from, to: to)
+            else { return }
             let key = "\(from.address)|\(to.address)|\(transport)|\(sport ?? 0)|\(dport)"
             guard seen.insert(key).inserted else { return }
-            let expected = expectation(from: from.address, to: to.address, transport: transport, sport: sport, dport: dport)
-            probes.append(Probe(id: probes.count, from: from.host, fromAddress: from.address, to: to.host, toAddress: to.address,
-                                transport: transport, sport: sport, dport: dport, helper: expected == .accept ? helper : nil,
-                                expected: expected, service: service, reason: reason, enforcement: point))
+            let expected = expectation(
+                from: from.address, to: to.address, transport: transport, sport: sport, dport: dport)
+            probes.append(
+                Probe(
+                    id: probes.count, from: from.host, fromAddress: from.address, to: to.host, toAddress: to.address,
+                    transport: transport, sport: sport, dport: dport, helper: expected == .accept ? helper : nil,
+                    expected: expected, service: service, reason: reason, enforcement: point))
         }
 
         for group in flows where group.allowed {
@@ -72,23 +87,33 @@ public struct ProbePlanner {
                 if let last = group.dports.ranges.last?.upper, last != ports[0] { ports.append(last) }
                 for (from, to) in samplePairs(group) {
                     for dport in ports {
-                        add(from, to, transport, sport: sport, dport: dport, helper: helper, service: group.service.id, reason: "flow")
+                        add(
+                            from, to, transport, sport: sport, dport: dport, helper: helper, service: group.service.id,
+                            reason: "flow")
                     }
                     for dport in [ports[0] &- 1, (ports.last ?? ports[0]) &+ 1] where dport > 0 {
-                        add(from, to, transport, sport: sport, dport: dport, helper: nil, service: nil, reason: "neighbouring port")
+                        add(
+                            from, to, transport, sport: sport, dport: dport, helper: nil, service: nil,
+                            reason: "neighbouring port")
                     }
                     // A station of the listener's zone, which no rule names, may not reach the port.
                     if let station = station(zone: to.zone, family: to.address.family) {
-                        add(station, to, transport, sport: sport, dport: ports[0], helper: nil, service: nil, reason: "unlisted host")
+                        add(
+                            station, to, transport, sport: sport, dport: ports[0], helper: nil, service: nil,
+                            reason: "unlisted host")
                     }
                     // A host of another zone that does not take part in the flow tries the same port.
                     if let outsider = outsider(for: to, excluding: group) {
-                        add(outsider, to, transport, sport: sport, dport: ports[0], helper: nil, service: nil, reason: "other zone")
+                        add(
+                            outsider, to, transport, sport: sport, dport: ports[0], helper: nil, service: nil,
+                            reason: "other zone")
                     }
                     // With sport == dport the reverse packet is the forward flow's reply tuple: conntrack
                     // rightly lets it in, so it tells nothing about the rules.
                     if sport != ports[0] {
-                        add(to, from, transport, sport: sport, dport: ports[0], helper: nil, service: nil, reason: "reverse direction")
+                        add(
+                            to, from, transport, sport: sport, dport: ports[0], helper: nil, service: nil,
+                            reason: "reverse direction")
                     }
                 }
             }
@@ -96,7 +121,9 @@ public struct ProbePlanner {
         for group in flows where !group.allowed {
             for transport in group.service.transports {
                 if let (from, to) = samplePairs(group).first {
-                    add(from, to, transport, sport: group.sports?.ranges.first?.lower, dport: group.dports.ranges[0].lower,
+                    add(
+                        from, to, transport, sport: group.sports?.ranges.first?.lower,
+                        dport: group.dports.ranges[0].lower,
                         helper: nil, service: group.service.id, reason: "no conduit")
                 }
             }
@@ -104,12 +131,14 @@ public struct ProbePlanner {
         for host in site.hosts {
             // From the zone's station when there is one, so that only this host's input decides.
             guard let target = host.addresses.first,
-                  let peer = station(zone: target.zone, family: target.address.family)
+                let peer = station(zone: target.zone, family: target.address.family)
                     ?? site.hosts.lazy.filter({ $0.name != host.name }).flatMap(\.addresses)
-                    .first(where: { $0.zone == target.zone && $0.address.family == target.address.family }) else { continue }
+                    .first(where: { $0.zone == target.zone && $0.address.family == target.address.family })
+            else { continue }
             for offered in host.offers.values where offered.service.scope == .loopback {
                 for transport in offered.service.transports {
-                    add(peer, target, transport, sport: nil, dport: offered.ports.ranges.first?.lower ?? 0, helper: nil,
+                    add(
+                        peer, target, transport, sport: nil, dport: offered.ports.ranges.first?.lower ?? 0, helper: nil,
                         service: offered.service.id, reason: "loopback only")
                 }
             }
@@ -118,7 +147,8 @@ public struct ProbePlanner {
                     guard case .neverOpen = constraint.kind else { continue }
                     for transport in constraint.transports {
                         for range in constraint.ports.ranges {
-                            add(peer, target, transport, sport: nil, dport: range.lower, helper: nil, service: nil,
+                            add(
+                                peer, target, transport, sport: nil, dport: range.lower, helper: nil, service: nil,
                                 reason: "never open (\(profile))")
                         }
                     }
@@ -138,8 +168,10 @@ public struct ProbePlanner {
     func outsider(for target: HostAddress, excluding group: FlowGroup) -> HostAddress? {
         let initiators = Set(group.initiators.map(\.host))
         for host in site.hosts where !host.isGateway && !initiators.contains(host.name) && host.name != target.host {
-            for address in host.addresses where address.zone != target.zone && address.address.family == target.address.family
-                && enforcement(from: address, to: target) != nil {
+            for address in host.addresses
+            where address.zone != target.zone && address.address.family == target.address.family
+                && enforcement(from: address, to: target) != nil
+            {
                 return address
             }
         }
@@ -148,14 +180,16 @@ public struct ProbePlanner {
 
     /// Up to `pairsPerGroup` pairs, so that each sampled initiator and listener takes part.
     func samplePairs(_ group: FlowGroup) -> [(HostAddress, HostAddress)] {
-        let from = group.initiators, to = group.listeners
+        let from = group.initiators
+        let to = group.listeners
         guard !from.isEmpty, !to.isEmpty else { return [] }
         var pairs: [(HostAddress, HostAddress)] = []
         let count = min(max(from.count, to.count), pairsPerGroup)
         var k = 0
         // Skip pairs of a host with itself (loopback), trying a few offsets.
         while pairs.count < count && k < count * 4 {
-            let a = from[k % from.count], b = to[(k + k / max(from.count, to.count)) % to.count]
+            let a = from[k % from.count]
+            let b = to[(k + k / max(from.count, to.count)) % to.count]
             if a.host != b.host && !pairs.contains(where: { $0.0 == a && $0.1 == b }) { pairs.append((a, b)) }
             k += 1
         }

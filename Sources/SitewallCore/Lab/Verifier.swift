@@ -13,8 +13,10 @@ public enum Verifier {
         }
         /// Loads through iptables-restore / ip6tables-restore instead.
         public static func iptablesLoader(_ lab: Lab, _ target: Target, _ policy: Policy) throws {
-            try lab.load(iptables: IptablesBackend.render(policy, family: .ipv4), ipv6: IptablesBackend.render(policy, family: .ipv6),
-                         into: target.name)
+            try lab.load(
+                iptables: IptablesBackend.render(policy, family: .ipv4),
+                ipv6: IptablesBackend.render(policy, family: .ipv6),
+                into: target.name)
         }
 
         /// Applies through the netlink backend, with a socket opened inside the host's namespace.
@@ -68,7 +70,8 @@ public struct VerifyReport: Sendable, Codable {
             for row in rows {
                 let status = row.matches ? "pass" : "FAIL"
                 let expected = row.probe.expected == .accept ? "open" : "closed"
-                out += "  \(status)  expected \(expected.padding(toLength: 6, withPad: " ", startingAt: 0)) observed \(row.observed.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0))  \(row.probe.label)  [\(row.probe.reason)]\n"
+                out +=
+                    "  \(status)  expected \(expected.padding(toLength: 6, withPad: " ", startingAt: 0)) observed \(row.observed.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0))  \(row.probe.label)  [\(row.probe.reason)]\n"
             }
         }
         out += "\(passed) passed, \(failed) failed\n"
@@ -76,10 +79,17 @@ public struct VerifyReport: Sendable, Codable {
     }
 
     public func json() throws -> String {
-        struct Document: Codable { var site: String; var passed: Int; var failed: Int; var results: [ProbeResult] }
+        struct Document: Codable {
+            var site: String
+            var passed: Int
+            var failed: Int
+            var results: [ProbeResult]
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(Document(site: site, passed: passed, failed: failed, results: results)), as: UTF8.self) + "\n"
+        return String(
+            decoding: try encoder.encode(Document(site: site, passed: passed, failed: failed, results: results)),
+            as: UTF8.self) + "\n"
     }
 }
 

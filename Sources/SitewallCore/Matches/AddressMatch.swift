@@ -24,9 +24,10 @@ struct NetworkAddressMatch: RulePart, Equatable {
     func nft(in rule: Rule) -> String? {
         let value: String
         switch match {
-        case let .set(name): value = "@\(name)"
-        case let .addresses(list):
-            value = list.count == 1 ? list[0].description : "{ " + list.map(\.description).joined(separator: ", ") + " }"
+        case .set(let name): value = "@\(name)"
+        case .addresses(let list):
+            value =
+                list.count == 1 ? list[0].description : "{ " + list.map(\.description).joined(separator: ", ") + " }"
         }
         return "\(family == .ipv6 ? "ip6" : "ip") \(field.rawValue) \(value)"
     }
@@ -48,7 +49,8 @@ struct NetworkAddressMatch: RulePart, Equatable {
 
     static func address(_ bytes: [UInt8]) -> IPAddress? {
         guard bytes.count == 4 || bytes.count == 16 else { return nil }
-        return IPAddress(family: bytes.count == 4 ? .ipv4 : .ipv6, value: bytes.reduce(UInt128(0)) { ($0 << 8) | UInt128($1) })
+        return IPAddress(
+            family: bytes.count == 4 ? .ipv4 : .ipv6, value: bytes.reduce(UInt128(0)) { ($0 << 8) | UInt128($1) })
     }
 
     func netlink() throws -> [NetlinkExpression] {
@@ -56,23 +58,26 @@ struct NetworkAddressMatch: RulePart, Equatable {
         let (offset, length) = Self.location(field, family)
         let load = NetlinkExpression.load(payload: NFT_PAYLOAD_NETWORK_HEADER, offset: offset, length: length)
         switch match {
-        case let .set(name): return [load, .lookUp(.named(name))]
-        case let .addresses(list):
+        case .set(let name): return [load, .lookUp(.named(name))]
+        case .addresses(let list):
             guard list.count == 1 else { throw UnsupportedConstruct(reason: "an inline list of addresses") }
             return [load, .compare(NFT_CMP_EQ, Self.bytes(list[0]))]
         }
     }
 
-    static func read(netlink expressions: ArraySlice<NetlinkExpression>,
-                     after rule: Rule) -> (part: NetworkAddressMatch, count: Int)? {
+    static func read(
+        netlink expressions: ArraySlice<NetlinkExpression>,
+        after rule: Rule
+    ) -> (part: NetworkAddressMatch, count: Int)? {
         guard let family = rule.family, expressions.count >= 2,
-              case let .payload(base, offset, length, _) = expressions.first, base == NFT_PAYLOAD_NETWORK_HEADER.rawValue,
-              let field = [Field.saddr, .daddr].first(where: { location($0, family) == (offset, length) })
+            case .payload(let base, let offset, let length, _) = expressions.first,
+            base == NFT_PAYLOAD_NETWORK_HEADER.rawValue,
+            let field = [Field.saddr, .daddr].first(where: { location($0, family) == (offset, length) })
         else { return nil }
         switch expressions[expressions.startIndex + 1] {
-        case let .lookup(_, .named(name), _):
+        case .lookup(_, .named(let name), _):
             return (NetworkAddressMatch(field: field, family: family, match: .set(name)), 2)
-        case let .cmp(_, _, data):
+        case .cmp(_, _, let data):
             guard let address = address(data) else { return nil }
             return (NetworkAddressMatch(field: field, family: family, match: .addresses([address])), 2)
         default:
@@ -80,13 +85,18 @@ struct NetworkAddressMatch: RulePart, Equatable {
         }
     }
 
-    static func read(json expressions: ArraySlice<[String: Any]>,
-                     after rule: Rule) -> (part: NetworkAddressMatch, count: Int)? {
+    static func read(
+        json expressions: ArraySlice<[String: Any]>,
+        after rule: Rule
+    ) -> (part: NetworkAddressMatch, count: Int)? {
         guard let first = expressions.first, let match = NftJSON.match(first), match.op == "==",
-              let (proto, name) = NftJSON.payload(match), proto == "ip" || proto == "ip6",
-              let field = Field(rawValue: name), let text = match.right as? String else { return nil }
+            let (proto, name) = NftJSON.payload(match), proto == "ip" || proto == "ip6",
+            let field = Field(rawValue: name), let text = match.right as? String
+        else { return nil }
         let family: IPFamily = proto == "ip" ? .ipv4 : .ipv6
-        if text.hasPrefix("@") { return (NetworkAddressMatch(field: field, family: family, match: .set(String(text.dropFirst()))), 1) }
+        if text.hasPrefix("@") {
+            return (NetworkAddressMatch(field: field, family: family, match: .set(String(text.dropFirst()))), 1)
+        }
         guard let address = IPAddress(text), address.family == family else { return nil }
         return (NetworkAddressMatch(field: field, family: family, match: .addresses([address])), 1)
     }

@@ -6,8 +6,10 @@ struct CtStateMatch: RulePart, Equatable {
 
     /// NF_CT_STATE_INVALID_BIT, NF_CT_STATE_BIT(IP_CT_ESTABLISHED) and so on (nf_conntrack_common.h,
     /// where they are macros Swift cannot import).
-    static let bits: [CtState: UInt32] = [.invalid: 1 << 0, .established: 1 << 1, .related: 1 << 2, .new: 1 << 3,
-                                          .untracked: 1 << 6]
+    static let bits: [CtState: UInt32] = [
+        .invalid: 1 << 0, .established: 1 << 1, .related: 1 << 2, .new: 1 << 3,
+        .untracked: 1 << 6,
+    ]
     /// The order nft lists states in (by bit).
     static let order: [CtState] = [.invalid, .established, .related, .new, .untracked]
 
@@ -28,19 +30,24 @@ struct CtStateMatch: RulePart, Equatable {
         ]
     }
 
-    static func read(netlink expressions: ArraySlice<NetlinkExpression>,
-                     after rule: Rule) -> (part: CtStateMatch, count: Int)? {
+    static func read(
+        netlink expressions: ArraySlice<NetlinkExpression>,
+        after rule: Rule
+    ) -> (part: CtStateMatch, count: Int)? {
         let items = Array(expressions.prefix(3))
-        guard items.count == 3, case let .ct(key, _) = items[0], key == NFT_CT_STATE.rawValue,
-              case let .bitwise(_, _, _, maskBytes, _) = items[1], let mask = Bytes.host32(maskBytes)
+        guard items.count == 3, case .ct(let key, _) = items[0], key == NFT_CT_STATE.rawValue,
+            case .bitwise(_, _, _, let maskBytes, _) = items[1], let mask = Bytes.host32(maskBytes)
         else { return nil }
         return (CtStateMatch(states: order.filter { (bits[$0] ?? 0) & mask != 0 }), 3)
     }
 
-    static func read(json expressions: ArraySlice<[String: Any]>,
-                     after rule: Rule) -> (part: CtStateMatch, count: Int)? {
+    static func read(
+        json expressions: ArraySlice<[String: Any]>,
+        after rule: Rule
+    ) -> (part: CtStateMatch, count: Int)? {
         guard let first = expressions.first, let match = NftJSON.match(first), match.op == "in" || match.op == "==",
-              let ct = match.left["ct"] as? [String: Any], ct.count == 1, ct["key"] as? String == "state" else { return nil }
+            let ct = match.left["ct"] as? [String: Any], ct.count == 1, ct["key"] as? String == "state"
+        else { return nil }
         let names = (match.right as? [Any]) ?? [match.right as Any]
         let states = names.compactMap { ($0 as? String).flatMap(CtState.init(rawValue:)) }
         guard states.count == names.count, !states.isEmpty else { return nil }

@@ -20,19 +20,24 @@ struct FamilyMatch: RulePart, Equatable {
 
     func netlink() throws -> [NetlinkExpression] { [.load(meta: NFT_META_NFPROTO), .compare(NFT_CMP_EQ, [number])] }
 
-    static func read(netlink expressions: ArraySlice<NetlinkExpression>,
-                     after rule: Rule) -> (part: FamilyMatch, count: Int)? {
-        guard expressions.count >= 2, case let .meta(key, _) = expressions.first, key == NFT_META_NFPROTO.rawValue,
-              case let .cmp(_, _, data) = expressions[expressions.startIndex + 1],
-              let family = IPFamily.allCases.first(where: { [FamilyMatch(family: $0).number] == data })
+    static func read(
+        netlink expressions: ArraySlice<NetlinkExpression>,
+        after rule: Rule
+    ) -> (part: FamilyMatch, count: Int)? {
+        guard expressions.count >= 2, case .meta(let key, _) = expressions.first, key == NFT_META_NFPROTO.rawValue,
+            case .cmp(_, _, let data) = expressions[expressions.startIndex + 1],
+            let family = IPFamily.allCases.first(where: { [FamilyMatch(family: $0).number] == data })
         else { return nil }
         return (FamilyMatch(family: family), 2)
     }
 
-    static func read(json expressions: ArraySlice<[String: Any]>,
-                     after rule: Rule) -> (part: FamilyMatch, count: Int)? {
+    static func read(
+        json expressions: ArraySlice<[String: Any]>,
+        after rule: Rule
+    ) -> (part: FamilyMatch, count: Int)? {
         guard let first = expressions.first, let match = NftJSON.match(first), match.op == "==",
-              NftJSON.metaKey(match) == "nfproto" else { return nil }
+            NftJSON.metaKey(match) == "nfproto"
+        else { return nil }
         switch match.right as? String {
         case "ipv4": return (FamilyMatch(family: .ipv4), 1)
         case "ipv6": return (FamilyMatch(family: .ipv6), 1)

@@ -1,6 +1,7 @@
 import CNftnl
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `icmpv6 type { nd-neighbor-solicit, ... } ip6 hoplimit 255`: neighbour discovery, from on-link
@@ -30,7 +31,9 @@ struct ICMPv6Match: RulePart, Equatable {
         rule.family = .ipv6
     }
 
-    func nft(in rule: Rule) -> String? { "icmpv6 type { \(types.joined(separator: ", ")) } ip6 hoplimit \(Self.onLinkHopLimit)" }
+    func nft(in rule: Rule) -> String? {
+        "icmpv6 type { \(types.joined(separator: ", ")) } ip6 hoplimit \(Self.onLinkHopLimit)"
+    }
 
     func netlink() throws -> [NetlinkExpression] {
         let elements = try types.map { name -> AnonymousSet.Element in
@@ -46,12 +49,15 @@ struct ICMPv6Match: RulePart, Equatable {
         ]
     }
 
-    static func read(netlink expressions: ArraySlice<NetlinkExpression>,
-                     after rule: Rule) -> (part: ICMPv6Match, count: Int)? {
+    static func read(
+        netlink expressions: ArraySlice<NetlinkExpression>,
+        after rule: Rule
+    ) -> (part: ICMPv6Match, count: Int)? {
         let items = Array(expressions.prefix(6))
-        guard items.count == 6, case let .meta(key, _) = items[0], key == NFT_META_L4PROTO.rawValue,
-              case let .cmp(_, _, proto) = items[1], proto == [UInt8(IPPROTO_ICMPV6)],
-              case let .lookup(_, .anonymous(set), _) = items[3], let keys = set.plainKeys else { return nil }
+        guard items.count == 6, case .meta(let key, _) = items[0], key == NFT_META_L4PROTO.rawValue,
+            case .cmp(_, _, let proto) = items[1], proto == [UInt8(IPPROTO_ICMPV6)],
+            case .lookup(_, .anonymous(let set), _) = items[3], let keys = set.plainKeys
+        else { return nil }
         let names = Dictionary(uniqueKeysWithValues: numbers.map { ($0.value, $0.key) })
         let types = keys.compactMap { $0.count == 1 ? names[$0[0]] : nil }
         guard types.count == keys.count else { return nil }
@@ -59,13 +65,16 @@ struct ICMPv6Match: RulePart, Equatable {
         return (ICMPv6Match(types: sorted(types)), 6)
     }
 
-    static func read(json expressions: ArraySlice<[String: Any]>,
-                     after rule: Rule) -> (part: ICMPv6Match, count: Int)? {
+    static func read(
+        json expressions: ArraySlice<[String: Any]>,
+        after rule: Rule
+    ) -> (part: ICMPv6Match, count: Int)? {
         let items = Array(expressions.prefix(2))
         guard items.count == 2, let match = NftJSON.match(items[0]), match.op == "==" || match.op == "in",
-              let (proto, field) = NftJSON.payload(match), proto == "icmpv6", field == "type",
-              let hop = NftJSON.match(items[1]), hop.op == "==", let (hopProto, hopField) = NftJSON.payload(hop),
-              hopProto == "ip6", hopField == "hoplimit", hop.right as? Int == Int(onLinkHopLimit) else { return nil }
+            let (proto, field) = NftJSON.payload(match), proto == "icmpv6", field == "type",
+            let hop = NftJSON.match(items[1]), hop.op == "==", let (hopProto, hopField) = NftJSON.payload(hop),
+            hopProto == "ip6", hopField == "hoplimit", hop.right as? Int == Int(onLinkHopLimit)
+        else { return nil }
         let names = ((match.right as? [String: Any])?["set"] as? [Any]) ?? [match.right as Any]
         let types = names.compactMap { $0 as? String }
         guard types.count == names.count, types.allSatisfy({ numbers[$0] != nil }) else { return nil }

@@ -1,6 +1,7 @@
 import CNftnl
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `iif "lo"` (by index, resolved when the rule is loaded), `iifname "eth2"` (by name; a name
@@ -55,7 +56,9 @@ struct InterfaceMatch: RulePart, Equatable {
         let data: [UInt8]
         if key.byIndex {
             let index = if_nametoindex(name)
-            guard index != 0 else { throw UnsupportedConstruct(reason: "interface '\(name)', which does not exist here") }
+            guard index != 0 else {
+                throw UnsupportedConstruct(reason: "interface '\(name)', which does not exist here")
+            }
             data = Bytes.host32(index)
         } else if name.hasSuffix("*") {
             data = Array(name.dropLast().utf8.prefix(Self.nameSize - 1))
@@ -66,11 +69,13 @@ struct InterfaceMatch: RulePart, Equatable {
         return [.load(meta: key.meta), .compare(NFT_CMP_EQ, data)]
     }
 
-    static func read(netlink expressions: ArraySlice<NetlinkExpression>,
-                     after rule: Rule) -> (part: InterfaceMatch, count: Int)? {
-        guard expressions.count >= 2, case let .meta(metaKey, _) = expressions.first,
-              let key = Key.allCases.first(where: { $0.meta.rawValue == metaKey }),
-              case let .cmp(_, op, data) = expressions[expressions.startIndex + 1], op == NFT_CMP_EQ.rawValue
+    static func read(
+        netlink expressions: ArraySlice<NetlinkExpression>,
+        after rule: Rule
+    ) -> (part: InterfaceMatch, count: Int)? {
+        guard expressions.count >= 2, case .meta(let metaKey, _) = expressions.first,
+            let key = Key.allCases.first(where: { $0.meta.rawValue == metaKey }),
+            case .cmp(_, let op, let data) = expressions[expressions.startIndex + 1], op == NFT_CMP_EQ.rawValue
         else { return nil }
         if key.byIndex {
             guard let index = Bytes.host32(data) else { return nil }
@@ -83,10 +88,12 @@ struct InterfaceMatch: RulePart, Equatable {
         return (InterfaceMatch(key: key, name: name), 2)
     }
 
-    static func read(json expressions: ArraySlice<[String: Any]>,
-                     after rule: Rule) -> (part: InterfaceMatch, count: Int)? {
+    static func read(
+        json expressions: ArraySlice<[String: Any]>,
+        after rule: Rule
+    ) -> (part: InterfaceMatch, count: Int)? {
         guard let first = expressions.first, let match = NftJSON.match(first), match.op == "==",
-              let key = NftJSON.metaKey(match).flatMap(Key.init(rawValue:)), let name = match.right as? String
+            let key = NftJSON.metaKey(match).flatMap(Key.init(rawValue:)), let name = match.right as? String
         else { return nil }
         return (InterfaceMatch(key: key, name: name), 1)
     }

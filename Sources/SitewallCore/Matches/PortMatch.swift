@@ -1,6 +1,7 @@
 import CNftnl
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The layer-4 protocol and its ports: `tcp dport 502`, `udp sport 47808 udp dport 47808`,
@@ -24,7 +25,8 @@ struct PortMatch: RulePart, Equatable {
     }
 
     static func text(_ set: PortSet) -> String {
-        set.ranges.count == 1 ? set.ranges[0].description : "{ " + set.ranges.map(\.description).joined(separator: ", ") + " }"
+        set.ranges.count == 1
+            ? set.ranges[0].description : "{ " + set.ranges.map(\.description).joined(separator: ", ") + " }"
     }
 
     func nft(in rule: Rule) -> String? {
@@ -60,22 +62,27 @@ struct PortMatch: RulePart, Equatable {
                     throw UnsupportedConstruct(reason: "a list of port ranges (\(ports)); use --target nft")
                 }
                 let elements = ports.ranges.map { AnonymousSet.Element(key: Bytes.be16($0.lower)) }
-                out.append(.lookUp(.anonymous(AnonymousSet(keyType: Self.serviceType, keyLength: 2, elements: elements))))
+                out.append(
+                    .lookUp(.anonymous(AnonymousSet(keyType: Self.serviceType, keyLength: 2, elements: elements))))
             }
         }
         return out
     }
 
-    static func read(netlink expressions: ArraySlice<NetlinkExpression>,
-                     after rule: Rule) -> (part: PortMatch, count: Int)? {
-        guard expressions.count >= 2, case let .meta(key, _) = expressions.first, key == NFT_META_L4PROTO.rawValue,
-              case let .cmp(_, _, data) = expressions[expressions.startIndex + 1],
-              let transport = [Transport.tcp, .udp].first(where: { [number($0)] == data }) else { return nil }
+    static func read(
+        netlink expressions: ArraySlice<NetlinkExpression>,
+        after rule: Rule
+    ) -> (part: PortMatch, count: Int)? {
+        guard expressions.count >= 2, case .meta(let key, _) = expressions.first, key == NFT_META_L4PROTO.rawValue,
+            case .cmp(_, _, let data) = expressions[expressions.startIndex + 1],
+            let transport = [Transport.tcp, .udp].first(where: { [number($0)] == data })
+        else { return nil }
         var part = PortMatch(transport: transport)
         var i = expressions.startIndex + 2
         func at(_ index: Int) -> NetlinkExpression? { index < expressions.endIndex ? expressions[index] : nil }
-        while case let .payload(base, offset, length, _)? = at(i), base == NFT_PAYLOAD_TRANSPORT_HEADER.rawValue {
-            if offset == 0, length == 4, case let .cmp(_, _, value)? = at(i + 1), value.count == 4 {
+        while case .payload(let base, let offset, let length, _)? = at(i), base == NFT_PAYLOAD_TRANSPORT_HEADER.rawValue
+        {
+            if offset == 0, length == 4, case .cmp(_, _, let value)? = at(i + 1), value.count == 4 {
                 guard let low = Bytes.be16(value[0..<2]), let high = Bytes.be16(value[2..<4]) else { return nil }
                 part.sport = PortSet(low)
                 part.dport = PortSet(high)
@@ -84,14 +91,16 @@ struct PortMatch: RulePart, Equatable {
             }
             guard length == 2, offset == 0 || offset == 2 else { break }
             let ports: PortSet
-            if case let .cmp(_, op, low)? = at(i + 1), op == NFT_CMP_GTE.rawValue, case let .cmp(_, _, high)? = at(i + 2),
-               let lower = Bytes.be16(low[...]), let upper = Bytes.be16(high[...]) {
+            if case .cmp(_, let op, let low)? = at(i + 1), op == NFT_CMP_GTE.rawValue,
+                case .cmp(_, _, let high)? = at(i + 2),
+                let lower = Bytes.be16(low[...]), let upper = Bytes.be16(high[...])
+            {
                 ports = PortSet([PortRange(lower, upper)])
                 i += 3
-            } else if case let .cmp(_, _, value)? = at(i + 1), let port = Bytes.be16(value[...]) {
+            } else if case .cmp(_, _, let value)? = at(i + 1), let port = Bytes.be16(value[...]) {
                 ports = PortSet(port)
                 i += 2
-            } else if case let .lookup(_, .anonymous(set), _)? = at(i + 1), let keys = set.plainKeys {
+            } else if case .lookup(_, .anonymous(let set), _)? = at(i + 1), let keys = set.plainKeys {
                 ports = PortSet(keys.compactMap { Bytes.be16($0[...]).map { PortRange($0) } })
                 i += 2
             } else {
@@ -102,8 +111,10 @@ struct PortMatch: RulePart, Equatable {
         return (part, i - expressions.startIndex)
     }
 
-    static func read(json expressions: ArraySlice<[String: Any]>,
-                     after rule: Rule) -> (part: PortMatch, count: Int)? {
+    static func read(
+        json expressions: ArraySlice<[String: Any]>,
+        after rule: Rule
+    ) -> (part: PortMatch, count: Int)? {
         guard let first = expressions.first, let match = NftJSON.match(first) else { return nil }
         if NftJSON.metaKey(match) == "l4proto", match.op == "==" {
             guard let transport = (match.right as? String).flatMap(Transport.init(rawValue:)) else { return nil }
@@ -113,8 +124,9 @@ struct PortMatch: RulePart, Equatable {
         var count = 0
         for expression in expressions {
             guard let match = NftJSON.match(expression), match.op == "==", let (proto, field) = NftJSON.payload(match),
-                  let transport = Transport(rawValue: proto), part == nil || part?.transport == transport,
-                  field == "sport" || field == "dport", let ports = ports(json: match.right) else { break }
+                let transport = Transport(rawValue: proto), part == nil || part?.transport == transport,
+                field == "sport" || field == "dport", let ports = ports(json: match.right)
+            else { break }
             var next = part ?? PortMatch(transport: transport)
             if field == "sport" { next.sport = ports } else { next.dport = ports }
             part = next
@@ -128,7 +140,8 @@ struct PortMatch: RulePart, Equatable {
         func port(_ any: Any?) -> UInt16? { (any as? Int).flatMap { UInt16(exactly: $0) } }
         if let single = port(value) { return PortSet(single) }
         if let range = (value as? [String: Any])?["range"] as? [Any], range.count == 2,
-           let low = port(range[0]), let high = port(range[1]) {
+            let low = port(range[0]), let high = port(range[1])
+        {
             return PortSet([PortRange(low, high)])
         }
         if let list = (value as? [String: Any])?["set"] as? [Any] {

@@ -34,7 +34,8 @@ enum NftJSON {
 
     static func match(_ expression: [String: Any]) -> Match? {
         guard expression.count == 1, let match = expression["match"] as? [String: Any],
-              let left = match["left"] as? [String: Any] else { return nil }
+            let left = match["left"] as? [String: Any]
+        else { return nil }
         return Match(op: match["op"] as? String ?? "==", left: left, right: match["right"])
     }
 
@@ -44,7 +45,8 @@ enum NftJSON {
     /// `{"payload": {"protocol": P, "field": F}}` on the left: (P, F).
     static func payload(_ match: Match) -> (protocol: String, field: String)? {
         guard let payload = match.left["payload"] as? [String: Any], let proto = payload["protocol"] as? String,
-              let field = payload["field"] as? String else { return nil }
+            let field = payload["field"] as? String
+        else { return nil }
         return (proto, field)
     }
 }

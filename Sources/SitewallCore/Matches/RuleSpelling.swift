@@ -11,7 +11,9 @@ enum RuleSpelling {
 
     /// One rule in nft syntax, comment included.
     static func nft(_ rule: Rule) -> String {
-        if let foreign = rule.foreign { return foreign + (rule.comment.map { " comment \"\(RuleComment.clip($0))\"" } ?? "") }
+        if let foreign = rule.foreign {
+            return foreign + (rule.comment.map { " comment \"\(RuleComment.clip($0))\"" } ?? "")
+        }
         var words = parts(of: rule).compactMap { $0.nft(in: rule) }
         if let comment = rule.comment, !comment.isEmpty { words.append("comment \"\(RuleComment.clip(comment))\"") }
         return words.joined(separator: " ")
@@ -28,8 +30,10 @@ enum RuleSpelling {
         var rule = Rule(verdict: .accept)
         var index = 0
         for kind in kinds {
-            while index < expressions.count, let (part, count) = kind.anyRead(netlink: expressions[index...], after: rule),
-                  count > 0 {
+            while index < expressions.count,
+                let (part, count) = kind.anyRead(netlink: expressions[index...], after: rule),
+                count > 0
+            {
                 part.apply(to: &rule)
                 index += count
             }
@@ -42,18 +46,21 @@ enum RuleSpelling {
     /// each part at most once (implied parts, such as the family of `ip saddr`, not at all), ending in a verdict; nil otherwise.
     static func read(json expressions: [[String: Any]]) -> Rule? {
         var rule = Rule(verdict: .accept)
-        var index = 0, partsRead = 0
+        var index = 0
+        var partsRead = 0
         for kind in kinds {
             while index < expressions.count, let (part, count) = kind.anyRead(json: expressions[index...], after: rule),
-                  count > 0 {
+                count > 0
+            {
                 part.apply(to: &rule)
                 index += count
                 partsRead += 1
             }
         }
         guard index == expressions.count, let last = expressions.last,
-              VerdictStatement.read(json: [last][...], after: rule) != nil,
-              parts(of: rule).filter({ $0.nft(in: rule) != nil }).count == partsRead else { return nil }
+            VerdictStatement.read(json: [last][...], after: rule) != nil,
+            parts(of: rule).filter({ $0.nft(in: rule) != nil }).count == partsRead
+        else { return nil }
         return rule
     }
 }
@@ -61,12 +68,16 @@ enum RuleSpelling {
 extension RulePart {
     static func anyParts(of rule: Rule) -> [any RulePart] { parts(of: rule) }
 
-    static func anyRead(netlink expressions: ArraySlice<NetlinkExpression>,
-                        after rule: Rule) -> (part: any RulePart, count: Int)? {
+    static func anyRead(
+        netlink expressions: ArraySlice<NetlinkExpression>,
+        after rule: Rule
+    ) -> (part: any RulePart, count: Int)? {
         read(netlink: expressions, after: rule).map { ($0.part, $0.count) }
     }
 
-    static func anyRead(json expressions: ArraySlice<[String: Any]>, after rule: Rule) -> (part: any RulePart, count: Int)? {
+    static func anyRead(json expressions: ArraySlice<[String: Any]>, after rule: Rule) -> (
+        part: any RulePart, count: Int
+    )? {
         read(json: expressions, after: rule).map { ($0.part, $0.count) }
     }
 }

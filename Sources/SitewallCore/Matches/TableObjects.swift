@@ -1,6 +1,7 @@
 import CNftnl
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The spellings of the table's other objects (chains' hooks, address sets, conntrack helpers),

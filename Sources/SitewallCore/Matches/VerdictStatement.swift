@@ -14,18 +14,23 @@ struct VerdictStatement: RulePart, Equatable {
 
     func netlink() throws -> [NetlinkExpression] { [.verdict(code)] }
 
-    static func read(netlink expressions: ArraySlice<NetlinkExpression>,
-                     after rule: Rule) -> (part: VerdictStatement, count: Int)? {
-        guard case let .verdict(code) = expressions.first,
-              let verdict = [Verdict.accept, .drop].first(where: { VerdictStatement(verdict: $0).code == code })
+    static func read(
+        netlink expressions: ArraySlice<NetlinkExpression>,
+        after rule: Rule
+    ) -> (part: VerdictStatement, count: Int)? {
+        guard case .verdict(let code) = expressions.first,
+            let verdict = [Verdict.accept, .drop].first(where: { VerdictStatement(verdict: $0).code == code })
         else { return nil }
         return (VerdictStatement(verdict: verdict), 1)
     }
 
-    static func read(json expressions: ArraySlice<[String: Any]>,
-                     after rule: Rule) -> (part: VerdictStatement, count: Int)? {
+    static func read(
+        json expressions: ArraySlice<[String: Any]>,
+        after rule: Rule
+    ) -> (part: VerdictStatement, count: Int)? {
         guard let first = expressions.first, first.count == 1,
-              let verdict = [Verdict.accept, .drop].first(where: { first.keys.contains($0.rawValue) }) else { return nil }
+            let verdict = [Verdict.accept, .drop].first(where: { first.keys.contains($0.rawValue) })
+        else { return nil }
         return (VerdictStatement(verdict: verdict), 1)
     }
 }

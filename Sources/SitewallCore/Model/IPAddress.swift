@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 public enum IPFamily: String, Sendable, Codable, Hashable, Comparable, CaseIterable {
@@ -39,7 +39,8 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
             var value: UInt128 = 0
             for part in parts {
                 guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isASCII), let octet = UInt8(part),
-                      part.count == 1 || part.first != "0" else { return nil }
+                    part.count == 1 || part.first != "0"
+                else { return nil }
                 value = (value << 8) | UInt128(octet)
             }
             self.init(family: .ipv4, value: value)
@@ -69,7 +70,8 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
     public init(from decoder: Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let address = IPAddress(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an IP address: \(text)"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "not an IP address: \(text)"))
         }
         self = address
     }
@@ -125,7 +127,8 @@ public struct IPNetwork: Hashable, Sendable, CustomStringConvertible, Codable {
     public init(from decoder: Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let network = IPNetwork(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a network: \(text)"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "not a network: \(text)"))
         }
         self = network
     }

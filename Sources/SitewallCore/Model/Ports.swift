@@ -47,7 +47,9 @@ public struct PortSet: Hashable, Sendable, CustomStringConvertible, Codable {
         let normalised = text.replacingOccurrences(of: "–", with: "-").replacingOccurrences(of: " and ", with: ",")
         var ranges: [PortRange] = []
         for item in normalised.split(separator: ",") {
-            let bounds = item.split(separator: "-", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            let bounds = item.split(separator: "-", omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
             guard (1...2).contains(bounds.count), let low = UInt16(bounds[0]) else { return nil }
             let high = bounds.count == 2 ? UInt16(bounds[1]) : low
             guard let high, low <= high else { return nil }
@@ -88,7 +90,8 @@ public struct PortSet: Hashable, Sendable, CustomStringConvertible, Codable {
     public init(from decoder: Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let set = PortSet(text: text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a port set: \(text)"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "not a port set: \(text)"))
         }
         self = set
     }

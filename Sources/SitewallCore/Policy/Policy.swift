@@ -93,8 +93,8 @@ public enum AddressMatch: Sendable, Hashable, Codable {
     public func encode(to encoder: Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         switch self {
-        case let .set(name): try container.encode(name, forKey: .set)
-        case let .addresses(list): try container.encode(list, forKey: .addresses)
+        case .set(let name): try container.encode(name, forKey: .set)
+        case .addresses(let list): try container.encode(list, forKey: .addresses)
         }
     }
 }

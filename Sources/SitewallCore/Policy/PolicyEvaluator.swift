@@ -9,8 +9,11 @@ public struct PolicyEvaluator {
         public var destinationPort: UInt16
         public var inInterface: String?
 
-        public init(source: IPAddress, destination: IPAddress, transport: Transport, sourcePort: UInt16, destinationPort: UInt16,
-                    inInterface: String? = nil) {
+        public init(
+            source: IPAddress, destination: IPAddress, transport: Transport, sourcePort: UInt16,
+            destinationPort: UInt16,
+            inInterface: String? = nil
+        ) {
             self.source = source
             self.destination = destination
             self.transport = transport
@@ -50,8 +53,8 @@ public struct PolicyEvaluator {
     func contains(_ match: AddressMatch?, _ address: IPAddress) -> Bool {
         switch match {
         case nil: return true
-        case let .set(name)?: return sets[name]?.contains(address) ?? false
-        case let .addresses(list)?: return list.contains(address)
+        case .set(let name)?: return sets[name]?.contains(address) ?? false
+        case .addresses(let list)?: return list.contains(address)
         }
     }
 }

@@ -59,17 +59,20 @@ struct NetlinkDump {
             }
         }
         // Elements arrive in messages of their own; anonymous sets are resolved in rules by content.
-        let anonymous = Dictionary(sets.filter { $0.flags & NFT_SET_ANONYMOUS.rawValue != 0 }
-            .map { ("\($0.table)\u{0}\($0.name)", $0) }, uniquingKeysWith: { first, _ in first })
+        let anonymous = Dictionary(
+            sets.filter { $0.flags & NFT_SET_ANONYMOUS.rawValue != 0 }
+                .map { ("\($0.table)\u{0}\($0.name)", $0) }, uniquingKeysWith: { first, _ in first })
         for index in rules.indices {
             let table = rules[index].table
             rules[index].expressions = rules[index].expressions.map { expression in
-                guard case let .lookup(sreg, .named(name), flags) = expression, let set = anonymous["\(table)\u{0}\(name)"]
+                guard case .lookup(let sreg, .named(let name), let flags) = expression,
+                    let set = anonymous["\(table)\u{0}\(name)"]
                 else { return expression }
-                let contents = AnonymousSet(keyType: set.keyType, keyLength: set.keyLength, flags: set.flags,
-                                            elements: set.elements.map {
-                                                AnonymousSet.Element(key: $0.key, flags: $0.flags | ($0.unusual ? 1 << 31 : 0))
-                                            })
+                let contents = AnonymousSet(
+                    keyType: set.keyType, keyLength: set.keyLength, flags: set.flags,
+                    elements: set.elements.map {
+                        AnonymousSet.Element(key: $0.key, flags: $0.flags | ($0.unusual ? 1 << 31 : 0))
+                    })
                 return .lookup(sreg: sreg, set: .anonymous(contents), flags: flags)
             }
         }
@@ -83,9 +86,11 @@ struct NetlinkDump {
             let t = try Nftnl.make("nftnl_table_alloc", "a table") { nftnl_table_alloc() }
             defer { nftnl_table_free(t) }
             try Nftnl.check("nftnl_table_nlmsg_parse", "a table") { nftnl_table_nlmsg_parse(message, t) }
-            tables.append(Table(family: nftnl_table_get_u32(t, UInt16(NFTNL_TABLE_FAMILY.rawValue)),
-                                name: String(cString: nftnl_table_get_str(t, UInt16(NFTNL_TABLE_NAME.rawValue))),
-                                flags: nftnl_table_get_u32(t, UInt16(NFTNL_TABLE_FLAGS.rawValue))))
+            tables.append(
+                Table(
+                    family: nftnl_table_get_u32(t, UInt16(NFTNL_TABLE_FAMILY.rawValue)),
+                    name: String(cString: nftnl_table_get_str(t, UInt16(NFTNL_TABLE_NAME.rawValue))),
+                    flags: nftnl_table_get_u32(t, UInt16(NFTNL_TABLE_FLAGS.rawValue))))
         case NFT_MSG_NEWCHAIN.rawValue:
             let c = try Nftnl.make("nftnl_chain_alloc", "a chain") { nftnl_chain_alloc() }
             defer { nftnl_chain_free(c) }
@@ -100,12 +105,14 @@ struct NetlinkDump {
             // Every base chain is flagged as one; offload or binding flags are not sitewall's.
             let flags = has(NFTNL_CHAIN_FLAGS) ? nftnl_chain_get_u32(c, UInt16(NFTNL_CHAIN_FLAGS.rawValue)) : 0
             if flags & ~NFT_CHAIN_BASE.rawValue != 0 { unusual.append("flags \(flags)") }
-            chains.append(Chain(family: nftnl_chain_get_u32(c, UInt16(NFTNL_CHAIN_FAMILY.rawValue)),
-                                table: string(NFTNL_CHAIN_TABLE) ?? "?", name: string(NFTNL_CHAIN_NAME) ?? "?",
-                                hook: has(NFTNL_CHAIN_HOOKNUM) ? nftnl_chain_get_u32(c, UInt16(NFTNL_CHAIN_HOOKNUM.rawValue)) : nil,
-                                priority: nftnl_chain_get_s32(c, UInt16(NFTNL_CHAIN_PRIO.rawValue)),
-                                policy: nftnl_chain_get_u32(c, UInt16(NFTNL_CHAIN_POLICY.rawValue)),
-                                type: string(NFTNL_CHAIN_TYPE), unusual: unusual))
+            chains.append(
+                Chain(
+                    family: nftnl_chain_get_u32(c, UInt16(NFTNL_CHAIN_FAMILY.rawValue)),
+                    table: string(NFTNL_CHAIN_TABLE) ?? "?", name: string(NFTNL_CHAIN_NAME) ?? "?",
+                    hook: has(NFTNL_CHAIN_HOOKNUM) ? nftnl_chain_get_u32(c, UInt16(NFTNL_CHAIN_HOOKNUM.rawValue)) : nil,
+                    priority: nftnl_chain_get_s32(c, UInt16(NFTNL_CHAIN_PRIO.rawValue)),
+                    policy: nftnl_chain_get_u32(c, UInt16(NFTNL_CHAIN_POLICY.rawValue)),
+                    type: string(NFTNL_CHAIN_TYPE), unusual: unusual))
         case NFT_MSG_NEWSET.rawValue:
             let s = try Nftnl.make("nftnl_set_alloc", "a set") { nftnl_set_alloc() }
             defer { nftnl_set_free(s) }
@@ -114,7 +121,9 @@ struct NetlinkDump {
             func u32(_ attribute: nftnl_set_attr) -> UInt32 { nftnl_set_get_u32(s, UInt16(attribute.rawValue)) }
             var unusual: [String] = []
             if has(NFTNL_SET_DATA_TYPE) { unusual.append("data of type \(u32(NFTNL_SET_DATA_TYPE))") }
-            if has(NFTNL_SET_TIMEOUT), nftnl_set_get_u64(s, UInt16(NFTNL_SET_TIMEOUT.rawValue)) != 0 { unusual.append("a timeout") }
+            if has(NFTNL_SET_TIMEOUT), nftnl_set_get_u64(s, UInt16(NFTNL_SET_TIMEOUT.rawValue)) != 0 {
+                unusual.append("a timeout")
+            }
             if has(NFTNL_SET_GC_INTERVAL), u32(NFTNL_SET_GC_INTERVAL) != 0 { unusual.append("a gc interval") }
             if has(NFTNL_SET_EXPR) || has(NFTNL_SET_EXPRESSIONS) { unusual.append("statements on its elements") }
             if has(NFTNL_SET_OBJ_TYPE) { unusual.append("objects as data") }
@@ -125,24 +134,30 @@ struct NetlinkDump {
                     comment = Self.userString(data, length, type: UInt8(NFTNL_UDATA_SET_COMMENT.rawValue))
                 }
             }
-            sets.append(Set(table: String(cString: nftnl_set_get_str(s, UInt16(NFTNL_SET_TABLE.rawValue))),
-                            name: String(cString: nftnl_set_get_str(s, UInt16(NFTNL_SET_NAME.rawValue))),
-                            flags: u32(NFTNL_SET_FLAGS), keyType: u32(NFTNL_SET_KEY_TYPE),
-                            keyLength: u32(NFTNL_SET_KEY_LEN), comment: comment, unusual: unusual))
+            sets.append(
+                Set(
+                    table: String(cString: nftnl_set_get_str(s, UInt16(NFTNL_SET_TABLE.rawValue))),
+                    name: String(cString: nftnl_set_get_str(s, UInt16(NFTNL_SET_NAME.rawValue))),
+                    flags: u32(NFTNL_SET_FLAGS), keyType: u32(NFTNL_SET_KEY_TYPE),
+                    keyLength: u32(NFTNL_SET_KEY_LEN), comment: comment, unusual: unusual))
         case NFT_MSG_NEWSETELEM.rawValue:
             let s = try Nftnl.make("nftnl_set_alloc", "set elements") { nftnl_set_alloc() }
             defer { nftnl_set_free(s) }
             try Nftnl.check("nftnl_set_elems_nlmsg_parse", "set elements") { nftnl_set_elems_nlmsg_parse(message, s) }
             let table = String(cString: nftnl_set_get_str(s, UInt16(NFTNL_SET_TABLE.rawValue)))
             let name = String(cString: nftnl_set_get_str(s, UInt16(NFTNL_SET_NAME.rawValue)))
-            let iterator = try Nftnl.make("nftnl_set_elems_iter_create", "set \(name)") { nftnl_set_elems_iter_create(s) }
+            let iterator = try Nftnl.make("nftnl_set_elems_iter_create", "set \(name)") {
+                nftnl_set_elems_iter_create(s)
+            }
             defer { nftnl_set_elems_iter_destroy(iterator) }
             var elements: [Element] = []
             while let e = nftnl_set_elems_iter_next(iterator) {
                 var length: UInt32 = 0
-                let key = nftnl_set_elem_get(e, UInt16(NFTNL_SET_ELEM_KEY), &length)
+                let key =
+                    nftnl_set_elem_get(e, UInt16(NFTNL_SET_ELEM_KEY), &length)
                     .map { Array(UnsafeRawBufferPointer(start: $0, count: Int(length))) } ?? []
-                let flags = nftnl_set_elem_is_set(e, UInt16(NFTNL_SET_ELEM_FLAGS))
+                let flags =
+                    nftnl_set_elem_is_set(e, UInt16(NFTNL_SET_ELEM_FLAGS))
                     ? nftnl_set_elem_get_u32(e, UInt16(NFTNL_SET_ELEM_FLAGS)) : 0
                 let others: [Int] = [
                     NFTNL_SET_ELEM_KEY_END, NFTNL_SET_ELEM_DATA, NFTNL_SET_ELEM_TIMEOUT, NFTNL_SET_ELEM_EXPIRATION,
@@ -161,10 +176,13 @@ struct NetlinkDump {
             try Nftnl.check("nftnl_obj_nlmsg_parse", "an object") { nftnl_obj_nlmsg_parse(message, o) }
             let type = nftnl_obj_get_u32(o, UInt16(NFTNL_OBJ_TYPE))
             let isHelper = type == UInt32(NFT_OBJECT_CT_HELPER)
-            objects.append(Object(table: String(cString: nftnl_obj_get_str(o, UInt16(NFTNL_OBJ_TABLE))),
-                                  name: String(cString: nftnl_obj_get_str(o, UInt16(NFTNL_OBJ_NAME))), type: type,
-                                  helper: isHelper ? nftnl_obj_get_str(o, UInt16(NFTNL_OBJ_CT_HELPER_NAME)).map { String(cString: $0) } : nil,
-                                  l4proto: isHelper ? nftnl_obj_get_u8(o, UInt16(NFTNL_OBJ_CT_HELPER_L4PROTO)) : nil))
+            objects.append(
+                Object(
+                    table: String(cString: nftnl_obj_get_str(o, UInt16(NFTNL_OBJ_TABLE))),
+                    name: String(cString: nftnl_obj_get_str(o, UInt16(NFTNL_OBJ_NAME))), type: type,
+                    helper: isHelper
+                        ? nftnl_obj_get_str(o, UInt16(NFTNL_OBJ_CT_HELPER_NAME)).map { String(cString: $0) } : nil,
+                    l4proto: isHelper ? nftnl_obj_get_u8(o, UInt16(NFTNL_OBJ_CT_HELPER_L4PROTO)) : nil))
         case NFT_MSG_NEWRULE.rawValue:
             let r = try Nftnl.make("nftnl_rule_alloc", "a rule") { nftnl_rule_alloc() }
             defer { nftnl_rule_free(r) }
@@ -176,11 +194,14 @@ struct NetlinkDump {
                     comment = Self.userString(data, length, type: UInt8(NFTNL_UDATA_RULE_COMMENT.rawValue))
                 }
             }
-            var rule = Rule(family: nftnl_rule_get_u32(r, UInt16(NFTNL_RULE_FAMILY.rawValue)),
-                            table: String(cString: nftnl_rule_get_str(r, UInt16(NFTNL_RULE_TABLE.rawValue))),
-                            chain: String(cString: nftnl_rule_get_str(r, UInt16(NFTNL_RULE_CHAIN.rawValue))),
-                            comment: comment, expressions: [], names: [], texts: [])
-            let iterator = try Nftnl.make("nftnl_expr_iter_create", "a rule of chain \(rule.chain)") { nftnl_expr_iter_create(r) }
+            var rule = Rule(
+                family: nftnl_rule_get_u32(r, UInt16(NFTNL_RULE_FAMILY.rawValue)),
+                table: String(cString: nftnl_rule_get_str(r, UInt16(NFTNL_RULE_TABLE.rawValue))),
+                chain: String(cString: nftnl_rule_get_str(r, UInt16(NFTNL_RULE_CHAIN.rawValue))),
+                comment: comment, expressions: [], names: [], texts: [])
+            let iterator = try Nftnl.make("nftnl_expr_iter_create", "a rule of chain \(rule.chain)") {
+                nftnl_expr_iter_create(r)
+            }
             defer { nftnl_expr_iter_destroy(iterator) }
             while let e = nftnl_expr_iter_next(iterator) {
                 rule.expressions.append(NetlinkExpression.read(e) { .named($0) })
@@ -195,7 +216,11 @@ struct NetlinkDump {
 
     /// A string (a comment) kept in an object's user data under `type`.
     static func userString(_ data: UnsafeRawPointer, _ length: UInt32, type: UInt8) -> String? {
-        final class Found { var type: UInt8; var value: String?; init(_ type: UInt8) { self.type = type } }
+        final class Found {
+            var type: UInt8
+            var value: String?
+            init(_ type: UInt8) { self.type = type }
+        }
         let found = Found(type)
         let callback: nftnl_udata_cb_t = { attribute, context in
             guard let attribute, let context else { return 0 }

@@ -5,7 +5,9 @@ import Foundation
 /// sitewall's only when encoding it again gives exactly the expressions dumped (`RuleSpelling`);
 /// chains, sets and helpers are read only when they carry nothing sitewall never sets.
 public enum NetlinkReadback {
-    public static func read(socket: NetlinkSocket, target: Target, site: String, table: String = Table.defaultName) throws -> RunningState {
+    public static func read(socket: NetlinkSocket, target: Target, site: String, table: String = Table.defaultName)
+        throws -> RunningState
+    {
         let own = try NetlinkDump(try socket.consistentSnapshot(table: table).bytes)
         var state = decode(own, target: target, site: site, table: table)
         state.otherChains = otherChains(try NetlinkDump(try socket.dumpAll()), table: table)
@@ -36,10 +38,11 @@ public enum NetlinkReadback {
             guard let number = object.hook else { return nil }
             if object.family == FamilySpelling.inet && object.table == table { return nil }
             let family = FamilySpelling.name(object.family)
-            var chain = RunningState.OtherChain(family: family, table: object.table, chain: object.name,
-                                                hook: RunningState.OtherChain.hookName(family: family, number: Int(number)),
-                                                priority: Int(object.priority),
-                                                policy: object.policy == ChainPolicy.drop.verdict ? "drop" : "accept")
+            var chain = RunningState.OtherChain(
+                family: family, table: object.table, chain: object.name,
+                hook: RunningState.OtherChain.hookName(family: family, number: Int(number)),
+                priority: Int(object.priority),
+                policy: object.policy == ChainPolicy.drop.verdict ? "drop" : "accept")
             chain.addEffects(of: effects[family + " " + chain.table] ?? [])
             return chain
         }
@@ -47,9 +50,11 @@ public enum NetlinkReadback {
 
     /// What one expression of another table's rule can do to a packet sitewall filters, if anything.
     static func effect(of expression: NetlinkExpression, named name: String) -> String? {
-        if case let .verdict(code) = expression { return code == NF_DROP ? "drop" : nil }
-        let effects = ["reject": "reject", "nat": "nat", "masq": "masquerade", "redir": "redirect", "notrack": "notrack",
-                       "queue": "queue", "tproxy": "tproxy"]
+        if case .verdict(let code) = expression { return code == NF_DROP ? "drop" : nil }
+        let effects = [
+            "reject": "reject", "nat": "nat", "masq": "masquerade", "redir": "redirect", "notrack": "notrack",
+            "queue": "queue", "tproxy": "tproxy",
+        ]
         return effects[name]
     }
 
@@ -67,7 +72,8 @@ public enum NetlinkReadback {
         table.name = name
         for object in dump.objects {
             if object.type == UInt32(NFT_OBJECT_CT_HELPER), let helper = ConntrackHelper(rawValue: object.name),
-               object.helper == helper.rawValue, object.l4proto == helper.protocolNumber {
+                object.helper == helper.rawValue, object.l4proto == helper.protocolNumber
+            {
                 table.helpers.append(helper)
             } else {
                 state.unreadable.append("object \(object.name) (type \(object.type)), which sitewall does not write")
@@ -76,11 +82,13 @@ public enum NetlinkReadback {
         for set in dump.sets.sorted(by: { $0.name < $1.name }) where set.flags & NFT_SET_ANONYMOUS.rawValue == 0 {
             // sitewall's named sets have no flags: an interval, timeout or map set is not one of its own.
             if set.flags != 0 {
-                state.foreignSets.append("set \(set.name) (flags \(setFlagNames(set.flags)), which sitewall never sets)")
+                state.foreignSets.append(
+                    "set \(set.name) (flags \(setFlagNames(set.flags)), which sitewall never sets)")
                 continue
             }
             if !set.unusual.isEmpty {
-                state.foreignSets.append("set \(set.name) (\(set.unusual.joined(separator: ", ")), which sitewall never sets)")
+                state.foreignSets.append(
+                    "set \(set.name) (\(set.unusual.joined(separator: ", ")), which sitewall never sets)")
                 continue
             }
             guard let family = AddressSetSpelling.family(keyType: set.keyType, keyLength: set.keyLength) else {
@@ -88,7 +96,8 @@ public enum NetlinkReadback {
                 continue
             }
             guard set.elements.allSatisfy({ $0.flags == 0 && !$0.unusual }) else {
-                state.foreignSets.append("set \(set.name) (elements that are not plain addresses: ranges, timeouts or data)")
+                state.foreignSets.append(
+                    "set \(set.name) (elements that are not plain addresses: ranges, timeouts or data)")
                 continue
             }
             let addresses = set.elements.compactMap { NetworkAddressMatch.address($0.key) }.sorted()
@@ -100,11 +109,15 @@ public enum NetlinkReadback {
                 continue
             }
             if !object.unusual.isEmpty || (object.type ?? "filter") != "filter" {
-                let what = object.unusual + ((object.type ?? "filter") != "filter" ? ["type \(object.type ?? "?")"] : [])
-                state.unreadable.append("chain \(object.name) (\(what.joined(separator: ", ")), which sitewall never sets)")
+                let what =
+                    object.unusual + ((object.type ?? "filter") != "filter" ? ["type \(object.type ?? "?")"] : [])
+                state.unreadable.append(
+                    "chain \(object.name) (\(what.joined(separator: ", ")), which sitewall never sets)")
             }
-            table.chains.append(Chain(name: object.name, hook: hook, priority: Int(object.priority),
-                                      policy: object.policy == ChainPolicy.accept.verdict ? .accept : .drop, rules: []))
+            table.chains.append(
+                Chain(
+                    name: object.name, hook: hook, priority: Int(object.priority),
+                    policy: object.policy == ChainPolicy.accept.verdict ? .accept : .drop, rules: []))
         }
         for object in dump.rules where object.family == FamilySpelling.inet && object.table == name {
             guard let index = table.chains.firstIndex(where: { $0.name == object.chain }) else { continue }
@@ -114,7 +127,7 @@ public enum NetlinkReadback {
             } else {
                 // Not a rule sitewall writes: kept with its expressions, so that the diff reports it.
                 rule = Rule(verdict: .accept)
-                if case let .verdict(code)? = object.expressions.last, code == NF_DROP { rule.verdict = .drop }
+                if case .verdict(let code)? = object.expressions.last, code == NF_DROP { rule.verdict = .drop }
                 rule.foreign = zip(object.names, object.texts).map { name, text in
                     "[ " + (text.hasPrefix(name) ? text : "\(name) \(text)") + " ]"
                 }.joined(separator: " ")

@@ -7,8 +7,12 @@ public enum NftJSONReader {
         public var description: String
     }
 
-    public static func read(_ data: Data, target: Target, site: String, table name: String = Table.defaultName) throws -> RunningState {
-        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let items = root["nftables"] as? [[String: Any]] else {
+    public static func read(_ data: Data, target: Target, site: String, table name: String = Table.defaultName) throws
+        -> RunningState
+    {
+        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let items = root["nftables"] as? [[String: Any]]
+        else {
             throw ReadError(description: "not an 'nft -j list ruleset' document: expected {\"nftables\": [...]}")
         }
         var table = Table()
@@ -17,7 +21,9 @@ public enum NftJSONReader {
         var state = RunningState(policy: nil)
         var chains: [Chain] = []
         for item in items {
-            if let object = item["table"] as? [String: Any], object["family"] as? String == "inet", object["name"] as? String == name {
+            if let object = item["table"] as? [String: Any], object["family"] as? String == "inet",
+                object["name"] as? String == name
+            {
                 found = true
                 state.tableFlags = flags(object)
             } else if let object = item["chain"] as? [String: Any] {
@@ -30,18 +36,25 @@ public enum NftJSONReader {
                     }
                     // A priority that is no exact integer is not read as 0: it is reported.
                     guard let priority = object["prio"] as? Int else {
-                        state.unreadable.append("chain \(object["name"] as? String ?? "?") (priority \(object["prio"] ?? "missing"), "
-                                                + "which is no chain priority sitewall can read)")
+                        state.unreadable.append(
+                            "chain \(object["name"] as? String ?? "?") (priority \(object["prio"] ?? "missing"), "
+                                + "which is no chain priority sitewall can read)")
                         continue
                     }
-                    chains.append(Chain(name: object["name"] as? String ?? "?", hook: hook, priority: priority,
-                                        policy: object["policy"] as? String == "accept" ? .accept : .drop, rules: []))
+                    chains.append(
+                        Chain(
+                            name: object["name"] as? String ?? "?", hook: hook, priority: priority,
+                            policy: object["policy"] as? String == "accept" ? .accept : .drop, rules: []))
                 } else if let hookName {
-                    state.otherChains.append(RunningState.OtherChain(family: object["family"] as? String ?? "?", table: object["table"] as? String ?? "?",
-                                                                     chain: object["name"] as? String ?? "?", hook: hookName,
-                                                                     priority: object["prio"] as? Int ?? 0, policy: object["policy"] as? String ?? "accept"))
+                    state.otherChains.append(
+                        RunningState.OtherChain(
+                            family: object["family"] as? String ?? "?", table: object["table"] as? String ?? "?",
+                            chain: object["name"] as? String ?? "?", hook: hookName,
+                            priority: object["prio"] as? Int ?? 0, policy: object["policy"] as? String ?? "accept"))
                 }
-            } else if let object = item["set"] as? [String: Any], object["family"] as? String == "inet", object["table"] as? String == name {
+            } else if let object = item["set"] as? [String: Any], object["family"] as? String == "inet",
+                object["table"] as? String == name
+            {
                 let setName = object["name"] as? String ?? "?"
                 let family: IPFamily
                 switch object["type"] as? String {
@@ -53,7 +66,8 @@ public enum NftJSONReader {
                 }
                 let flags = flags(object)
                 if !flags.isEmpty || object["timeout"] != nil {
-                    state.foreignSets.append("set \(setName) (flags \(flags.joined(separator: ", ")), which sitewall never sets)")
+                    state.foreignSets.append(
+                        "set \(setName) (flags \(flags.joined(separator: ", ")), which sitewall never sets)")
                     continue
                 }
                 // Every element must be a plain address: a range, prefix or element with a timeout is not sitewall's.
@@ -63,20 +77,33 @@ public enum NftJSONReader {
                     state.foreignSets.append("set \(setName) (elements that are not plain addresses)")
                     continue
                 }
-                table.sets.append(AddressSet(name: setName, family: family, elements: elements, comment: object["comment"] as? String))
-            } else if let object = item["ct helper"] as? [String: Any], object["family"] as? String == "inet", object["table"] as? String == name {
-                if let helper = ConntrackHelper(rawValue: object["type"] as? String ?? "") { table.helpers.append(helper) }
-            } else if let object = item["rule"] as? [String: Any], object["family"] as? String == "inet", object["table"] as? String == name,
-                      let chainName = object["chain"] as? String, let index = chains.firstIndex(where: { $0.name == chainName }) {
-                chains[index].rules.append(decode(object["expr"] as? [Any] ?? [], comment: object["comment"] as? String))
+                table.sets.append(
+                    AddressSet(name: setName, family: family, elements: elements, comment: object["comment"] as? String)
+                )
+            } else if let object = item["ct helper"] as? [String: Any], object["family"] as? String == "inet",
+                object["table"] as? String == name
+            {
+                if let helper = ConntrackHelper(rawValue: object["type"] as? String ?? "") {
+                    table.helpers.append(helper)
+                }
+            } else if let object = item["rule"] as? [String: Any], object["family"] as? String == "inet",
+                object["table"] as? String == name,
+                let chainName = object["chain"] as? String,
+                let index = chains.firstIndex(where: { $0.name == chainName })
+            {
+                chains[index].rules.append(
+                    decode(object["expr"] as? [Any] ?? [], comment: object["comment"] as? String))
             }
         }
         // What each other table's rules can do; a chain of such a table can do it (through jumps too).
         var effects: [String: Set<String>] = [:]
-        let keys = ["drop": "drop", "reject": "reject", "snat": "nat", "dnat": "nat", "masquerade": "masquerade",
-                    "redirect": "redirect", "notrack": "notrack", "queue": "queue", "tproxy": "tproxy"]
+        let keys = [
+            "drop": "drop", "reject": "reject", "snat": "nat", "dnat": "nat", "masquerade": "masquerade",
+            "redirect": "redirect", "notrack": "notrack", "queue": "queue", "tproxy": "tproxy",
+        ]
         for item in items {
-            guard let object = item["rule"] as? [String: Any], !(object["family"] as? String == "inet" && object["table"] as? String == name)
+            guard let object = item["rule"] as? [String: Any],
+                !(object["family"] as? String == "inet" && object["table"] as? String == name)
             else { continue }
             let key = "\(object["family"] as? String ?? "?") \(object["table"] as? String ?? "?")"
             for case let expression as [String: Any] in object["expr"] as? [Any] ?? [] {

@@ -31,7 +31,9 @@ public struct RunningState: Sendable {
             switch family {
             case "netdev": return ["ingress", "egress"][safe: number] ?? "hook \(number)"
             case "arp": return ["input", "output", "forward"][safe: number] ?? "hook \(number)"
-            default: return ["prerouting", "input", "forward", "output", "postrouting", "ingress"][safe: number] ?? "hook \(number)"
+            default:
+                return ["prerouting", "input", "forward", "output", "postrouting", "ingress"][safe: number]
+                    ?? "hook \(number)"
             }
         }
     }

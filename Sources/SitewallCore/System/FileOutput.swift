@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Writes output files (compile --output, apply --persist) whole or not at all, and safely: a new
@@ -25,13 +26,16 @@ public enum FileOutput {
             case S_IFDIR:
                 throw Refused(description: "cannot write \(path): it is a directory; give a file name")
             default:
-                throw Refused(description: "cannot write \(path): it is not a regular file, and sitewall does not replace it")
+                throw Refused(
+                    description: "cannot write \(path): it is not a regular file, and sitewall does not replace it")
             }
         }
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty { try makeFolders(folder, for: path) }
         let prefix = (folder.isEmpty ? "" : folder + "/") + ".\((path as NSString).lastPathComponent).sitewall-"
-        if let step = FileDescriptor.replace(in: AT_FDCWD, name: path, temporaryPrefix: prefix, bytes: bytes, mode: mode) {
+        if let step = FileDescriptor.replace(
+            in: AT_FDCWD, name: path, temporaryPrefix: prefix, bytes: bytes, mode: mode)
+        {
             throw failure(path, step == "writing" ? nil : step)
         }
     }
@@ -45,8 +49,9 @@ public enum FileOutput {
         guard fstat(fd, &info) == 0 else { throw failure(path) }
         let kind = info.st_mode & S_IFMT
         guard kind == S_IFCHR || kind == S_IFIFO || kind == S_IFSOCK else {
-            throw Refused(description: "cannot write \(path): it is a symbolic link to a file, and sitewall does not "
-                          + "write through links (give the real path, or remove the link)")
+            throw Refused(
+                description: "cannot write \(path): it is a symbolic link to a file, and sitewall does not "
+                    + "write through links (give the real path, or remove the link)")
         }
         guard FileDescriptor.writeAll(fd, bytes) else { throw failure(path) }
     }
@@ -68,6 +73,7 @@ public enum FileOutput {
     }
 
     private static func failure(_ path: String, _ step: String? = nil) -> Refused {
-        Refused(description: "cannot write \(path): " + (step.map { $0 + ": " } ?? "") + String(cString: strerror(errno)))
+        Refused(
+            description: "cannot write \(path): " + (step.map { $0 + ": " } ?? "") + String(cString: strerror(errno)))
     }
 }

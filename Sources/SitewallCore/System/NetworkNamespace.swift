@@ -1,6 +1,7 @@
 import CSitewallLinux
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs a little work (opening a socket) inside another network namespace and comes back:
@@ -15,7 +16,9 @@ public enum NetworkNamespace {
             throw NetlinkError.system("entering a network namespace", errno)
         }
         defer {
-            guard CSitewallLinux_setns(home, CSitewallLinux_clone_newnet()) == 0 else { fatalError("cannot return to own network namespace") }
+            guard CSitewallLinux_setns(home, CSitewallLinux_clone_newnet()) == 0 else {
+                fatalError("cannot return to own network namespace")
+            }
         }
         return try body()
     }

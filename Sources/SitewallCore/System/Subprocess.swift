@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs a program to completion and captures its output (ip, nft, setsid, and the tests' runs).
@@ -25,9 +26,11 @@ public enum Subprocess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        for fd in Int32(0)...2 { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+        for fd in Int32(0)...2 {
+            posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
+        }
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        defer { for argument in argv { free(argument) } }
         var pid: pid_t = 0
         let status = posix_spawn(&pid, path, &actions, nil, argv, environ)
         guard status == 0 else { throw SpawnError(path: path, code: status) }
@@ -37,8 +40,12 @@ public enum Subprocess {
     }
 
     public static func run(_ path: String, _ arguments: [String], stdin: String? = nil) throws -> Result {
-        var input: [Int32] = [0, 0], output: [Int32] = [0, 0], errors: [Int32] = [0, 0]
-        guard pipe(&input) == 0, pipe(&output) == 0, pipe(&errors) == 0 else { throw SpawnError(path: path, code: errno) }
+        var input: [Int32] = [0, 0]
+        var output: [Int32] = [0, 0]
+        var errors: [Int32] = [0, 0]
+        guard pipe(&input) == 0, pipe(&output) == 0, pipe(&errors) == 0 else {
+            throw SpawnError(path: path, code: errno)
+        }
         // Only the child's copies (dup2'd onto 0, 1, 2) may survive exec.
         for fd in input + output + errors { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
@@ -48,19 +55,24 @@ public enum Subprocess {
         posix_spawn_file_actions_adddup2(&actions, output[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errors[1], 2)
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        defer { for argument in argv { free(argument) } }
         var pid: pid_t = 0
         let status = posix_spawn(&pid, path, &actions, nil, argv, environ)
-        close(input[0]); close(output[1]); close(errors[1])
+        close(input[0])
+        close(output[1])
+        close(errors[1])
         guard status == 0 else {
-            close(input[1]); close(output[0]); close(errors[0])
+            close(input[1])
+            close(output[0])
+            close(errors[0])
             throw SpawnError(path: path, code: status)
         }
         // Feed stdin and drain both outputs together, so that no pipe can fill and block the child.
         var pending = Array((stdin ?? "").utf8)
         var written = 0
         if pending.isEmpty { close(input[1]) } else { _ = fcntl(input[1], F_SETFL, O_NONBLOCK) }
-        var out = [UInt8](), err = [UInt8]()
+        var out = [UInt8]()
+        var err = [UInt8]()
         var open = [output[0], errors[0]]
         var buffer = [UInt8](repeating: 0, count: 65536)
         while !open.isEmpty || written < pending.count {
@@ -72,7 +84,11 @@ public enum Subprocess {
                     let n = pending[written...].withUnsafeBytes { write(input[1], $0.baseAddress, $0.count) }
                     if n > 0 { written += n }
                     if n < 0 && errno != EAGAIN { written = pending.count }
-                    if written >= pending.count { close(input[1]); pending = [] ; written = 0 }
+                    if written >= pending.count {
+                        close(input[1])
+                        pending = []
+                        written = 0
+                    }
                     continue
                 }
                 let n = read(entry.fd, &buffer, buffer.count)
@@ -87,6 +103,7 @@ public enum Subprocess {
         var code: Int32 = 0
         while waitpid(pid, &code, 0) < 0 && errno == EINTR {}
         let exit = (code & 0x7f) == 0 ? (code >> 8) & 0xff : 128 + (code & 0x7f)
-        return Result(status: exit, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+        return Result(
+            status: exit, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
     }
 }

@@ -7,11 +7,11 @@ extension Sitewall {
         static let configuration = CommandConfiguration(
             abstract: "Apply a host's or gateway's rules to this machine through netlink, in one atomic transaction.",
             discussion: """
-            Replaces table inet sitewall in the current network namespace and touches no other table.
-            Refuses a ruleset that would cut off the management path (the site's management hosts and
-            the SSH connection it runs under) unless --force. With --confirm SECONDS the previous
-            ruleset comes back by itself unless 'sitewall confirm' is run in time.
-            """
+                Replaces table inet sitewall in the current network namespace and touches no other table.
+                Refuses a ruleset that would cut off the management path (the site's management hosts and
+                the SSH connection it runs under) unless --force. With --confirm SECONDS the previous
+                ruleset comes back by itself unless 'sitewall confirm' is run in time.
+                """
         )
 
         @OptionGroup var options: SiteOptions
@@ -50,8 +50,9 @@ extension Sitewall {
             var session = ApplySession(workspace: workspace, target: target, policy: policy)
             session.stateDirectory = stateDirectory
             do {
-                let report = try session.run(dryRun: dryRun, force: force, confirmSeconds: confirm, persistPath: persist,
-                                             executable: Output.executablePath)
+                let report = try session.run(
+                    dryRun: dryRun, force: force, confirmSeconds: confirm, persistPath: persist,
+                    executable: Output.executablePath)
                 print(report, terminator: "")
             } catch let error as ApplySession.Refused {
                 Output.error(error.description)

@@ -15,8 +15,10 @@ extension Sitewall {
             Output.printDiagnostics(findings)
             let warnings = findings.filter { $0.severity == .warning }.count
             let site = workspace.resolved
-            print("\(options.site): \(site.hosts.count) hosts, \(site.zones.count) zones, \(site.conduits.count) conduits, "
-                  + "\(workspace.flows.filter(\.allowed).count) allowed flow groups; 0 errors, \(warnings) warning\(warnings == 1 ? "" : "s")")
+            print(
+                "\(options.site): \(site.hosts.count) hosts, \(site.zones.count) zones, \(site.conduits.count) conduits, "
+                    + "\(workspace.flows.filter(\.allowed).count) allowed flow groups; 0 errors, \(warnings) warning\(warnings == 1 ? "" : "s")"
+            )
         }
     }
 }

@@ -7,12 +7,12 @@ extension Sitewall {
         static let configuration = CommandConfiguration(
             abstract: "Compile the rules for one host or gateway, or for all of them.",
             discussion: """
-            --target nft (default) prints an nft script that replaces table inet sitewall atomically
-            when loaded with 'nft -f'. --target iptables prints iptables-save text (IPv4; --family ipv6
-            for the ip6tables-restore part); written to files, it gives PATH.v4 and PATH.v6.
-            --format json prints the backend-neutral policy instead. With --all, writes one file per
-            host and gateway into the --output folder.
-            """
+                --target nft (default) prints an nft script that replaces table inet sitewall atomically
+                when loaded with 'nft -f'. --target iptables prints iptables-save text (IPv4; --family ipv6
+                for the ip6tables-restore part); written to files, it gives PATH.v4 and PATH.v6.
+                --format json prints the backend-neutral policy instead. With --all, writes one file per
+                host and gateway into the --output folder.
+                """
         )
 
         @OptionGroup var options: SiteOptions
@@ -46,7 +46,8 @@ extension Sitewall {
             guard chosen == 1 else { throw ValidationError("give exactly one of --host NAME, --gateway NAME or --all") }
             if all && output == nil { throw ValidationError("--all writes one file per host: give --output DIR") }
             if target == .netlink {
-                throw ValidationError("--target netlink writes no file: use 'sitewall apply', or compile for nft or iptables")
+                throw ValidationError(
+                    "--target netlink writes no file: use 'sitewall apply', or compile for nft or iptables")
             }
         }
 
@@ -68,9 +69,13 @@ extension Sitewall {
             let compiler = workspace.compiler
             let targets: [Target]
             do {
-                if let host { targets = [try compiler.target(kind: .host, name: host)] }
-                else if let gateway { targets = [try compiler.target(kind: .gateway, name: gateway)] }
-                else { targets = compiler.targets }
+                if let host {
+                    targets = [try compiler.target(kind: .host, name: host)]
+                } else if let gateway {
+                    targets = [try compiler.target(kind: .gateway, name: gateway)]
+                } else {
+                    targets = compiler.targets
+                }
             } catch {
                 Output.error("\(error)")
                 throw ExitCode.failure
@@ -80,8 +85,9 @@ extension Sitewall {
             let problems = targets.flatMap { Backends.unexpressible(workspace.policy(for: $0), by: backend.kind) }
             if !problems.isEmpty {
                 for problem in problems { Output.error("\(problem)") }
-                Output.error("\(problems.count) rule\(problems.count == 1 ? "" : "s") cannot be compiled for \(backend.kind); "
-                             + "nothing was written")
+                Output.error(
+                    "\(problems.count) rule\(problems.count == 1 ? "" : "s") cannot be compiled for \(backend.kind); "
+                        + "nothing was written")
                 throw ExitCode.refused
             }
             // Render everything before writing anything: bad input leaves no partial output.
@@ -103,7 +109,9 @@ extension Sitewall {
                 print("wrote \(count) file\(count == 1 ? "" : "s") to \(output)")
             } else if let output {
                 let files = rendered[0].1
-                for file in files { try Output.writeAtomically(file.text, to: files.count == 1 ? output : "\(output).\(file.suffix)") }
+                for file in files {
+                    try Output.writeAtomically(file.text, to: files.count == 1 ? output : "\(output).\(file.suffix)")
+                }
             } else {
                 let files = rendered[0].1
                 let chosen = files.count == 1 ? files[0] : files.first { $0.suffix == (family == .ipv6 ? "v6" : "v4") }!

@@ -7,10 +7,10 @@ extension Sitewall {
         static let configuration = CommandConfiguration(
             abstract: "Keep the ruleset of the last 'apply --confirm' (from the same or a new connection).",
             discussion: """
-            Confirmation and the watchdog's rollback exclude each other: whichever comes first decides, and
-            confirm reports a rollback that came first (exit 1). The boot file of 'apply --persist' is written
-            now, on confirmation, never for rules that were rolled back.
-            """
+                Confirmation and the watchdog's rollback exclude each other: whichever comes first decides, and
+                confirm reports a rollback that came first (exit 1). The boot file of 'apply --persist' is written
+                now, on confirmation, never for rules that were rolled back.
+                """
         )
 
         @Option(help: "The state directory apply used (default /run/sitewall).")
@@ -26,8 +26,9 @@ extension Sitewall {
             }
             switch decision {
             case .nothingPending(let last):
-                Output.error("nothing awaits confirmation in this network namespace"
-                             + (last.map { "; the last apply --confirm: \($0)" } ?? ""))
+                Output.error(
+                    "nothing awaits confirmation in this network namespace"
+                        + (last.map { "; the last apply --confirm: \($0)" } ?? ""))
                 throw ExitCode.failure
             case .confirmed(let path, let persistError, let dead):
                 print("confirmed: the new ruleset stays")
@@ -47,9 +48,9 @@ extension Sitewall {
         static let configuration = CommandConfiguration(
             abstract: "Restore the table an unconfirmed 'apply --confirm' replaced, now.",
             discussion: """
-            The way out when the watchdog died (killed, out of memory) or when the new rules are plainly
-            wrong: restores the saved table exactly as the watchdog would, and ends the pending apply.
-            """
+                The way out when the watchdog died (killed, out of memory) or when the new rules are plainly
+                wrong: restores the saved table exactly as the watchdog would, and ends the pending apply.
+                """
         )
 
         @Option(help: "The state directory apply used (default /run/sitewall).")
@@ -59,8 +60,9 @@ extension Sitewall {
             do {
                 let state = try StateDirectory.open(base: stateDirectory)
                 if case .nothingPending(let last) = try Watchdog.rollback(state, reason: "sitewall rollback") {
-                    Output.error("nothing awaits confirmation in this network namespace"
-                                 + (last.map { "; the last apply --confirm: \($0)" } ?? ""))
+                    Output.error(
+                        "nothing awaits confirmation in this network namespace"
+                            + (last.map { "; the last apply --confirm: \($0)" } ?? ""))
                     throw ExitCode.failure
                 }
                 print(Watchdog.lastOutcome(state) ?? "rolled back")

@@ -7,11 +7,11 @@ extension Sitewall {
         static let configuration = CommandConfiguration(
             abstract: "Show how the running rules differ from what the site compiles to, object by object.",
             discussion: """
-            sitewall diff SITE --gateway gw-1               compiled site vs the rules running here (via netlink)
-            sitewall diff SITE --gateway gw-1 --running F   ... vs a saved 'nft -j list ruleset' (no root needed)
-            sitewall diff OLD_SITE NEW_SITE --gateway gw-1  what a site change would change on gw-1
-            Exit status as diff(1): 0 no differences, 1 differences, 2 trouble.
-            """
+                sitewall diff SITE --gateway gw-1               compiled site vs the rules running here (via netlink)
+                sitewall diff SITE --gateway gw-1 --running F   ... vs a saved 'nft -j list ruleset' (no root needed)
+                sitewall diff OLD_SITE NEW_SITE --gateway gw-1  what a site change would change on gw-1
+                Exit status as diff(1): 0 no differences, 1 differences, 2 trouble.
+                """
         )
 
         @Argument(help: "The site description (or the old one, with NEW_SITE).")
@@ -28,14 +28,19 @@ extension Sitewall {
         @Option(help: "Read the running rules from a saved 'nft -j list ruleset' instead of the kernel.")
         var running: String?
 
-        @Flag(help: "Compare sitewall's table only: other tables that can drop, reject, NAT or untrack the same traffic are not differences.")
+        @Flag(
+            help:
+                "Compare sitewall's table only: other tables that can drop, reject, NAT or untrack the same traffic are not differences."
+        )
         var ownTable = false
 
         @Option(help: "text or json.")
         var format: OutputFormat = .text
 
         func validate() throws {
-            if newSite != nil && running != nil { throw ValidationError("--running compares with a site; give either NEW_SITE or --running") }
+            if newSite != nil && running != nil {
+                throw ValidationError("--running compares with a site; give either NEW_SITE or --running")
+            }
         }
 
         func load(_ path: String) throws -> Workspace {
@@ -48,7 +53,8 @@ extension Sitewall {
         }
 
         func run() throws {
-            let kind = self.target.kind, name = self.target.name
+            let kind = self.target.kind
+            let name = self.target.name
             let report: DiffReport
             do {
                 let base = try load(site)
@@ -62,7 +68,9 @@ extension Sitewall {
                         Output.error("neither site has a \(kind.rawValue) '\(name)'")
                         throw ExitCode.trouble
                     }
-                    report = DiffReport(diff: PolicyDiff.compare(expected: new, running: old), site: updated.resolved, target: target, mode: .review)
+                    report = DiffReport(
+                        diff: PolicyDiff.compare(expected: new, running: old), site: updated.resolved, target: target,
+                        mode: .review)
                 } else {
                     let target = try base.compiler.target(kind: kind, name: name)
                     let expected = base.policy(for: target)
@@ -76,8 +84,10 @@ extension Sitewall {
                     } else {
                         state = try NetlinkReadback.read(socket: NetlinkSocket(), target: target, site: expected.site)
                     }
-                    report = DiffReport(diff: PolicyDiff.compare(expected: expected, running: state, ownTableOnly: ownTable), site: base.resolved, target: target,
-                                        mode: .live, otherChains: state.otherChains)
+                    report = DiffReport(
+                        diff: PolicyDiff.compare(expected: expected, running: state, ownTableOnly: ownTable),
+                        site: base.resolved, target: target,
+                        mode: .live, otherChains: state.otherChains)
                 }
             } catch let exit as ExitCode {
                 throw exit

@@ -10,7 +10,8 @@ extension Sitewall {
         )
 
         struct Location: ParsableArguments {
-            @Option(help: "The profiles folder (default: $SITEWALL_PROFILES, or the Profiles/ folder sitewall ships with).")
+            @Option(
+                help: "The profiles folder (default: $SITEWALL_PROFILES, or the Profiles/ folder sitewall ships with).")
             var profiles: String?
 
             func load() throws -> ProfileCatalog {
@@ -37,14 +38,17 @@ extension Sitewall {
         }
 
         struct Show: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Show a profile's services, roles and constraints with citations.")
+            static let configuration = CommandConfiguration(
+                abstract: "Show a profile's services, roles and constraints with citations.")
             @OptionGroup var location: Location
             @Argument(help: "The profile name.") var name: String
 
             func run() throws {
                 let catalog = try location.load()
                 guard let profile = catalog.profile(named: name) else {
-                    Output.error("no profile '\(name)': " + DidYouMean.hint(for: name, among: catalog.profiles.map(\.name), kind: "profile"))
+                    Output.error(
+                        "no profile '\(name)': "
+                            + DidYouMean.hint(for: name, among: catalog.profiles.map(\.name), kind: "profile"))
                     throw ExitCode.failure
                 }
                 print(ProfileReport.render(profile))

@@ -8,13 +8,13 @@ extension Sitewall {
         static let configuration = CommandConfiguration(
             abstract: "Prove a compiled site with real packets in a network-namespace lab.",
             discussion: """
-            Builds one network namespace per host and gateway (zones are bridges, gateways route
-            between them), loads every compiled ruleset, and probes each allowed flow plus what must
-            stay closed (neighbouring ports, the reverse direction, flows without a conduit,
-            loopback-only and never-open ports). Exit 0 if every probe matched, 1 if any did not,
-            2 if the lab could not run. Needs root (it creates network namespaces); nothing runs in
-            this machine's own namespace, and the lab is removed on success, failure and Ctrl-C.
-            """
+                Builds one network namespace per host and gateway (zones are bridges, gateways route
+                between them), loads every compiled ruleset, and probes each allowed flow plus what must
+                stay closed (neighbouring ports, the reverse direction, flows without a conduit,
+                loopback-only and never-open ports). Exit 0 if every probe matched, 1 if any did not,
+                2 if the lab could not run. Needs root (it creates network namespaces); nothing runs in
+                this machine's own namespace, and the lab is removed on success, failure and Ctrl-C.
+                """
         )
 
         @OptionGroup var options: SiteOptions
@@ -28,15 +28,22 @@ extension Sitewall {
         @Option(help: "Host pairs probed per flow group.")
         var pairs: Int = 4
 
-        @Option(help: "Load the rules with nft (nft -f), netlink (sitewall's own netlink backend) or iptables (iptables-restore).")
+        @Option(
+            help:
+                "Load the rules with nft (nft -f), netlink (sitewall's own netlink backend) or iptables (iptables-restore)."
+        )
         var target: BackendKind = .nft
 
         @Flag(help: "Show only the probes that did not match.")
         var failuresOnly = false
 
         func validate() throws {
-            guard target != .json else { throw ValidationError("--target json loads nothing: use nft, netlink or iptables") }
-            guard timeout > 0, timeout <= 30 else { throw ValidationError("--timeout must be between 0 and 30 seconds") }
+            guard target != .json else {
+                throw ValidationError("--target json loads nothing: use nft, netlink or iptables")
+            }
+            guard timeout > 0, timeout <= 30 else {
+                throw ValidationError("--timeout must be between 0 and 30 seconds")
+            }
             guard pairs >= 1 else { throw ValidationError("--pairs must be at least 1") }
         }
 
@@ -55,7 +62,7 @@ extension Sitewall {
                 source.resume()
                 sources.append(source)
             }
-            defer { sources.forEach { $0.cancel() } }
+            defer { for source in sources { source.cancel() } }
             var verifyOptions = Verifier.Options()
             verifyOptions.timeout = timeout
             verifyOptions.pairsPerGroup = pairs

@@ -8,7 +8,10 @@ public enum IptablesBackend: TextBackend {
     public static func files(_ policy: Policy, options: RenderOptions) throws -> [(suffix: String, text: String)] {
         var own = Options()
         own.chainsOnly = options.chainsOnly
-        return [("v4", try render(policy, family: .ipv4, options: own)), ("v6", try render(policy, family: .ipv6, options: own))]
+        return [
+            ("v4", try render(policy, family: .ipv4, options: own)),
+            ("v6", try render(policy, family: .ipv6, options: own)),
+        ]
     }
 
     public static func unsupported(chain: Chain) -> String? {
@@ -38,7 +41,9 @@ public enum IptablesBackend: TextBackend {
     /// multiport takes at most 15 ports, a range counting as two.
     public static let multiportLimit = 15
 
-    static let builtin: [Hook: String] = [.input: "INPUT", .output: "OUTPUT", .forward: "FORWARD", .prerouting: "PREROUTING"]
+    static let builtin: [Hook: String] = [
+        .input: "INPUT", .output: "OUTPUT", .forward: "FORWARD", .prerouting: "PREROUTING",
+    ]
     static let prefixes: [Hook: String] = [.input: "SW-IN", .output: "SW-OUT", .forward: "SW-FWD"]
 
     public static func render(_ policy: Policy, family: IPFamily, options: Options = Options()) throws -> String {
@@ -56,8 +61,9 @@ public enum IptablesBackend: TextBackend {
             for (index, rule) in chain.rules.enumerated() where applies(rule, to: family) {
                 try check(rule, family: family)
                 let stem = "\(prefixes[chain.hook]!)-\(index)"
-                filter.lines += try expand(rule, into: own, stem: stem, family: family, sets: sets, table: &filter,
-                                           target: rule.verdict == .accept ? "ACCEPT" : "DROP")
+                filter.lines += try expand(
+                    rule, into: own, stem: stem, family: family, sets: sets, table: &filter,
+                    target: rule.verdict == .accept ? "ACCEPT" : "DROP")
                 if let helper = rule.helper {
                     // The helper is assigned in raw, before conntrack: PREROUTING for packets that
                     // arrive (input, forward), OUTPUT for packets this host sends.
@@ -71,12 +77,14 @@ public enum IptablesBackend: TextBackend {
                     var helperRule = rule
                     helperRule.oifname = chain.hook == .forward ? nil : rule.oifname
                     helperRule.ctState = nil
-                    raw.lines += try expand(helperRule, into: rawOwn, stem: "SW-CT\(hook == "OUTPUT" ? "O" : "P")-\(index)", family: family,
-                                            sets: sets, table: &raw, target: "CT --helper \(helper.rawValue)")
+                    raw.lines += try expand(
+                        helperRule, into: rawOwn, stem: "SW-CT\(hook == "OUTPUT" ? "O" : "P")-\(index)", family: family,
+                        sets: sets, table: &raw, target: "CT --helper \(helper.rawValue)")
                 }
             }
         }
-        var out = "# sitewall: site \(policy.site), \(policy.target), \(family == .ipv4 ? "IPv4: iptables-restore" : "IPv6: ip6tables-restore")\n"
+        var out =
+            "# sitewall: site \(policy.site), \(policy.target), \(family == .ipv4 ? "IPv4: iptables-restore" : "IPv6: ip6tables-restore")\n"
         out += "# Loading replaces the whole filter (and raw) table; see the README for --noflush use.\n"
         for table in [raw, filter] where !table.declared.isEmpty {
             out += table.render(chainsOnly: options.chainsOnly)
@@ -91,7 +99,9 @@ public enum IptablesBackend: TextBackend {
     }
 
     static func check(_ rule: Rule, family: IPFamily) throws {
-        if let reason = problem(rule, family: family) { throw Unsupported(rule: rule.comment ?? NftBackend.render(rule), reason: reason) }
+        if let reason = problem(rule, family: family) {
+            throw Unsupported(rule: rule.comment ?? NftBackend.render(rule), reason: reason)
+        }
     }
 
     /// What of `rule` iptables cannot say as strongly, for one family.
@@ -137,15 +147,18 @@ public enum IptablesBackend: TextBackend {
     static func addresses(_ match: AddressMatch?, sets: [String: AddressSet]) -> [IPNetwork]? {
         switch match {
         case nil: return nil
-        case let .set(name)?: return IPNetwork.covering(sets[name]?.elements ?? [])
-        case let .addresses(list)?: return IPNetwork.covering(list)
+        case .set(let name)?: return IPNetwork.covering(sets[name]?.elements ?? [])
+        case .addresses(let list)?: return IPNetwork.covering(list)
         }
     }
 
     /// The rule as lines of `chain`; address sets of more than one prefix go through chains of their own.
-    static func expand(_ rule: Rule, into chain: String, stem: String, family: IPFamily, sets: [String: AddressSet],
-                       table: inout Table, target: String) throws -> [String] {
-        let sources = addresses(rule.saddr, sets: sets), destinations = addresses(rule.daddr, sets: sets)
+    static func expand(
+        _ rule: Rule, into chain: String, stem: String, family: IPFamily, sets: [String: AddressSet],
+        table: inout Table, target: String
+    ) throws -> [String] {
+        let sources = addresses(rule.saddr, sets: sets)
+        let destinations = addresses(rule.daddr, sets: sets)
         // An empty set matches nothing: no line at all, rather than a rule without the match.
         if sources?.isEmpty == true || destinations?.isEmpty == true { return [] }
         var lines: [String] = []
@@ -153,7 +166,9 @@ public enum IptablesBackend: TextBackend {
         // The CT target needs the protocol in its own rule; repeating it in set chains costs nothing.
         let proto = rule.transport.map { " -p \($0.rawValue)" } ?? ""
         let portGroups = try portMatches(rule)
-        func one(_ source: IPNetwork?, _ destination: IPNetwork?, next: String, in chainName: String, ports: String) -> String {
+        func one(_ source: IPNetwork?, _ destination: IPNetwork?, next: String, in chainName: String, ports: String)
+            -> String
+        {
             var parts = ["-A \(chainName)"]
             if let iif = rule.iif ?? rule.iifname { parts.append("-i \(iif)") }
             if let oif = rule.oif ?? rule.oifname { parts.append("-o \(oif)") }
@@ -165,24 +180,33 @@ public enum IptablesBackend: TextBackend {
         for (portIndex, ports) in portGroups.enumerated() {
             let suffix = portGroups.count > 1 ? "p\(portIndex)" : ""
             switch (sources, destinations) {
-            case let (s?, d?) where s.count > 1 || d.count > 1:
+            case (let s?, let d?) where s.count > 1 || d.count > 1:
                 // Match ports here, then sources in one chain, destinations in the next.
-                let sourceChain = "\(stem)\(suffix)-S", destinationChain = "\(stem)\(suffix)-D"
+                let sourceChain = "\(stem)\(suffix)-S"
+                let destinationChain = "\(stem)\(suffix)-D"
                 table.declare(sourceChain)
                 table.declare(destinationChain)
                 lines.append(one(nil, nil, next: sourceChain, in: chain, ports: ports))
-                for network in s { table.lines.append("-A \(sourceChain) -s \(network)\(proto) -j \(destinationChain)") }
-                for network in d { table.lines.append("-A \(destinationChain) -d \(network)\(proto)\(comment) -j \(target)") }
-            case let (s?, nil) where s.count > 1:
+                for network in s {
+                    table.lines.append("-A \(sourceChain) -s \(network)\(proto) -j \(destinationChain)")
+                }
+                for network in d {
+                    table.lines.append("-A \(destinationChain) -d \(network)\(proto)\(comment) -j \(target)")
+                }
+            case (let s?, nil) where s.count > 1:
                 let sourceChain = "\(stem)\(suffix)-S"
                 table.declare(sourceChain)
                 lines.append(one(nil, nil, next: sourceChain, in: chain, ports: ports))
-                for network in s { table.lines.append("-A \(sourceChain) -s \(network)\(proto)\(comment) -j \(target)") }
-            case let (nil, d?) where d.count > 1:
+                for network in s {
+                    table.lines.append("-A \(sourceChain) -s \(network)\(proto)\(comment) -j \(target)")
+                }
+            case (nil, let d?) where d.count > 1:
                 let destinationChain = "\(stem)\(suffix)-D"
                 table.declare(destinationChain)
                 lines.append(one(nil, nil, next: destinationChain, in: chain, ports: ports))
-                for network in d { table.lines.append("-A \(destinationChain) -d \(network)\(proto)\(comment) -j \(target)") }
+                for network in d {
+                    table.lines.append("-A \(destinationChain) -d \(network)\(proto)\(comment) -j \(target)")
+                }
             default:
                 lines.append(one(sources?.first, destinations?.first, next: target, in: chain, ports: ports))
             }
@@ -199,7 +223,10 @@ public enum IptablesBackend: TextBackend {
         if let types = rule.icmpv6Types {
             // One ICMPv6 type per rule in ip6tables: handled by the caller splitting below.
             let names = types.map { icmpv6Names[$0] ?? $0 }
-            return names.map { "-p ipv6-icmp -m icmp6 --icmpv6-type \($0) -m hl --hl-eq 255" + (fixed.isEmpty ? "" : " " + fixed.joined(separator: " ")) }
+            return names.map {
+                "-p ipv6-icmp -m icmp6 --icmpv6-type \($0) -m hl --hl-eq 255"
+                    + (fixed.isEmpty ? "" : " " + fixed.joined(separator: " "))
+            }
         }
         guard let transport = rule.transport else { return [fixed.joined(separator: " ")] }
         var base = "-p \(transport.rawValue) -m \(transport.rawValue)"
@@ -214,7 +241,9 @@ public enum IptablesBackend: TextBackend {
         if multiSource || multiDestination {
             let ranges = (multiDestination ? rule.dport : rule.sport)!.ranges
             for chunk in chunks(ranges) {
-                groups.append(base + " -m multiport --\(multiDestination ? "dports" : "sports") " + chunk.map(portText).joined(separator: ","))
+                groups.append(
+                    base + " -m multiport --\(multiDestination ? "dports" : "sports") "
+                        + chunk.map(portText).joined(separator: ","))
             }
         } else {
             groups.append(base)
@@ -238,7 +267,9 @@ public enum IptablesBackend: TextBackend {
         return result
     }
 
-    static func portText(_ range: PortRange) -> String { range.isSingle ? "\(range.lower)" : "\(range.lower):\(range.upper)" }
+    static func portText(_ range: PortRange) -> String {
+        range.isSingle ? "\(range.lower)" : "\(range.lower):\(range.upper)"
+    }
 
     static let icmpv6Names = [
         "nd-neighbor-solicit": "neighbour-solicitation", "nd-neighbor-advert": "neighbour-advertisement",

@@ -30,8 +30,10 @@ public struct NetlinkApplier {
     /// (sitewall's table as read for the rollback, and its generation) the transaction is bound to
     /// that generation: when the ruleset changed in between, the table is read again, and the
     /// transaction is sent again only if sitewall's own table is still exactly as saved.
-    public func apply(_ policy: Policy, dryRun: Bool = false, previous: (bytes: [UInt8], generation: UInt32)? = nil,
-                      retry: Retry = Retry()) throws -> Result {
+    public func apply(
+        _ policy: Policy, dryRun: Bool = false, previous: (bytes: [UInt8], generation: UInt32)? = nil,
+        retry: Retry = Retry()
+    ) throws -> Result {
         let start = Date()
         let table = policy.table.name
         let first = try previous?.generation ?? socket.generation()
@@ -45,25 +47,30 @@ public struct NetlinkApplier {
         while true {
             attempt += 1
             do {
-                try batch.send(on: socket, operation: dryRun ? "checking the ruleset (dry run)" : "applying table inet \(table)")
-                return Result(counts: batch.counts, messages: Int(batch.messages), bytes: batch.bytes,
-                              seconds: Date().timeIntervalSince(start), generation: generation, attempts: attempt)
+                try batch.send(
+                    on: socket, operation: dryRun ? "checking the ruleset (dry run)" : "applying table inet \(table)")
+                return Result(
+                    counts: batch.counts, messages: Int(batch.messages), bytes: batch.bytes,
+                    seconds: Date().timeIntervalSince(start), generation: generation, attempts: attempt)
             } catch let error as NetlinkError where error.isStaleGeneration {
                 let elapsed = Date().timeIntervalSince(start)
                 guard attempt < retry.attempts, elapsed < retry.budget else {
                     let commits = ((try? socket.generation()) ?? generation) &- first
-                    throw NetlinkError(message: "applying table inet \(table) failed: the ruleset kept changing under it "
-                        + "(other programs committed \(commits) changes during \(attempt) attempts over "
-                        + String(format: "%.1f", elapsed) + " s); nothing was changed. Find what rewrites the rules "
-                        + "continuously ('nft monitor' shows it), or try again when it is quiet")
+                    throw NetlinkError(
+                        message: "applying table inet \(table) failed: the ruleset kept changing under it "
+                            + "(other programs committed \(commits) changes during \(attempt) attempts over "
+                            + String(format: "%.1f", elapsed)
+                            + " s); nothing was changed. Find what rewrites the rules "
+                            + "continuously ('nft monitor' shows it), or try again when it is quiet")
                 }
                 // Spread the tries out, so as not to collide with a periodic writer again and again.
                 usleep(UInt32.random(in: 20_000...(40_000 << min(attempt, 4))))
                 if let previous {
                     let now = try socket.consistentSnapshot(table: table)
                     guard Self.sameObjects(now.bytes, previous.bytes) else {
-                        throw NetlinkError(message: "applying table inet \(table) failed: another program changed that "
-                            + "table after sitewall read it; nothing was changed. Run apply again")
+                        throw NetlinkError(
+                            message: "applying table inet \(table) failed: another program changed that "
+                                + "table after sitewall read it; nothing was changed. Run apply again")
                     }
                     generation = now.generation
                 } else {
@@ -83,10 +90,14 @@ public struct NetlinkApplier {
         guard spans.allSatisfy({ $0.length >= 20 }), NetlinkMessages.end(of: spans) == a.count else { return a == b }
         return a.withUnsafeBytes { x in
             b.withUnsafeBytes { y in
-                func same(_ from: Int, _ to: Int) -> Bool { memcmp(x.baseAddress! + from, y.baseAddress! + from, to - from) == 0 }
+                func same(_ from: Int, _ to: Int) -> Bool {
+                    memcmp(x.baseAddress! + from, y.baseAddress! + from, to - from) == 0
+                }
                 // Per message, bytes 8..<16 (sequence number, port id) and 18..<20 (res_id) are left out.
-                return spans.allSatisfy { same($0.offset, $0.offset + 8) && same($0.offset + 16, $0.offset + 18)
-                    && same($0.offset + 20, $0.offset + $0.length) }
+                return spans.allSatisfy {
+                    same($0.offset, $0.offset + 8) && same($0.offset + 16, $0.offset + 18)
+                        && same($0.offset + 20, $0.offset + $0.length)
+                }
             }
         }
     }
@@ -117,5 +128,5 @@ public struct NetlinkApplier {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

@@ -27,24 +27,35 @@ public final class NetlinkBatch {
     private(set) var unencoded: [String] = []
 
     func record(_ seq: UInt32, _ name: String) {
-        guard seq != 0 else { unencoded.append(name); return }
+        guard seq != 0 else {
+            unencoded.append(name)
+            return
+        }
         objects.append((seq, name))
     }
 
     /// Throws when any object could not be encoded: such a batch must never be sent.
     func checkEncoded() throws {
         guard !unencoded.isEmpty else { return }
-        throw NetlinkError(operation: "encoding the transaction",
-                           refusals: unencoded.map { .init(object: $0, errno: ENOMEM) })
+        throw NetlinkError(
+            operation: "encoding the transaction",
+            refusals: unencoded.map { .init(object: $0, errno: ENOMEM) })
     }
 
     /// The object a sequence number belongs to (several messages may share one: a set's elements).
     func object(for seq: UInt32) -> String {
         if seq == beginSeq { return "the transaction" }
-        var low = 0, high = objects.count - 1, found: String?
+        var low = 0
+        var high = objects.count - 1
+        var found: String?
         while low <= high {
             let mid = (low + high) / 2
-            if objects[mid].seq <= seq { found = objects[mid].name; low = mid + 1 } else { high = mid - 1 }
+            if objects[mid].seq <= seq {
+                found = objects[mid].name
+                low = mid + 1
+            } else {
+                high = mid - 1
+            }
         }
         return found ?? "message \(seq)"
     }
@@ -73,30 +84,37 @@ public final class NetlinkBatch {
     }
 
     func addChain(table: String, _ chain: Chain) {
-        record(CNftnl_chain_add(handle, UInt16(NFPROTO_INET), table, chain.name, chain.hook.number, Int32(chain.priority),
-                                chain.policy.verdict, "filter"),
-               "chain \(chain.name)")
+        record(
+            CNftnl_chain_add(
+                handle, UInt16(NFPROTO_INET), table, chain.name, chain.hook.number, Int32(chain.priority),
+                chain.policy.verdict, "filter"),
+            "chain \(chain.name)")
         counts.chains += 1
     }
 
     func addHelper(table: String, _ helper: ConntrackHelper) {
-        record(CNftnl_ct_helper_add(handle, UInt16(NFPROTO_INET), table, helper.rawValue, helper.rawValue,
-                                    helper.protocolNumber),
-               "ct helper \(helper.rawValue)")
+        record(
+            CNftnl_ct_helper_add(
+                handle, UInt16(NFPROTO_INET), table, helper.rawValue, helper.rawValue,
+                helper.protocolNumber),
+            "ct helper \(helper.rawValue)")
         counts.helpers += 1
     }
 
     /// A set of fixed-length keys; anonymous sets get an id and a kernel-chosen name.
     @discardableResult
-    func addSet(table: String, name: String, anonymous: Bool, keyType: UInt32, keyLength: Int, keys: [[UInt8]], comment: String?) -> UInt32 {
+    func addSet(
+        table: String, name: String, anonymous: Bool, keyType: UInt32, keyLength: Int, keys: [[UInt8]], comment: String?
+    ) -> UInt32 {
         let id = newSetID()
         var packed: [UInt8] = []
         packed.reserveCapacity(keys.count * keyLength)
         for key in keys { packed += key }
         let flags = anonymous ? NFT_SET_ANONYMOUS.rawValue | NFT_SET_CONSTANT.rawValue : 0
         let seq = packed.withUnsafeBufferPointer { buffer in
-            CNftnl_set_add(handle, UInt16(NFPROTO_INET), table, name, id, flags, keyType, UInt32(keyLength),
-                           buffer.baseAddress, keys.count, comment)
+            CNftnl_set_add(
+                handle, UInt16(NFPROTO_INET), table, name, id, flags, keyType, UInt32(keyLength),
+                buffer.baseAddress, keys.count, comment)
         }
         record(seq, anonymous ? "anonymous set of \(keys.count) elements" : "set \(name)")
         if !anonymous {
@@ -136,8 +154,14 @@ public final class NetlinkBatch {
         let status = CNftnl_send(socket.handle, handle, &errors, capacity)
         if status < 0 {
             // Past sendmsg the batch may have been committed: only a refusal named by the kernel is certain.
-            throw NetlinkError(operation: operation, refusals: [.init(object: -status == ENOBUFS
-                ? "the kernel's replies (lost: the outcome is unknown, read the ruleset back)" : "sending the batch", errno: -status)],
+            throw NetlinkError(
+                operation: operation,
+                refusals: [
+                    .init(
+                        object: -status == ENOBUFS
+                            ? "the kernel's replies (lost: the outcome is unknown, read the ruleset back)"
+                            : "sending the batch", errno: -status)
+                ],
                 outcomeUnknown: -status == ENOBUFS)
         }
         guard status > 0 else { return }
@@ -151,5 +175,5 @@ public final class NetlinkBatch {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

@@ -20,10 +20,11 @@ public enum NetlinkEncoder {
         batch.addTable(table.name)
         for helper in table.helpers { batch.addHelper(table: table.name, helper) }
         for set in table.sets {
-            batch.addSet(table: table.name, name: set.name, anonymous: false,
-                         keyType: set.family == .ipv4 ? AddressSetSpelling.ipv4Type : AddressSetSpelling.ipv6Type,
-                         keyLength: set.family == .ipv4 ? 4 : 16,
-                         keys: set.elements.map(NetworkAddressMatch.bytes), comment: set.comment)
+            batch.addSet(
+                table: table.name, name: set.name, anonymous: false,
+                keyType: set.family == .ipv4 ? AddressSetSpelling.ipv4Type : AddressSetSpelling.ipv6Type,
+                keyLength: set.family == .ipv4 ? 4 : 16,
+                keys: set.elements.map(NetworkAddressMatch.bytes), comment: set.comment)
         }
         for chain in table.chains { batch.addChain(table: table.name, chain) }
         for chain in table.chains {
@@ -34,20 +35,26 @@ public enum NetlinkEncoder {
                 } catch let unsupported as UnsupportedConstruct {
                     throw Unsupported(rule: description, reason: unsupported.reason)
                 } catch let failure as NftnlError {
-                    throw NetlinkError(operation: "encoding table inet \(table.name)",
-                                       refusals: [.init(object: description, errno: failure.errno)])
+                    throw NetlinkError(
+                        operation: "encoding table inet \(table.name)",
+                        refusals: [.init(object: description, errno: failure.errno)])
                 }
             }
         }
         try batch.checkEncoded()
     }
 
-    static func encode(_ rule: Rule, table: String, chain: String, into batch: NetlinkBatch, description: String) throws {
+    static func encode(_ rule: Rule, table: String, chain: String, into batch: NetlinkBatch, description: String) throws
+    {
         let expressions = try RuleSpelling.netlink(rule)
         let r = try Nftnl.make("nftnl_rule_alloc", description) { nftnl_rule_alloc() }
         defer { nftnl_rule_free(r) }
-        try Nftnl.check("nftnl_rule_set_str(table)", description) { nftnl_rule_set_str(r, UInt16(NFTNL_RULE_TABLE.rawValue), table) }
-        try Nftnl.check("nftnl_rule_set_str(chain)", description) { nftnl_rule_set_str(r, UInt16(NFTNL_RULE_CHAIN.rawValue), chain) }
+        try Nftnl.check("nftnl_rule_set_str(table)", description) {
+            nftnl_rule_set_str(r, UInt16(NFTNL_RULE_TABLE.rawValue), table)
+        }
+        try Nftnl.check("nftnl_rule_set_str(chain)", description) {
+            nftnl_rule_set_str(r, UInt16(NFTNL_RULE_CHAIN.rawValue), chain)
+        }
         var family = UInt32(NFPROTO_INET)
         try Nftnl.check("nftnl_rule_set_data(family)", description) {
             nftnl_rule_set_data(r, UInt16(NFTNL_RULE_FAMILY.rawValue), &family, 4)
@@ -57,25 +64,31 @@ public enum NetlinkEncoder {
                 guard let keys = set.plainKeys else {
                     throw UnsupportedConstruct(reason: "an anonymous set with interval or flagged elements")
                 }
-                let id = batch.addSet(table: table, name: "__set%d", anonymous: true, keyType: set.keyType,
-                                      keyLength: Int(set.keyLength), keys: keys, comment: nil)
+                let id = batch.addSet(
+                    table: table, name: "__set%d", anonymous: true, keyType: set.keyType,
+                    keyLength: Int(set.keyLength), keys: keys, comment: nil)
                 return ("__set%d", id)
             }
         }
-        if let comment = rule.comment, !comment.isEmpty { try setComment(RuleComment.clip(comment), on: r, object: description) }
+        if let comment = rule.comment, !comment.isEmpty {
+            try setComment(RuleComment.clip(comment), on: r, object: description)
+        }
         batch.addRule(r, description: description)
     }
 
     /// A rule's comment, in the user data nft keeps it in.
     static func setComment(_ comment: String, on rule: OpaquePointer, object: String) throws {
-        let buffer = try Nftnl.make("nftnl_udata_buf_alloc", object) { nftnl_udata_buf_alloc(UInt32(NFT_USERDATA_MAXLEN)) }
+        let buffer = try Nftnl.make("nftnl_udata_buf_alloc", object) {
+            nftnl_udata_buf_alloc(UInt32(NFT_USERDATA_MAXLEN))
+        }
         defer { nftnl_udata_buf_free(buffer) }
         guard nftnl_udata_put_strz(buffer, UInt8(NFTNL_UDATA_RULE_COMMENT.rawValue), comment) else {
             throw NftnlError(call: "nftnl_udata_put_strz", object: object, errno: EINVAL)
         }
         try Nftnl.check("nftnl_rule_set_data(userdata)", object) {
-            nftnl_rule_set_data(rule, UInt16(NFTNL_RULE_USERDATA.rawValue), nftnl_udata_buf_data(buffer),
-                                nftnl_udata_buf_len(buffer))
+            nftnl_rule_set_data(
+                rule, UInt16(NFTNL_RULE_USERDATA.rawValue), nftnl_udata_buf_data(buffer),
+                nftnl_udata_buf_len(buffer))
         }
     }
 }

@@ -24,7 +24,9 @@ enum NetlinkExpression: Hashable, Sendable {
     static func load(payload base: nft_payload_bases, offset: UInt32, length: UInt32) -> Self {
         .payload(base: base.rawValue, offset: offset, length: length, dreg: register)
     }
-    static func compare(_ op: nft_cmp_ops, _ data: [UInt8]) -> Self { .cmp(sreg: register, op: op.rawValue, data: data) }
+    static func compare(_ op: nft_cmp_ops, _ data: [UInt8]) -> Self {
+        .cmp(sreg: register, op: op.rawValue, data: data)
+    }
     static func lookUp(_ set: SetReference) -> Self { .lookup(sreg: register, set: set, flags: 0) }
 }
 
@@ -70,8 +72,10 @@ struct AnonymousSet: Hashable, Sendable {
 extension NetlinkExpression {
     /// Adds this expression to a libnftnl rule; `anonymous` puts an anonymous set into the batch
     /// and gives the name and id the lookup refers to it by.
-    func add(to rule: OpaquePointer, object: String,
-             anonymous: (AnonymousSet) throws -> (name: String, id: UInt32)) throws {
+    func add(
+        to rule: OpaquePointer, object: String,
+        anonymous: (AnonymousSet) throws -> (name: String, id: UInt32)
+    ) throws {
         let name: String
         switch self {
         case .meta: name = "meta"
@@ -82,47 +86,47 @@ extension NetlinkExpression {
         case .ct: name = "ct"
         case .objref: name = "objref"
         case .verdict: name = "immediate"
-        case let .other(text): throw NftnlError(call: "encoding '\(text)'", object: object, errno: EINVAL)
+        case .other(let text): throw NftnlError(call: "encoding '\(text)'", object: object, errno: EINVAL)
         }
         let e = try Nftnl.make("nftnl_expr_alloc(\(name))", object) { nftnl_expr_alloc(name) }
         do {
             switch self {
-            case let .meta(key, dreg):
+            case .meta(let key, let dreg):
                 try Nftnl.set(e, NFTNL_EXPR_META_KEY, key, object: object)
                 try Nftnl.set(e, NFTNL_EXPR_META_DREG, dreg, object: object)
-            case let .cmp(sreg, op, data):
+            case .cmp(let sreg, let op, let data):
                 try Nftnl.set(e, NFTNL_EXPR_CMP_SREG, sreg, object: object)
                 try Nftnl.set(e, NFTNL_EXPR_CMP_OP, op, object: object)
                 try Nftnl.set(e, NFTNL_EXPR_CMP_DATA, data, object: object)
-            case let .payload(base, offset, length, dreg):
+            case .payload(let base, let offset, let length, let dreg):
                 try Nftnl.set(e, NFTNL_EXPR_PAYLOAD_BASE, base, object: object)
                 try Nftnl.set(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset, object: object)
                 try Nftnl.set(e, NFTNL_EXPR_PAYLOAD_LEN, length, object: object)
                 try Nftnl.set(e, NFTNL_EXPR_PAYLOAD_DREG, dreg, object: object)
-            case let .lookup(sreg, set, flags):
+            case .lookup(let sreg, let set, let flags):
                 try Nftnl.set(e, NFTNL_EXPR_LOOKUP_SREG, sreg, object: object)
                 switch set {
-                case let .named(setName):
+                case .named(let setName):
                     try Nftnl.set(e, NFTNL_EXPR_LOOKUP_SET, setName, object: object)
-                case let .anonymous(contents):
+                case .anonymous(let contents):
                     let (setName, id) = try anonymous(contents)
                     try Nftnl.set(e, NFTNL_EXPR_LOOKUP_SET, setName, object: object)
                     try Nftnl.set(e, NFTNL_EXPR_LOOKUP_SET_ID, id, object: object)
                 }
                 if flags != 0 { try Nftnl.set(e, NFTNL_EXPR_LOOKUP_FLAGS, flags, object: object) }
-            case let .bitwise(sreg, dreg, length, mask, xor):
+            case .bitwise(let sreg, let dreg, let length, let mask, let xor):
                 try Nftnl.set(e, NFTNL_EXPR_BITWISE_SREG, sreg, object: object)
                 try Nftnl.set(e, NFTNL_EXPR_BITWISE_DREG, dreg, object: object)
                 try Nftnl.set(e, NFTNL_EXPR_BITWISE_LEN, length, object: object)
                 try Nftnl.set(e, NFTNL_EXPR_BITWISE_MASK, mask, object: object)
                 try Nftnl.set(e, NFTNL_EXPR_BITWISE_XOR, xor, object: object)
-            case let .ct(key, dreg):
+            case .ct(let key, let dreg):
                 try Nftnl.set(e, NFTNL_EXPR_CT_KEY, key, object: object)
                 try Nftnl.set(e, NFTNL_EXPR_CT_DREG, dreg, object: object)
-            case let .objref(type, objectName):
+            case .objref(let type, let objectName):
                 try Nftnl.set(e, NFTNL_EXPR_OBJREF_IMM_TYPE, type, object: object)
                 try Nftnl.set(e, NFTNL_EXPR_OBJREF_IMM_NAME, objectName, object: object)
-            case let .verdict(code):
+            case .verdict(let code):
                 try Nftnl.set(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT.rawValue, object: object)
                 try Nftnl.set(e, NFTNL_EXPR_IMM_VERDICT, UInt32(bitPattern: code), object: object)
             case .other: break
@@ -147,45 +151,59 @@ extension NetlinkExpression {
         switch Nftnl.string(e, NFTNL_EXPR_NAME) {
         case "meta":
             guard holds(only: [NFTNL_EXPR_META_KEY, NFTNL_EXPR_META_DREG]),
-                  let key = u32(NFTNL_EXPR_META_KEY), let dreg = u32(NFTNL_EXPR_META_DREG) else { return other }
+                let key = u32(NFTNL_EXPR_META_KEY), let dreg = u32(NFTNL_EXPR_META_DREG)
+            else { return other }
             return .meta(key: key, dreg: dreg)
         case "cmp":
             guard holds(only: [NFTNL_EXPR_CMP_SREG, NFTNL_EXPR_CMP_OP, NFTNL_EXPR_CMP_DATA]),
-                  let sreg = u32(NFTNL_EXPR_CMP_SREG), let op = u32(NFTNL_EXPR_CMP_OP),
-                  let data = Nftnl.bytes(e, NFTNL_EXPR_CMP_DATA) else { return other }
+                let sreg = u32(NFTNL_EXPR_CMP_SREG), let op = u32(NFTNL_EXPR_CMP_OP),
+                let data = Nftnl.bytes(e, NFTNL_EXPR_CMP_DATA)
+            else { return other }
             return .cmp(sreg: sreg, op: op, data: data)
         case "payload":
-            let held = [NFTNL_EXPR_PAYLOAD_BASE, NFTNL_EXPR_PAYLOAD_OFFSET, NFTNL_EXPR_PAYLOAD_LEN, NFTNL_EXPR_PAYLOAD_DREG]
-            guard holds(only: held), let base = u32(NFTNL_EXPR_PAYLOAD_BASE), let offset = u32(NFTNL_EXPR_PAYLOAD_OFFSET),
-                  let length = u32(NFTNL_EXPR_PAYLOAD_LEN), let dreg = u32(NFTNL_EXPR_PAYLOAD_DREG) else { return other }
+            let held = [
+                NFTNL_EXPR_PAYLOAD_BASE, NFTNL_EXPR_PAYLOAD_OFFSET, NFTNL_EXPR_PAYLOAD_LEN, NFTNL_EXPR_PAYLOAD_DREG,
+            ]
+            guard holds(only: held), let base = u32(NFTNL_EXPR_PAYLOAD_BASE),
+                let offset = u32(NFTNL_EXPR_PAYLOAD_OFFSET),
+                let length = u32(NFTNL_EXPR_PAYLOAD_LEN), let dreg = u32(NFTNL_EXPR_PAYLOAD_DREG)
+            else { return other }
             return .payload(base: base, offset: offset, length: length, dreg: dreg)
         case "lookup":
             // The set id only travels from user space to the kernel; a dump names the set.
-            let held = [NFTNL_EXPR_LOOKUP_SREG, NFTNL_EXPR_LOOKUP_SET, NFTNL_EXPR_LOOKUP_SET_ID, NFTNL_EXPR_LOOKUP_FLAGS]
+            let held = [
+                NFTNL_EXPR_LOOKUP_SREG, NFTNL_EXPR_LOOKUP_SET, NFTNL_EXPR_LOOKUP_SET_ID, NFTNL_EXPR_LOOKUP_FLAGS,
+            ]
             guard holds(only: held), let sreg = u32(NFTNL_EXPR_LOOKUP_SREG),
-                  let name = Nftnl.string(e, NFTNL_EXPR_LOOKUP_SET) else { return other }
+                let name = Nftnl.string(e, NFTNL_EXPR_LOOKUP_SET)
+            else { return other }
             return .lookup(sreg: sreg, set: set(name), flags: u32(NFTNL_EXPR_LOOKUP_FLAGS) ?? 0)
         case "bitwise":
-            let held = [NFTNL_EXPR_BITWISE_SREG, NFTNL_EXPR_BITWISE_DREG, NFTNL_EXPR_BITWISE_LEN, NFTNL_EXPR_BITWISE_MASK,
-                        NFTNL_EXPR_BITWISE_XOR, NFTNL_EXPR_BITWISE_OP]
+            let held = [
+                NFTNL_EXPR_BITWISE_SREG, NFTNL_EXPR_BITWISE_DREG, NFTNL_EXPR_BITWISE_LEN, NFTNL_EXPR_BITWISE_MASK,
+                NFTNL_EXPR_BITWISE_XOR, NFTNL_EXPR_BITWISE_OP,
+            ]
             // Kernels name the operation; mask-and-xor is the one sitewall writes (and the default).
-            guard holds(only: held), (u32(NFTNL_EXPR_BITWISE_OP) ?? NFT_BITWISE_MASK_XOR.rawValue) == NFT_BITWISE_MASK_XOR.rawValue,
-                  let sreg = u32(NFTNL_EXPR_BITWISE_SREG), let dreg = u32(NFTNL_EXPR_BITWISE_DREG),
-                  let length = u32(NFTNL_EXPR_BITWISE_LEN), let mask = Nftnl.bytes(e, NFTNL_EXPR_BITWISE_MASK),
-                  let xor = Nftnl.bytes(e, NFTNL_EXPR_BITWISE_XOR) else { return other }
+            guard holds(only: held),
+                (u32(NFTNL_EXPR_BITWISE_OP) ?? NFT_BITWISE_MASK_XOR.rawValue) == NFT_BITWISE_MASK_XOR.rawValue,
+                let sreg = u32(NFTNL_EXPR_BITWISE_SREG), let dreg = u32(NFTNL_EXPR_BITWISE_DREG),
+                let length = u32(NFTNL_EXPR_BITWISE_LEN), let mask = Nftnl.bytes(e, NFTNL_EXPR_BITWISE_MASK),
+                let xor = Nftnl.bytes(e, NFTNL_EXPR_BITWISE_XOR)
+            else { return other }
             return .bitwise(sreg: sreg, dreg: dreg, length: length, mask: mask, xor: xor)
         case "ct":
             guard holds(only: [NFTNL_EXPR_CT_KEY, NFTNL_EXPR_CT_DREG]), let key = u32(NFTNL_EXPR_CT_KEY),
-                  let dreg = u32(NFTNL_EXPR_CT_DREG) else { return other }
+                let dreg = u32(NFTNL_EXPR_CT_DREG)
+            else { return other }
             return .ct(key: key, dreg: dreg)
         case "objref":
             guard holds(only: [NFTNL_EXPR_OBJREF_IMM_TYPE, NFTNL_EXPR_OBJREF_IMM_NAME]),
-                  let type = u32(NFTNL_EXPR_OBJREF_IMM_TYPE), let name = Nftnl.string(e, NFTNL_EXPR_OBJREF_IMM_NAME)
+                let type = u32(NFTNL_EXPR_OBJREF_IMM_TYPE), let name = Nftnl.string(e, NFTNL_EXPR_OBJREF_IMM_NAME)
             else { return other }
             return .objref(type: type, name: name)
         case "immediate":
             guard holds(only: [NFTNL_EXPR_IMM_DREG, NFTNL_EXPR_IMM_VERDICT]),
-                  u32(NFTNL_EXPR_IMM_DREG) == NFT_REG_VERDICT.rawValue, let code = u32(NFTNL_EXPR_IMM_VERDICT)
+                u32(NFTNL_EXPR_IMM_DREG) == NFT_REG_VERDICT.rawValue, let code = u32(NFTNL_EXPR_IMM_VERDICT)
             else { return other }
             return .verdict(Int32(bitPattern: code))
         default:

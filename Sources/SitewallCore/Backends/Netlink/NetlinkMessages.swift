@@ -5,7 +5,8 @@ enum NetlinkMessages {
         var spans: [(offset: Int, length: Int)] = []
         var offset = 0
         while offset + 16 <= bytes.count {
-            let length = Int(bytes[offset]) | Int(bytes[offset + 1]) << 8 | Int(bytes[offset + 2]) << 16
+            let length =
+                Int(bytes[offset]) | Int(bytes[offset + 1]) << 8 | Int(bytes[offset + 2]) << 16
                 | Int(bytes[offset + 3]) << 24
             guard length >= 16, offset + length <= bytes.count else { break }
             spans.append((offset, length))

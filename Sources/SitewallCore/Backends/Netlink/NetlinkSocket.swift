@@ -1,7 +1,8 @@
 import CNftnl
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A failure the kernel (or the socket) reported, with the object it concerned.
@@ -109,8 +110,9 @@ public final class NetlinkSocket {
             } catch let error as NetlinkError where error.refusals.count == 1 && error.refusals[0].errno == EINTR {}
             usleep(UInt32.random(in: 5_000...50_000))
         }
-        throw NetlinkError(message: "\(what) failed: the ruleset changed during every one of 20 reads "
-                           + "(another program is committing rules continuously); nothing was changed")
+        throw NetlinkError(
+            message: "\(what) failed: the ruleset changed during every one of 20 reads "
+                + "(another program is committing rules continuously); nothing was changed")
     }
 
     /// The bytes of a buffer the shim allocated, which is then freed.

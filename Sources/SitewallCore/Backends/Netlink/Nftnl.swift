@@ -1,7 +1,8 @@
 import CNftnl
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A libnftnl call that failed, with the object it was working on.
@@ -64,7 +65,8 @@ enum Nftnl {
     }
 
     static func string(_ expression: OpaquePointer, _ attribute: Int) -> String? {
-        guard nftnl_expr_is_set(expression, UInt16(attribute)), let text = nftnl_expr_get_str(expression, UInt16(attribute))
+        guard nftnl_expr_is_set(expression, UInt16(attribute)),
+            let text = nftnl_expr_get_str(expression, UInt16(attribute))
         else { return nil }
         return String(cString: text)
     }
