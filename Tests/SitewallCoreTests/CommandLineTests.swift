@@ -23,7 +23,8 @@ import Testing
         let directory = scratch.path
         let site = directory + "/bad.yaml"
         try
-            "site: t\nzones:\n  a: { networks: [10.0.0.0/24] }\nhosts:\n  s: { address: 10.0.0.1, roles: [modbus/sever] }\n"
+            ("site: t\nzones:\n  a: { networks: [10.0.0.0/24] }\nhosts:\n"
+            + "  s: { address: 10.0.0.1, roles: [modbus/sever] }\n")
             .write(toFile: site, atomically: true, encoding: .utf8)
         let result = try Self.sitewall("check", site)
         #expect(result.status == 1)
@@ -59,7 +60,8 @@ import Testing
 
         let site = directory + "/bad.yaml"
         try
-            "site: t\nzones:\n  a: { networks: [10.0.0.0/24] }\nhosts:\n  s: { address: 10.0.0.1, roles: [opto22/chart-logic-server] }\n"
+            ("site: t\nzones:\n  a: { networks: [10.0.0.0/24] }\nhosts:\n"
+            + "  s: { address: 10.0.0.1, roles: [opto22/chart-logic-server] }\n")
             .write(toFile: site, atomically: true, encoding: .utf8)
         let bad = try Self.sitewall("compile", site, "--all", "--output", directory + "/bad")
         #expect(bad.status == 1)

@@ -26,12 +26,14 @@ import Testing
         #expect(lines.contains("-A SITEWALL-INPUT -i lo -m comment --comment \"loopback\" -j ACCEPT"))
         #expect(
             lines.contains(
-                "-A SITEWALL-FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -m comment --comment \"replies and helper-related flows\" -j ACCEPT"
+                "-A SITEWALL-FORWARD -m conntrack --ctstate ESTABLISHED,RELATED "
+                    + "-m comment --comment \"replies and helper-related flows\" -j ACCEPT"
             ))
         #expect(
             lines.contains {
                 $0.hasPrefix(
-                    "-A SITEWALL-FORWARD -i eth1 -o eth2 -s 10.10.2.50/32 -d 10.10.1.20/32 -p tcp -m tcp --dport 22001 -m comment --comment \"opto22/pac-control-host"
+                    "-A SITEWALL-FORWARD -i eth1 -o eth2 -s 10.10.2.50/32 -d 10.10.1.20/32 -p tcp -m tcp --dport 22001 "
+                        + "-m comment --comment \"opto22/pac-control-host"
                 ) && $0.hasSuffix("-j ACCEPT")
             })
         // Only sitewall's table content: no other table than filter (and raw where helpers are needed).

@@ -35,11 +35,13 @@ import Testing
         #expect(line.contains("iifname \"eth1\" oifname \"eth2\""))
         #expect(
             line.contains(
-                "ip saddr @opto22_pac_control_supervisory_v4 ip daddr @opto22_snap_pac_control_v4 tcp dport 22001 accept"
+                "ip saddr @opto22_pac_control_supervisory_v4 ip daddr @opto22_snap_pac_control_v4 "
+                    + "tcp dport 22001 accept"
             ))
         #expect(
             line.contains(
-                "comment \"opto22/pac-control-host: pac-control -> snap-pac [002 firmware table '22001 PAC Control and ioControl host port']\""
+                "comment \"opto22/pac-control-host: pac-control -> snap-pac "
+                    + "[002 firmware table '22001 PAC Control and ioControl host port']\""
             ))
     }
 

@@ -32,7 +32,9 @@ import Testing
         #expect(report.entries.count == 1)
         #expect(
             report.text.contains(
-                "+ would: gw-1 forwards tcp/20222 from bi-2 (10.20.5.6) to odbc-1 (set plant_scada_odbc_server_supervisory_v4) (in eth0, out eth1) (missing from set plant_scada_odbc_client_enterprise_v4)"
+                "+ would: gw-1 forwards tcp/20222 from bi-2 (10.20.5.6) "
+                    + "to odbc-1 (set plant_scada_odbc_server_supervisory_v4) (in eth0, out eth1) "
+                    + "(missing from set plant_scada_odbc_client_enterprise_v4)"
             ),
             "\(report.text)")
         #expect(report.text.contains("1 change: 1 added, 0 removed"))
@@ -51,7 +53,8 @@ import Testing
             $0.replacingOccurrences(
                 of: "odbc-1: { address: 10.10.2.20, roles: [plant-scada/odbc-server] }",
                 with:
-                    "odbc-1: { address: 10.10.2.20, roles: [plant-scada/odbc-server], ports: { plant-scada/odbc: 20230 } }"
+                    "odbc-1: { address: 10.10.2.20, roles: [plant-scada/odbc-server], "
+                    + "ports: { plant-scada/odbc: 20230 } }"
             )
         }
         #expect(report.entries.contains { $0.kind == "rule-missing" && ($0.rule ?? "").contains("tcp dport 20230") })

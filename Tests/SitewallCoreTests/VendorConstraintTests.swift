@@ -45,8 +45,10 @@ import Testing
             SiteFixture.errors(
                 Self.site(
                     """
-                      scada: { address: 10.0.0.1, roles: [plant-scada/alarm-server], ports: { plant-scada/alarm: 2080 } }
-                      scada2: { address: 10.0.0.2, roles: [plant-scada/alarm-server], ports: { plant-scada/alarm: 2180 } }
+                      scada: { address: 10.0.0.1, roles: [plant-scada/alarm-server], \
+                    ports: { plant-scada/alarm: 2080 } }
+                      scada2: { address: 10.0.0.2, roles: [plant-scada/alarm-server], \
+                    ports: { plant-scada/alarm: 2180 } }
                     """)
             ).isEmpty)
     }
@@ -84,7 +86,8 @@ import Testing
         let errors = SiteFixture.errors(
             Self.site(
                 """
-                  scada: { address: 10.0.0.1, roles: [plant-scada/io-server, plant-scada/odbc-server], ports: { plant-scada/odbc: 2082 } }
+                  scada: { address: 10.0.0.1, roles: [plant-scada/io-server, plant-scada/odbc-server], \
+                ports: { plant-scada/odbc: 2082 } }
                 """))
         #expect(errors.contains { $0.message.contains("reserved") })
     }
@@ -95,7 +98,8 @@ import Testing
             SiteFixture.errors(
                 Self.site(
                     """
-                      pac: { address: 10.0.0.1, roles: [opto22/chart-logic-server], ports: { opto22/chart-logic: \(port) } }
+                      pac: { address: 10.0.0.1, roles: [opto22/chart-logic-server], \
+                    ports: { opto22/chart-logic: \(port) } }
                     """)
             ).isEmpty)
     }

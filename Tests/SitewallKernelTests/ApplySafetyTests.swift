@@ -177,7 +177,8 @@ import Testing
             """
             echo precious > $T/victim
             mkdir -m 700 -p $(stateDir)
-            for f in previous.snapshot persist.nft watchdog.log apply.lock outcome decision.lock; do ln -s $T/victim $(stateDir)/$f; done
+            for f in previous.snapshot persist.nft watchdog.log apply.lock outcome decision.lock; do \
+            ln -s $T/victim $(stateDir)/$f; done
             mkdir -p $S/netns-4000000001 && touch $S/netns-4000000001/pending
             (umask 000; sw apply $E/campus.yaml --host scada-1 --confirm 2 > /dev/null)
             echo "victim: $(cat $T/victim)"
@@ -235,7 +236,8 @@ import Testing
                     exec 3<>$T/fifo  # both ends open here: the write cannot block, the read cannot hang
                     "$B" compile $E/campus.yaml --gateway gw-1 --profiles $P --output $T/fifo && echo "fifo: exit 0"
                     stat -c '%F' $T/fifo
-                    dd bs=65536 count=1 iflag=nonblock <&3 2>/dev/null | grep -q 'table inet sitewall' && echo "fifo read: yes"
+                    dd bs=65536 count=1 iflag=nonblock <&3 2>/dev/null | \
+                    grep -q 'table inet sitewall' && echo "fifo read: yes"
                     exec 3<&-
                     ls -a $T | grep -c sitewall- || true
                     """,
@@ -262,7 +264,8 @@ import Testing
                     mount --make-rprivate /
                     mount -t tmpfs none /dev
                     ln -s /proc/self/fd/1 /dev/stdout
-                    "$B" compile $E/campus.yaml --gateway gw-1 --profiles $P --output /dev/stdout | grep -q 'table inet sitewall' && echo streamed
+                    "$B" compile $E/campus.yaml --gateway gw-1 --profiles $P --output /dev/stdout | \
+                    grep -q 'table inet sitewall' && echo streamed
                     [ -L /dev/stdout ] && echo "still a link"
                     """,
             ])
@@ -347,7 +350,8 @@ import Testing
             SSH_CONNECTION='garbage' sw apply $E/campus.yaml --gateway gw-1 || echo "garbage: exit $?"
             SSH_CONNECTION='' sw apply $E/campus.yaml --gateway gw-1 || echo "empty: exit $?"
             echo "tables: $(nft list tables | wc -l)"
-            SSH_CONNECTION='::ffff:10.10.2.51 50000 ::ffff:10.10.2.1 22' sw apply $E/campus.yaml --gateway gw-1 || echo "mapped: exit $?"
+            SSH_CONNECTION='::ffff:10.10.2.51 50000 ::ffff:10.10.2.1 22' sw apply $E/campus.yaml --gateway gw-1 \
+            || echo "mapped: exit $?"
             SSH_CONNECTION='garbage' sw apply $E/campus.yaml --gateway gw-1 --force | head -1
             """)
         #expect(
@@ -405,7 +409,8 @@ import Testing
         let gateway = "gw-1"  // the generator's first gateway
         let result = try lab.run(
             """
-            ( for i in $(seq 1 4000); do [ -e $T/stop ] && break; nft add table ip churn; nft delete table ip churn; done ) &
+            ( for i in $(seq 1 4000); do [ -e $T/stop ] && break; \
+            nft add table ip churn; nft delete table ip churn; done ) &
             sleep 0.2
             SECONDS=0
             sw apply \(site) --gateway \(gateway) --force > $T/out || echo "apply: exit $?"

@@ -38,7 +38,8 @@ import Testing
                 i=$((i + 1))
                 case $((i % 5)) in
                   0) nft add rule inet foreign in tcp dport $((1000 + i % 500)) accept ;;
-                  1) if [ $((i % 10)) -lt 5 ]; then p=drop; else p=accept; fi; nft add chain inet foreign in "{ policy $p; }" ;;
+                  1) if [ $((i % 10)) -lt 5 ]; then p=drop; else p=accept; fi; \
+            nft add chain inet foreign in "{ policy $p; }" ;;
                   2) nft add element inet foreign s "{ 10.$((i % 250)).0.1 }" ;;
                   3) nft flush chain inet foreign in ;;
                   4) nft delete table inet foreign; nft -f $T/foreign.base ;;
@@ -51,7 +52,8 @@ import Testing
             apply() { "$B" apply $T/$1.yaml --gateway gw-1 --force --profiles "$P" --state-directory "$S" "${@:2}"; }
             settle() {  # until no apply, watchdog or pending state is left
               for _ in $(seq 1 300); do
-                if ! pgrep -f "(apply|watchdog) .*--state-directory $S" > /dev/null && [ ! -e "$(stateDir)/pending" ]; then return 0; fi
+                if ! pgrep -f "(apply|watchdog) .*--state-directory $S" > /dev/null && [ ! -e "$(stateDir)/pending" ]; \
+            then return 0; fi
                 sleep 0.05
               done
               echo "did not settle"; return 1
@@ -66,10 +68,14 @@ import Testing
                 0) kind=plain; apply $next > /dev/null; want=$next ;;
                 1) kind=unconfirmed; apply $next --confirm 2 > /dev/null; settle; want=$cur ;;
                 2) kind=confirmed; apply $next --confirm 2 > /dev/null; swc confirm > /dev/null; want=$next ;;
-                3) kind=killed-apply; "$B" apply $T/$next.yaml --gateway gw-1 --force --profiles "$P" --state-directory "$S" > /dev/null 2>&1 &
-                   sleep 0.$(printf '%03d' $((RANDOM % 1000))); kill -9 $! 2>/dev/null || true; wait $! 2>/dev/null || true; want=either ;;
-                4) kind=killed-confirm; "$B" apply $T/$next.yaml --gateway gw-1 --force --confirm 2 --profiles "$P" --state-directory "$S" > /dev/null 2>&1 &
-                   sleep 0.$(printf '%03d' $((RANDOM % 1000))); kill -9 $! 2>/dev/null || true; wait $! 2>/dev/null || true; settle; want=$cur ;;
+                3) kind=killed-apply; "$B" apply $T/$next.yaml --gateway gw-1 --force --profiles "$P" \
+            --state-directory "$S" > /dev/null 2>&1 &
+                   sleep 0.$(printf '%03d' $((RANDOM % 1000))); kill -9 $! 2>/dev/null || true; \
+            wait $! 2>/dev/null || true; want=either ;;
+                4) kind=killed-confirm; "$B" apply $T/$next.yaml --gateway gw-1 --force --confirm 2 --profiles "$P" \
+            --state-directory "$S" > /dev/null 2>&1 &
+                   sleep 0.$(printf '%03d' $((RANDOM % 1000))); kill -9 $! 2>/dev/null || true; \
+            wait $! 2>/dev/null || true; settle; want=$cur ;;
                 5) kind=killed-watchdog; apply $next --confirm 30 > /dev/null
                    sleep 0.$(printf '%03d' $((RANDOM % 500))); pkill -KILL -f "watchdog --state-directory $S" || true
                    sleep 0.1; swc rollback > /dev/null; want=$cur ;;
@@ -78,8 +84,10 @@ import Testing
               rm -f $T/paused; touch $T/pause
               for _ in $(seq 1 500); do [ -e $T/paused ] && break; sleep 0.01; done
               nft -s list table inet sitewall > $T/now.rules 2>/dev/null || echo "no table" > $T/now.rules
-              if cmp -s $T/now.rules $T/a.rules; then got=a; elif cmp -s $T/now.rules $T/b.rules; then got=b; else got=neither; fi
-              if [ "$want" = either ]; then [ $got = neither ] && { echo "round $round ($kind): neither old nor new"; bad=$((bad + 1)); }
+              if cmp -s $T/now.rules $T/a.rules; then got=a; elif cmp -s $T/now.rules $T/b.rules; then got=b; \
+            else got=neither; fi
+              if [ "$want" = either ]; then [ $got = neither ] && \
+            { echo "round $round ($kind): neither old nor new"; bad=$((bad + 1)); }
               elif [ $got != "$want" ]; then echo "round $round ($kind): got $got, want $want"; bad=$((bad + 1)); fi
               if ! cmp -s $T/foreign.expected <(nft -s list table inet foreign); then
                 echo "round $round ($kind): the foreign table differs from what its editor left"; bad=$((bad + 1))

@@ -25,16 +25,19 @@ import Testing
         Case(
             name: "delete a rule",
             change:
-                "nft delete rule inet sitewall forward handle $(nft -a list chain inet sitewall forward | grep 'dport 20222' | sed 's/.*handle //')",
+                "nft delete rule inet sitewall forward handle "
+                + "$(nft -a list chain inet sitewall forward | grep 'dport 20222' | sed 's/.*handle //')",
             expect: [
                 "plant-scada/odbc  [000 row 20222",
-                "- no longer: gw-1 forwards tcp/20222 from bi-1 (set plant_scada_odbc_client_enterprise_v4) to odbc-1 (set plant_scada_odbc_server_supervisory_v4) (in eth0, out eth1) (rule missing)",
+                "- no longer: gw-1 forwards tcp/20222 from bi-1 (set plant_scada_odbc_client_enterprise_v4) "
+                    + "to odbc-1 (set plant_scada_odbc_server_supervisory_v4) (in eth0, out eth1) (rule missing)",
             ]),
         Case(
             name: "add a set element",
             change: "nft add element inet sitewall ntp_server_supervisory_v4 '{ 10.10.2.99 }'",
             expect: [
-                "+ also: gw-1 forwards udp/123 from pac-1 (set ntp_client_control_v4) to 10.10.2.99 (not in the site) (in eth2, out eth1) (extra in set ntp_server_supervisory_v4)"
+                "+ also: gw-1 forwards udp/123 from pac-1 (set ntp_client_control_v4) to 10.10.2.99 (not in the site) "
+                    + "(in eth2, out eth1) (extra in set ntp_server_supervisory_v4)"
             ]),
         Case(
             name: "remove a set element",
@@ -71,7 +74,8 @@ import Testing
             name: "an interval set",
             change: Self.reloadTable(
                 sed:
-                    #"/set modbus_client_supervisory_v4 {/,/}/ s/elements = {/flags interval\n\t\telements = { 10.10.2.200-10.10.2.210, /"#
+                    #"/set modbus_client_supervisory_v4 {/,/}/ "#
+                    + #"s/elements = {/flags interval\n\t\telements = { 10.10.2.200-10.10.2.210, /"#
             ),
             expect: ["set modbus_client_supervisory_v4 (flags interval, which sitewall never sets)"]),
         Case(
@@ -97,23 +101,28 @@ import Testing
             name: "a prefix element in a set",
             change: Self.reloadTable(
                 sed:
-                    #"/set modbus_client_supervisory_v4 {/,/}/ s/elements = {/flags interval\n\t\telements = { 10.1.0.20\/30, /"#
+                    #"/set modbus_client_supervisory_v4 {/,/}/ "#
+                    + #"s/elements = {/flags interval\n\t\telements = { 10.1.0.20\/30, /"#
             ),
             expect: ["set modbus_client_supervisory_v4 (flags interval, which sitewall never sets)"]),
         Case(
             name: "a rule sitewall does not write", change: "nft add rule inet sitewall output counter",
-            expect: ["+ also: a rule sitewall does not write in chain output: [ counter pkts 0 bytes 0 ] (extra rule)"]),
+            expect: [
+                "+ also: a rule sitewall does not write in chain output: [ counter pkts 0 bytes 0 ] (extra rule)"
+            ]),
     ]
 
     /// Replaces the first rule of `chain` that contains `matching` with itself edited by `sed`.
     static func replaceRule(chain: String, matching: String, sed: String) -> String {
         "line=$(nft -a list chain inet sitewall \(chain) | grep -F '\(matching)' | head -1); "
-            + "nft \"replace rule inet sitewall \(chain) handle ${line##*handle } $(echo \"$line\" | sed 's/ # handle.*//; \(sed)')\""
+            + "nft \"replace rule inet sitewall \(chain) handle ${line##*handle } "
+            + "$(echo \"$line\" | sed 's/ # handle.*//; \(sed)')\""
     }
 
     /// Loads sitewall's table again as listed, edited by `sed`.
     static func reloadTable(sed: String) -> String {
-        "f=$(mktemp); nft list table inet sitewall | sed '\(sed)' > $f; nft delete table inet sitewall; nft -f $f; rm $f"
+        "f=$(mktemp); nft list table inet sitewall | sed '\(sed)' > $f; "
+            + "nft delete table inet sitewall; nft -f $f; rm $f"
     }
 
     @Test(arguments: cases)
@@ -174,7 +183,9 @@ import Testing
     static func savedDump(site: String, scratch: ScratchDirectory) throws -> String {
         let dump = try NetnsSandbox.run(
             """
-            \(sitewall(["apply", site, "--gateway", "gw-1", "--force", "--state-directory", scratch.file("state")])) > /dev/null
+            \(sitewall([
+                "apply", site, "--gateway", "gw-1", "--force", "--state-directory", scratch.file("state"),
+            ])) > /dev/null
             nft -j list ruleset
             """)
         try #require(dump.status == 0, "\(dump.stderr)")
@@ -208,7 +219,8 @@ import Testing
     @Test(arguments: [
         (
             "input drop",
-            "nft add table ip filter; nft add chain ip filter INPUT '{ type filter hook input priority 0; policy accept; }'; "
+            "nft add table ip filter; "
+                + "nft add chain ip filter INPUT '{ type filter hook input priority 0; policy accept; }'; "
                 + "nft add rule ip filter INPUT tcp dport 22 drop",
             "table ip filter chain INPUT (hook input, priority 0) sees the traffic sitewall filters and can drop it"
         ),
@@ -227,12 +239,14 @@ import Testing
             "netdev ingress drop",
             "ip link add d0 type veth peer name d1; nft add table netdev edge; "
                 + "nft add chain netdev edge in '{ type filter hook ingress device d0 priority 0; policy drop; }'",
-            "table netdev edge chain in (hook ingress, priority 0) sees the traffic sitewall filters and can policy drop it"
+            "table netdev edge chain in (hook ingress, priority 0) "
+                + "sees the traffic sitewall filters and can policy drop it"
         ),
         (
             "netdev egress",
             "ip link add d0 type veth peer name d1; nft add table netdev edge; "
-                + "nft add chain netdev edge out '{ type filter hook egress device d0 priority 0; }'; nft add rule netdev edge out drop",
+                + "nft add chain netdev edge out '{ type filter hook egress device d0 priority 0; }'; "
+                + "nft add rule netdev edge out drop",
             "table netdev edge chain out (hook egress, priority 0)"
         ),
     ])
@@ -243,7 +257,9 @@ import Testing
         let diff = Self.sitewall(["diff", site, "--gateway", "gw-1"])
         let result = try NetnsSandbox.run(
             """
-            \(Self.sitewall(["apply", site, "--gateway", "gw-1", "--force", "--state-directory", scratch.file("state")])) > /dev/null
+            \(Self.sitewall([
+                "apply", site, "--gateway", "gw-1", "--force", "--state-directory", scratch.file("state"),
+            ])) > /dev/null
             \(change)
             rc=0; \(diff) || rc=$?; echo "live: exit $rc"
             \(diff) --own-table > /dev/null && echo "own table: exit 0"
@@ -286,10 +302,14 @@ import Testing
         let site = Repository.example("campus")
         let result = try NetnsSandbox.run(
             """
-            \(Self.sitewall(["apply", site, "--gateway", "gw-1", "--force", "--state-directory", scratch.file("state")])) > /dev/null
+            \(Self.sitewall([
+                "apply", site, "--gateway", "gw-1", "--force", "--state-directory", scratch.file("state"),
+            ])) > /dev/null
             nft add table ip churn; nft add chain ip churn c
-            ( for i in $(seq 1 3000); do [ -e \(scratch.file("stop")) ] && break; nft add rule ip churn c counter; nft flush chain ip churn c; done ) &
-            ok=0; for i in $(seq 1 25); do \(Self.sitewall(["diff", site, "--gateway", "gw-1"])) > /dev/null && ok=$((ok + 1)); done
+            ( for i in $(seq 1 3000); do [ -e \(scratch.file("stop")) ] && break; \
+            nft add rule ip churn c counter; nft flush chain ip churn c; done ) &
+            ok=0; for i in $(seq 1 25); do \(Self.sitewall(["diff", site, "--gateway", "gw-1"])) > /dev/null \
+            && ok=$((ok + 1)); done
             touch \(scratch.file("stop")); wait
             echo "clean diffs: $ok of 25"
             """)
@@ -302,14 +322,18 @@ import Testing
         let site = Repository.example("campus")
         let result = try NetnsSandbox.run(
             """
-            \(Self.sitewall(["apply", site, "--gateway", "gw-1", "--force", "--state-directory", "/tmp/sitewall-w-\(UUID().uuidString)"])) > /dev/null
+            \(Self.sitewall([
+                "apply", site, "--gateway", "gw-1", "--force", "--state-directory",
+                "/tmp/sitewall-w-\(UUID().uuidString)",
+            ])) > /dev/null
             nft add table ip filter
             nft add chain ip filter FORWARD '{ type filter hook forward priority -10; policy accept; }'
             rc=0; \(Self.sitewall(["diff", site, "--gateway", "gw-1"])) || rc=$?; echo "exit $rc"
             """)
         #expect(
             result.stdout.contains(
-                "warning: table ip filter also hooks forward (chain FORWARD, priority -10, policy accept), running before sitewall's chain"
+                "warning: table ip filter also hooks forward (chain FORWARD, priority -10, policy accept), "
+                    + "running before sitewall's chain"
             ))
         #expect(result.stdout.contains("exit 0"))
     }

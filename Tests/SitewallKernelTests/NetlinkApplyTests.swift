@@ -30,7 +30,8 @@ import Testing
         let apply = Self.sitewall(["apply", site, flag, testCase.target.name, "--force", "--state-directory", state])
         let viaNetlink = try NetnsSandbox.run(
             """
-            nft add table ip foreign; nft add chain ip foreign keep '{ type filter hook input priority 10; policy accept; }'
+            nft add table ip foreign; \
+            nft add chain ip foreign keep '{ type filter hook input priority 10; policy accept; }'
             nft add rule ip foreign keep tcp dport 9 counter accept
             \(apply) > /dev/null
             nft -s list ruleset > \(directory.path)/first
@@ -115,7 +116,10 @@ import Testing
         let site = Repository.example("campus")
         let result = try NetnsSandbox.run(
             """
-            \(Self.sitewall(["apply", site, "--host", "hmi-1", "--dry-run", "--state-directory", "/tmp/sitewall-dry-\(UUID().uuidString)"]))
+            \(Self.sitewall([
+                "apply", site, "--host", "hmi-1", "--dry-run", "--state-directory",
+                "/tmp/sitewall-dry-\(UUID().uuidString)",
+            ]))
             echo "tables: $(nft list tables | wc -l)"
             """)
         #expect(result.status == 0, "\(result.stderr)")
@@ -172,14 +176,16 @@ import Testing
         // hmi-1 may SSH to gw-1 (ssh/client -> ssh/server); hmi-2 may not.
         let allowed = try NetnsSandbox.run(
             """
-            SSH_CONNECTION='10.10.2.50 50000 10.10.2.1 22' \(Self.sitewall(["apply", site, "--gateway", "gw-1", "--state-directory", state]))
+            SSH_CONNECTION='10.10.2.50 50000 10.10.2.1 22' \
+            \(Self.sitewall(["apply", site, "--gateway", "gw-1", "--state-directory", state]))
             nft list tables
             """)
         #expect(allowed.status == 0, "\(allowed.stderr)")
         #expect(allowed.stdout.contains("table inet sitewall"))
         let refused = try NetnsSandbox.run(
             """
-            SSH_CONNECTION='10.10.2.51 50000 10.10.2.1 22' \(Self.sitewall(["apply", site, "--gateway", "gw-1", "--state-directory", state])) || echo "exit $?"
+            SSH_CONNECTION='10.10.2.51 50000 10.10.2.1 22' \
+            \(Self.sitewall(["apply", site, "--gateway", "gw-1", "--state-directory", state])) || echo "exit $?"
             echo "tables: $(nft list tables | wc -l)"
             """)
         #expect(refused.stdout.contains("exit 1") && refused.stdout.contains("tables: 0"))
@@ -187,7 +193,8 @@ import Testing
         #expect(refused.stderr.contains("10.10.2.51 -> 10.10.2.1 tcp/22"))
         let forced = try NetnsSandbox.run(
             """
-            SSH_CONNECTION='10.10.2.51 50000 10.10.2.1 22' \(Self.sitewall(["apply", site, "--gateway", "gw-1", "--force", "--state-directory", state]))
+            SSH_CONNECTION='10.10.2.51 50000 10.10.2.1 22' \
+            \(Self.sitewall(["apply", site, "--gateway", "gw-1", "--force", "--state-directory", state]))
             """)
         #expect(forced.status == 0 && forced.stdout.contains("warning (--force)"))
     }
@@ -200,7 +207,8 @@ import Testing
             hosts:
               eng: { address: 10.0.0.5, roles: [ssh/client] }
               ops: { address: 10.0.0.6, roles: [ntp/client] }
-              gw: { address: 10.0.0.1, roles: [ssh/server], management: [eng, ops], gateway: { interfaces: { a: eth0 } } }
+              gw: { address: 10.0.0.1, roles: [ssh/server], management: [eng, ops], \
+            gateway: { interfaces: { a: eth0 } } }
             """
         let workspace = try SiteFixture.workspace(yaml)
         let target = Target(kind: .gateway, name: "gw")
@@ -231,7 +239,8 @@ import Testing
         case "killed":
             // The operator's session dies right after apply: its whole process group is killed.
             step =
-                "setsid bash -c '\(second.replacingOccurrences(of: "'", with: "") ) > /dev/null; sleep 30' &\nsleep 1\npkill -KILL -s $(ps -o sid= -p $! | tr -d ' ') || true"
+                "setsid bash -c '\(second.replacingOccurrences(of: "'", with: "") ) > /dev/null; sleep 30' &\n"
+                + "sleep 1\npkill -KILL -s $(ps -o sid= -p $! | tr -d ' ') || true"
         default: step = "\(second) > /dev/null"
         }
         let result = try NetnsSandbox.run(
@@ -296,7 +305,10 @@ import Testing
         let site = Repository.example("megapower-video")
         let result = try NetnsSandbox.run(
             """
-            \(Self.sitewall(["apply", site, "--host", "mpcpu-1", "--persist", file, "--state-directory", "/tmp/sitewall-p-\(UUID().uuidString)"]))
+            \(Self.sitewall([
+                "apply", site, "--host", "mpcpu-1", "--persist", file, "--state-directory",
+                "/tmp/sitewall-p-\(UUID().uuidString)",
+            ]))
             nft -s list table inet sitewall > \(file).applied
             nft flush ruleset
             nft -f \(file)

@@ -31,7 +31,8 @@ public struct FlowGroup: Sendable {
     public var summary: String {
         let transports = service.transports.map(\.rawValue).joined(separator: "+")
         return
-            "\(FlowGroup.describe(initiators)) (\(fromZone)) -> \(FlowGroup.describe(listeners)) (\(toZone)): \(service.id) \(transports)/\(dports)"
+            "\(FlowGroup.describe(initiators)) (\(fromZone)) -> "
+            + "\(FlowGroup.describe(listeners)) (\(toZone)): \(service.id) \(transports)/\(dports)"
     }
 }
 

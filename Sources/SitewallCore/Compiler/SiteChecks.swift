@@ -5,15 +5,18 @@ enum SiteChecks {
         for group in flows where !group.allowed {
             let location = site.site.host(named: group.initiators.first?.host ?? "")?.location
             log.warning(
-                "no conduit lets \(group.summary) cross from '\(group.fromZone)' to '\(group.toZone)'; it stays blocked",
+                "no conduit lets \(group.summary) cross from '\(group.fromZone)' to '\(group.toZone)'; "
+                    + "it stays blocked",
                 at: location,
                 fix:
-                    "if it is needed, add '- { from: \(group.fromZone), to: \(group.toZone), services: [\(group.service.id)] }' to conduits"
+                    "if it is needed, add '- { from: \(group.fromZone), to: \(group.toZone), "
+                    + "services: [\(group.service.id)] }' to conduits"
             )
         }
         for group in flows where group.allowed && group.crossesZones && group.service.unaddressedInitiator {
             log.warning(
-                "\(group.summary) crosses zones, but its requests are broadcast from hosts with no address yet and no router forwards them",
+                "\(group.summary) crosses zones, but its requests are broadcast from hosts with no address yet "
+                    + "and no router forwards them",
                 at: site.site.host(named: group.initiators.first?.host ?? "")?.location,
                 fix: "put a \(group.service.id) server (or relay) in zone '\(group.fromZone)'")
         }
@@ -28,13 +31,15 @@ enum SiteChecks {
             for (i, later) in flowRules.enumerated() {
                 guard let earlier = flowRules[..<i].first(where: { covers($0, later, sets: sets) }) else { continue }
                 let what = { (rule: Rule) in
-                    "\(rule.origin?.service ?? "?") \(rule.transport?.rawValue ?? "")/\(rule.dport?.description ?? "any")"
+                    "\(rule.origin?.service ?? "?") "
+                        + "\(rule.transport?.rawValue ?? "")/\(rule.dport?.description ?? "any")"
                 }
                 let kind =
                     earlier.saddr == later.saddr && earlier.daddr == later.daddr && earlier.dport == later.dport
                     ? "duplicates" : "is shadowed by"
                 log.warning(
-                    "on \(policy.target), chain \(chain.name): the rule for \(what(later)) \(kind) the earlier rule for \(what(earlier))",
+                    "on \(policy.target), chain \(chain.name): the rule for \(what(later)) \(kind) "
+                        + "the earlier rule for \(what(earlier))",
                     at: location,
                     fix: "the two services share a port; if they are the same program, drop one of the roles")
             }

@@ -13,7 +13,8 @@ public enum SiteResolver {
                         "address \(address.value) of '\(host.name)' is already used by '\(owner)'",
                         at: address.location,
                         fix:
-                            "give each host its own address (the other is at \(location.map(\.description) ?? "an earlier line"))"
+                            "give each host its own address "
+                            + "(the other is at \(location.map(\.description) ?? "an earlier line"))"
                     )
                 } else {
                     addressOwners[address.value] = (host.name, address.location)
@@ -36,7 +37,8 @@ public enum SiteResolver {
                             "network \(a) of zone '\(zone.name)' overlaps \(b) of zone '\(other.name)'",
                             at: zone.location,
                             fix:
-                                "hosts in the overlap go to the zone with the longer prefix; give 'zone:' on a host to be explicit"
+                                "hosts in the overlap go to the zone with the longer prefix; "
+                                + "give 'zone:' on a host to be explicit"
                         )
                     }
                 }
@@ -85,7 +87,8 @@ public enum SiteResolver {
             if let given = host.zone, zoneNames.contains(given.value) {
                 if let derived, derived != given.value {
                     log.error(
-                        "address \(address.value) of '\(host.name)' lies in zone '\(derived)', not in its given zone '\(given.value)'",
+                        "address \(address.value) of '\(host.name)' lies in zone '\(derived)', "
+                            + "not in its given zone '\(given.value)'",
                         at: address.location, fix: "correct the address, or drop 'zone:' so the address decides")
                 } else if derived == nil {
                     log.warning(
@@ -115,7 +118,8 @@ public enum SiteResolver {
                 }
                 if let other = seenInterfaces[item.interface] {
                     log.error(
-                        "gateway '\(host.name)' uses interface '\(item.interface)' for zones '\(other)' and '\(item.zone)'",
+                        "gateway '\(host.name)' uses interface '\(item.interface)' "
+                            + "for zones '\(other)' and '\(item.zone)'",
                         at: entry.location,
                         fix: "a zone boundary needs one interface per zone (use VLAN interfaces such as eth1.10)")
                 }
@@ -206,7 +210,8 @@ public enum SiteResolver {
             guard service.configurable else {
                 let why = service.citations.first.map { " (\($0))" } ?? ""
                 log.error(
-                    "the port of '\(service.id)' cannot be changed: the vendor fixes it at \(service.ports?.description ?? "?")\(why)",
+                    "the port of '\(service.id)' cannot be changed: "
+                        + "the vendor fixes it at \(service.ports?.description ?? "?")\(why)",
                     at: entry.location, fix: "remove this port override")
                 continue
             }
@@ -231,7 +236,8 @@ public enum SiteResolver {
                     "'\(service.id)' on host '\(host.name)' has no default port; the site must give one\(note)",
                     at: host.location,
                     fix:
-                        "add 'ports: { \(service.id): \(service.examplePorts?.description ?? "PORT") }' to host '\(host.name)'"
+                        "add 'ports: { \(service.id): \(service.examplePorts?.description ?? "PORT") }' "
+                        + "to host '\(host.name)'"
                         + (service.examplePorts.map { " (the vendor's table shows \($0))" } ?? ""))
                 continue
             }
@@ -244,16 +250,20 @@ public enum SiteResolver {
                     let own = service.ports ?? PortSet([])
                     if !clash.isEmpty && !own.contains(clash) {
                         log.error(
-                            "'\(service.id)' on host '\(host.name)' uses port \(clash), reserved for another \(profile.product) process: \"\(constraint.message)\"",
+                            "'\(service.id)' on host '\(host.name)' uses port \(clash), "
+                                + "reserved for another \(profile.product) process: \"\(constraint.message)\"",
                             at: overrideLocation(service.id),
                             fix:
-                                "choose a port outside \(constraint.ports) (\(constraint.citations.first?.description ?? profile.file))"
+                                "choose a port outside \(constraint.ports) "
+                                + "(\(constraint.citations.first?.description ?? profile.file))"
                         )
                     }
                 case .allowedPorts(let target) where target == service.id:
                     if !constraint.ports.contains(offered.ports) {
                         log.error(
-                            "'\(service.id)' on host '\(host.name)' uses port \(offered.ports), outside the ports the vendor allows (\(constraint.ports)): \"\(constraint.message)\"",
+                            "'\(service.id)' on host '\(host.name)' uses port \(offered.ports), "
+                                + "outside the ports the vendor allows (\(constraint.ports)): "
+                                + "\"\(constraint.message)\"",
                             at: overrideLocation(service.id), fix: "pick a port in \(constraint.ports)")
                     }
                 default:
@@ -272,7 +282,8 @@ public enum SiteResolver {
                     let clash = offered.ports.intersection(constraint.ports)
                     if !clash.isEmpty {
                         log.error(
-                            "'\(offered.service.id)' on host '\(host.name)' would open port \(clash), which \(profile.product) never allows: \"\(constraint.message)\"",
+                            "'\(offered.service.id)' on host '\(host.name)' would open port \(clash), "
+                                + "which \(profile.product) never allows: \"\(constraint.message)\"",
                             at: overrideLocation(offered.service.id),
                             fix: "use another port (\(constraint.citations.first?.description ?? profile.file))")
                     }
@@ -289,7 +300,8 @@ public enum SiteResolver {
                 let clash = a.ports.intersection(b.ports)
                 guard !transports.isEmpty, !clash.isEmpty else { continue }
                 let text =
-                    "'\(a.service.id)' and '\(b.service.id)' both listen on \(transports.map(\.rawValue).joined(separator: "/")) \(clash) on host '\(host.name)'"
+                    "'\(a.service.id)' and '\(b.service.id)' both listen on "
+                    + "\(transports.map(\.rawValue).joined(separator: "/")) \(clash) on host '\(host.name)'"
                 if a.service.profileName == b.service.profileName {
                     log.error(
                         text, at: overrideLocation(b.service.id), fix: "give one of them a distinct port with 'ports:'")
@@ -317,7 +329,8 @@ public enum SiteResolver {
             }
             if conduit.from.value == conduit.to.value {
                 log.warning(
-                    "conduit from '\(conduit.from.value)' to itself has no effect: flows inside a zone are always allowed",
+                    "conduit from '\(conduit.from.value)' to itself has no effect: "
+                        + "flows inside a zone are always allowed",
                     at: conduit.location, fix: "remove it")
             }
             var services = Set<String>()

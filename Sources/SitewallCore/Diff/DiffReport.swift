@@ -44,7 +44,9 @@ public struct DiffReport: Sendable {
         for other in otherChains where other.effects.isEmpty && ["input", "forward", "output"].contains(other.hook) {
             let order = other.priority < 0 ? "before" : (other.priority > 0 ? "after" : "at the same priority as")
             warnings.append(
-                "table \(other.family) \(other.table) also hooks \(other.hook) (chain \(other.chain), priority \(other.priority), policy \(other.policy)), running \(order) sitewall's chain: a drop there blocks what sitewall allows, and an accept there does not skip sitewall's chain"
+                "table \(other.family) \(other.table) also hooks \(other.hook) (chain \(other.chain), "
+                    + "priority \(other.priority), policy \(other.policy)), running \(order) sitewall's chain: "
+                    + "a drop there blocks what sitewall allows, and an accept there does not skip sitewall's chain"
             )
         }
     }
@@ -67,7 +69,8 @@ public struct DiffReport: Sendable {
             out +=
                 entries.isEmpty
                 ? "no differences: the running rules are what the site compiles to\n"
-                : "\(entries.count) difference\(entries.count == 1 ? "" : "s"): \(minus) missing from the running rules, \(plus) extra\n"
+                : "\(entries.count) difference\(entries.count == 1 ? "" : "s"): "
+                    + "\(minus) missing from the running rules, \(plus) extra\n"
         } else {
             out +=
                 entries.isEmpty
@@ -189,7 +192,8 @@ private struct Describer {
                     "table-missing", missing: true,
                     message: review
                         ? "\(target.name) would get table inet sitewall (the old site had no rules for it)"
-                        : "table inet sitewall is not loaded: nothing the site compiles to is enforced on \(target.name)"
+                        : "table inet sitewall is not loaded: "
+                            + "nothing the site compiles to is enforced on \(target.name)"
                 )
             ]
         case .tableExtra:

@@ -37,7 +37,8 @@ public struct PolicyDiff: Sendable {
             diff.changes.append(
                 .foreignObject(
                     "table \(other.family) \(other.table) chain \(other.chain) (hook \(other.hook), "
-                        + "priority \(other.priority)) sees the traffic sitewall filters and can \(other.effects.joined(separator: ", ")) "
+                        + "priority \(other.priority)) sees the traffic sitewall filters and can "
+                        + "\(other.effects.joined(separator: ", ")) "
                         + "it: the kernel does not do what the site says ('--own-table' leaves other tables out)"))
         }
         for flag in running.tableFlags {

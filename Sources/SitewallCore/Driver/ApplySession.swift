@@ -85,7 +85,8 @@ public struct ApplySession {
             }
             if !reachable {
                 problems.append(
-                    "management host \(manager) could not reach \(target.name) over SSH (tcp/\(sshPorts)); give \(target.name) the ssh/server role and \(manager) ssh/client"
+                    "management host \(manager) could not reach \(target.name) over SSH (tcp/\(sshPorts)); "
+                        + "give \(target.name) the ssh/server role and \(manager) ssh/client"
                 )
             }
         }
@@ -134,11 +135,12 @@ public struct ApplySession {
             let left = Int(max(0, pending.deadline - Date().timeIntervalSince1970).rounded(.up))
             throw Refused(
                 description: alive
-                    ? "an earlier apply is waiting for confirmation (\(left) s left): run 'sitewall confirm' to keep it, "
-                        + "'sitewall rollback' to restore the previous table now, or wait for its rollback"
-                    : "an earlier apply --confirm is unconfirmed and its watchdog is gone (killed, or its rollback failed: "
-                        + "see \(state.path)/watchdog.log), so nothing will roll it back: run 'sitewall confirm' to keep the "
-                        + "running rules, or 'sitewall rollback' to restore the previous table now")
+                    ? "an earlier apply is waiting for confirmation (\(left) s left): run 'sitewall confirm' "
+                        + "to keep it, 'sitewall rollback' to restore the previous table now, or wait for its rollback"
+                    : "an earlier apply --confirm is unconfirmed and its watchdog is gone (killed, or its rollback "
+                        + "failed: see \(state.path)/watchdog.log), so nothing will roll it back: "
+                        + "run 'sitewall confirm' to keep the running rules, "
+                        + "or 'sitewall rollback' to restore the previous table now")
         }
 
         let socket = try NetlinkSocket()

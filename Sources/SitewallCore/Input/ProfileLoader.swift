@@ -203,7 +203,8 @@ public enum ProfileLoader {
         }
         if let helper = service.helper, !service.transports.contains(helper.transport) {
             log.error(
-                "the \(helper.rawValue) helper works on \(helper.transport.rawValue), but '\(id)' is not \(helper.transport.rawValue)",
+                "the \(helper.rawValue) helper works on \(helper.transport.rawValue), "
+                    + "but '\(id)' is not \(helper.transport.rawValue)",
                 at: node.location)
         }
         return service

@@ -55,7 +55,8 @@ public final class Lab: @unchecked Sendable {
         // br_netfilter would run bridged frames through the fabric's inet hooks; keep the fabric a plain switch.
         try exec(
             plan.fabric,
-            "for f in iptables ip6tables arptables; do sysctl -qw net.bridge.bridge-nf-call-$f=0 2>/dev/null || true; done"
+            "for f in iptables ip6tables arptables; do "
+                + "sysctl -qw net.bridge.bridge-nf-call-$f=0 2>/dev/null || true; done"
         )
         // Each node: no duplicate address detection (addresses work at once), forwarding on gateways,
         // then addresses, links and routes in one ip batch.

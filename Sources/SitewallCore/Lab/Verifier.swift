@@ -71,7 +71,9 @@ public struct VerifyReport: Sendable, Codable {
                 let status = row.matches ? "pass" : "FAIL"
                 let expected = row.probe.expected == .accept ? "open" : "closed"
                 out +=
-                    "  \(status)  expected \(expected.padding(toLength: 6, withPad: " ", startingAt: 0)) observed \(row.observed.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0))  \(row.probe.label)  [\(row.probe.reason)]\n"
+                    "  \(status)  expected \(expected.padding(toLength: 6, withPad: " ", startingAt: 0)) "
+                    + "observed \(row.observed.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0))  "
+                    + "\(row.probe.label)  [\(row.probe.reason)]\n"
             }
         }
         out += "\(passed) passed, \(failed) failed\n"

@@ -43,7 +43,8 @@ enum RuleSpelling {
     }
 
     /// The rule a list of `nft -j` expressions is, when every one of them is a part sitewall writes,
-    /// each part at most once (implied parts, such as the family of `ip saddr`, not at all), ending in a verdict; nil otherwise.
+    /// each part at most once (implied parts, such as the family of `ip saddr`, not at all), ending in a verdict;
+    /// nil otherwise.
     static func read(json expressions: [[String: Any]]) -> Rule? {
         var rule = Rule(verdict: .accept)
         var index = 0

@@ -16,8 +16,9 @@ extension Sitewall {
             let warnings = findings.filter { $0.severity == .warning }.count
             let site = workspace.resolved
             print(
-                "\(options.site): \(site.hosts.count) hosts, \(site.zones.count) zones, \(site.conduits.count) conduits, "
-                    + "\(workspace.flows.filter(\.allowed).count) allowed flow groups; 0 errors, \(warnings) warning\(warnings == 1 ? "" : "s")"
+                "\(options.site): \(site.hosts.count) hosts, \(site.zones.count) zones, "
+                    + "\(site.conduits.count) conduits, \(workspace.flows.filter(\.allowed).count) "
+                    + "allowed flow groups; 0 errors, \(warnings) warning\(warnings == 1 ? "" : "s")"
             )
         }
     }

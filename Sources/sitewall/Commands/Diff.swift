@@ -29,8 +29,10 @@ extension Sitewall {
         var running: String?
 
         @Flag(
-            help:
-                "Compare sitewall's table only: other tables that can drop, reject, NAT or untrack the same traffic are not differences."
+            help: """
+                Compare sitewall's table only: other tables that can drop, reject, NAT or untrack the same traffic \
+                are not differences.
+                """
         )
         var ownTable = false
 

@@ -29,8 +29,10 @@ extension Sitewall {
         var pairs: Int = 4
 
         @Option(
-            help:
-                "Load the rules with nft (nft -f), netlink (sitewall's own netlink backend) or iptables (iptables-restore)."
+            help: """
+                Load the rules with nft (nft -f), netlink (sitewall's own netlink backend) \
+                or iptables (iptables-restore).
+                """
         )
         var target: BackendKind = .nft
 

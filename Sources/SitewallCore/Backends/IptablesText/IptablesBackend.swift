@@ -84,7 +84,8 @@ public enum IptablesBackend: TextBackend {
             }
         }
         var out =
-            "# sitewall: site \(policy.site), \(policy.target), \(family == .ipv4 ? "IPv4: iptables-restore" : "IPv6: ip6tables-restore")\n"
+            "# sitewall: site \(policy.site), \(policy.target), "
+            + "\(family == .ipv4 ? "IPv4: iptables-restore" : "IPv6: ip6tables-restore")\n"
         out += "# Loading replaces the whole filter (and raw) table; see the README for --noflush use.\n"
         for table in [raw, filter] where !table.declared.isEmpty {
             out += table.render(chainsOnly: options.chainsOnly)

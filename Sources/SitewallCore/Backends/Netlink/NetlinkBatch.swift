@@ -13,7 +13,8 @@ public final class NetlinkBatch {
     public struct Counts: Sendable, Equatable, CustomStringConvertible {
         public var tables = 0, chains = 0, sets = 0, elements = 0, rules = 0, helpers = 0
         public var description: String {
-            "\(tables) table, \(chains) chains, \(sets) sets (\(elements) elements), \(rules) rules, \(helpers) ct helpers"
+            "\(tables) table, \(chains) chains, \(sets) sets (\(elements) elements), "
+                + "\(rules) rules, \(helpers) ct helpers"
         }
     }
 

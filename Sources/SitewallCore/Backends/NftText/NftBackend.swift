@@ -13,13 +13,15 @@ public enum NftBackend: TextBackend {
         var out = "#!/usr/sbin/nft -f\n"
         out += "# sitewall: site \(policy.site), \(policy.target)\n"
         out +=
-            "# Load with 'nft -f FILE': replaces table \(table.family) \(table.name) in one transaction; other tables are left alone.\n"
+            "# Load with 'nft -f FILE': replaces table \(table.family) \(table.name) in one transaction; "
+            + "other tables are left alone.\n"
         out += "table \(table.family) \(table.name)\n"
         out += "delete table \(table.family) \(table.name)\n"
         out += "table \(table.family) \(table.name) {\n"
         for helper in table.helpers {
             out +=
-                "\tct helper \(helper.rawValue) {\n\t\ttype \"\(helper.rawValue)\" protocol \(helper.transport.rawValue)\n\t}\n\n"
+                "\tct helper \(helper.rawValue) {\n"
+                + "\t\ttype \"\(helper.rawValue)\" protocol \(helper.transport.rawValue)\n\t}\n\n"
         }
         for set in table.sets {
             out += "\tset \(set.name) {\n"
@@ -34,7 +36,8 @@ public enum NftBackend: TextBackend {
         for (index, chain) in table.chains.enumerated() {
             out += "\tchain \(chain.name) {\n"
             out +=
-                "\t\ttype filter hook \(chain.hook.rawValue) priority \(priority(chain.priority)); policy \(chain.policy.rawValue);\n"
+                "\t\ttype filter hook \(chain.hook.rawValue) priority \(priority(chain.priority)); "
+                + "policy \(chain.policy.rawValue);\n"
             for rule in chain.rules { out += "\t\t" + render(rule) + "\n" }
             out += "\t}\n"
             if index < table.chains.count - 1 { out += "\n" }
