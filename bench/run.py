@@ -61,6 +61,24 @@ done
     return min(float(l) for l in out.split())
 
 
+def running_diff(site, state, work):
+    """diff --running of a saved `nft -j list ruleset` (as an auditor runs it): best time, peak RSS, dump size."""
+    dump = os.path.join(work, "running.json")
+    with open(dump, "w") as f:
+        f.write(netns(f"""
+{BIN} apply {site} --gateway gw-1 --force --profiles {PROFILES} --state-directory {state} > /dev/null
+nft -j list ruleset
+"""))
+    args = [BIN, "diff", site, "--gateway", "gw-1", "--profiles", PROFILES, "--running", dump]
+    best = None
+    for _ in range(REPEAT):
+        start = time.perf_counter()
+        subprocess.run(args, capture_output=True)
+        elapsed = time.perf_counter() - start
+        best = elapsed if best is None else min(best, elapsed)
+    return best, run_peak(args), os.path.getsize(dump)
+
+
 PACKET_LAB = r"""
 set -e
 P=swb$$
@@ -108,6 +126,7 @@ def main():
         state = os.path.join(work, "state")
         netlink_s, nft_s = apply_vs_nft(site, script, state)
         diff_s = diff_time(site, state)
+        running_s, running_peak, dump_bytes = running_diff(site, state, work)
         # Alternate empty and loaded runs so that drift on the machine hits both alike; best of each.
         empty_tps = loaded_tps = 0.0
         for _ in range(REPEAT):
@@ -116,6 +135,8 @@ def main():
         row = dict(hosts=n, compile_s=round(compile_s, 3), compile_peak_mib=round(peak / 1024, 1), rules=rules, sets=sets,
                    elements=elements, apply_netlink_s=round(netlink_s, 4), apply_nft_s=round(nft_s, 4),
                    apply_ratio=round(netlink_s / nft_s, 3), diff_s=round(diff_s, 3),
+                   running_diff_s=round(running_s, 3), running_dump_mib=round(dump_bytes / 2**20, 1),
+                   running_peak_ratio=round(running_peak * 1024 / dump_bytes, 1),
                    packet_tps_empty=round(empty_tps), packet_tps_loaded=round(loaded_tps),
                    packet_ratio=round(loaded_tps / empty_tps, 3))
         results.append(row)
@@ -125,9 +146,10 @@ def main():
     with open(os.path.join(OUT, "results.json"), "w") as f:
         json.dump(dict(machine=machine, results=results), f, indent=2)
     header = ["hosts", "compile s", "peak MiB", "rules", "sets", "elements", "apply netlink s", "nft -f s", "ratio",
-              "diff s", "tps empty", "tps loaded", "ratio"]
+              "diff s", "diff --running s", "dump MiB", "peak/dump", "tps empty", "tps loaded", "ratio"]
     keys = ["hosts", "compile_s", "compile_peak_mib", "rules", "sets", "elements", "apply_netlink_s", "apply_nft_s",
-            "apply_ratio", "diff_s", "packet_tps_empty", "packet_tps_loaded", "packet_ratio"]
+            "apply_ratio", "diff_s", "running_diff_s", "running_dump_mib", "running_peak_ratio", "packet_tps_empty",
+            "packet_tps_loaded", "packet_ratio"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for row in results:

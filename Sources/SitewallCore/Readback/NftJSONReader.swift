@@ -10,11 +10,14 @@ public enum NftJSONReader {
     public static func read(_ data: Data, target: Target, site: String, table name: String = Table.defaultName) throws
         -> RunningState
     {
-        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let items = root["nftables"] as? [[String: Any]]
-        else {
+        struct Document: Decodable { var nftables: [NftJSONItem] }
+        let decoder = JSONDecoder()
+        decoder.userInfo[NftJSONItem.tableKey] = name
+        guard let document = try? decoder.decode(Document.self, from: data) else {
             throw ReadError(description: "not an 'nft -j list ruleset' document: expected {\"nftables\": [...]}")
         }
+        // One item at a time as JSONSerialization would give it: the whole dump is never boxed at once.
+        let items = LazyItems(document.nftables)
         var table = Table()
         table.name = name
         var found = false
@@ -139,5 +142,20 @@ public enum NftJSONReader {
         let data = (try? JSONSerialization.data(withJSONObject: expressions, options: [.sortedKeys])) ?? Data()
         foreign.foreign = String(decoding: data, as: UTF8.self)
         return foreign
+    }
+}
+
+/// The items of a dump, each turned into `[kind: object]` when it is looked at.
+struct LazyItems: Sequence {
+    var items: [NftJSONItem]
+    init(_ items: [NftJSONItem]) { self.items = items }
+
+    func makeIterator() -> AnyIterator<[String: Any]> {
+        var index = 0
+        return AnyIterator {
+            guard index < items.count else { return nil }
+            defer { index += 1 }
+            return [items[index].kind: items[index].object.mapValues(\.any)]
+        }
     }
 }
