@@ -12,7 +12,6 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <stdio.h>
-#include <stdarg.h>
 
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -22,7 +21,6 @@
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
-#include <libnftnl/flowtable.h>
 #include <libnftnl/gen.h>
 #include <libnftnl/object.h>
 #include <libnftnl/rule.h>
@@ -164,6 +162,13 @@ static uint32_t done(CNftnl_batch *b, uint32_t seq) {
     return seq;
 }
 
+struct nlmsghdr *CNftnl_batch_message(CNftnl_batch *b, uint16_t type, uint16_t family, uint16_t flags, uint32_t *seq) {
+    *seq = b->seq++;
+    return hdr(b, type, family, flags, *seq);
+}
+
+void CNftnl_batch_next(CNftnl_batch *b) { done(b, 0); }
+
 uint32_t CNftnl_batch_begin(CNftnl_batch *b, int use_genid, uint32_t genid) {
     uint32_t seq = b->seq++;
     struct nlmsghdr *nlh = nftnl_batch_begin(nftnl_batch_buffer(b->batch), seq);
@@ -260,6 +265,12 @@ static void elements(CNftnl_batch *b, struct nftnl_set *s, uint16_t family, uint
         b->messages++;
     } while (more > 0);
     nftnl_set_elems_iter_destroy(it);
+}
+
+uint32_t CNftnl_batch_set_elements(CNftnl_batch *b, struct nftnl_set *s, uint16_t family) {
+    uint32_t seq = b->seq++;
+    elements(b, s, family, seq);
+    return seq;
 }
 
 uint32_t CNftnl_set_add(CNftnl_batch *b, uint16_t family, const char *table, const char *name, uint32_t set_id,
@@ -497,243 +508,6 @@ fail:
 
 void CNftnl_free(void *p) { free(p); }
 
-/* Anonymous sets are re-created under a new id that the rules' lookups must carry. */
-struct anons { struct anon { char *name; uint32_t id; } *items; size_t count, cap; };
-
-static int anon_add(struct anons *a, const char *name, uint32_t id) {
-    if (a->count == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 64;
-        struct anon *items = realloc(a->items, cap * sizeof(*items));
-        if (!items) return -ENOMEM;
-        a->items = items;
-        a->cap = cap;
-    }
-    if (!(a->items[a->count].name = strdup(name))) return -ENOMEM;
-    a->items[a->count++].id = id;
-    return 0;
-}
-
-static const struct anon *anon_find(const struct anons *a, const char *name) {
-    for (size_t i = 0; name && i < a->count; i++)
-        if (strcmp(a->items[i].name, name) == 0) return &a->items[i];
-    return NULL;
-}
-
-static void anon_free(struct anons *a) {
-    for (size_t i = 0; i < a->count; i++) free(a->items[i].name);
-    free(a->items);
-}
-
-/* What the replay could not put back as it was, one line each. */
-static void lose(struct growbuf *lost, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int replay_object(CNftnl_batch *b, const struct nlmsghdr *nlh, uint16_t family, struct growbuf *lost) {
-    /* libnftnl 1.2.4 cannot unset an object's handle: build a new object from its defining fields. */
-    struct nftnl_obj *o = nftnl_obj_alloc(), *n = nftnl_obj_alloc();
-    int ret = 0;
-    if (!o || !n || nftnl_obj_nlmsg_parse(nlh, o) < 0) { ret = -EINVAL; goto out; }
-    uint32_t type = nftnl_obj_get_u32(o, NFTNL_OBJ_TYPE);
-    const char *name = nftnl_obj_get_str(o, NFTNL_OBJ_NAME);
-    nftnl_obj_set_u32(n, NFTNL_OBJ_FAMILY, family);
-    nftnl_obj_set_str(n, NFTNL_OBJ_TABLE, nftnl_obj_get_str(o, NFTNL_OBJ_TABLE));
-    nftnl_obj_set_str(n, NFTNL_OBJ_NAME, name);
-    nftnl_obj_set_u32(n, NFTNL_OBJ_TYPE, type);
-    if (nftnl_obj_is_set(o, NFTNL_OBJ_USERDATA)) {
-        uint32_t len;
-        const void *ud = nftnl_obj_get_data(o, NFTNL_OBJ_USERDATA, &len);
-        nftnl_obj_set_data(n, NFTNL_OBJ_USERDATA, ud, len);
-    }
-    if (type == NFT_OBJECT_CT_HELPER) {
-        nftnl_obj_set_str(n, NFTNL_OBJ_CT_HELPER_NAME, nftnl_obj_get_str(o, NFTNL_OBJ_CT_HELPER_NAME));
-        nftnl_obj_set_u8(n, NFTNL_OBJ_CT_HELPER_L4PROTO, nftnl_obj_get_u8(o, NFTNL_OBJ_CT_HELPER_L4PROTO));
-        if (nftnl_obj_is_set(o, NFTNL_OBJ_CT_HELPER_L3PROTO))
-            nftnl_obj_set_u16(n, NFTNL_OBJ_CT_HELPER_L3PROTO, nftnl_obj_get_u16(o, NFTNL_OBJ_CT_HELPER_L3PROTO));
-    } else if (type == NFT_OBJECT_COUNTER) {
-        /* The values come back too: a named counter keeps counting from where it was. */
-        nftnl_obj_set_u64(n, NFTNL_OBJ_CTR_PKTS, nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_PKTS));
-        nftnl_obj_set_u64(n, NFTNL_OBJ_CTR_BYTES, nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_BYTES));
-    } else if (type == NFT_OBJECT_QUOTA) {
-        nftnl_obj_set_u64(n, NFTNL_OBJ_QUOTA_BYTES, nftnl_obj_get_u64(o, NFTNL_OBJ_QUOTA_BYTES));
-        nftnl_obj_set_u64(n, NFTNL_OBJ_QUOTA_CONSUMED, nftnl_obj_get_u64(o, NFTNL_OBJ_QUOTA_CONSUMED));
-        nftnl_obj_set_u32(n, NFTNL_OBJ_QUOTA_FLAGS, nftnl_obj_get_u32(o, NFTNL_OBJ_QUOTA_FLAGS));
-    } else {
-        lose(lost, "named stateful object '%s' (object type %u)", name, type);
-        goto out;
-    }
-    uint32_t seq = b->seq++;
-    nftnl_obj_nlmsg_build_payload(hdr(b, NFT_MSG_NEWOBJ, family, NLM_F_CREATE, seq), n);
-    done(b, seq);
-out:
-    nftnl_obj_free(o);
-    nftnl_obj_free(n);
-    return ret;
-}
-
-static int replay_set(CNftnl_batch *b, const struct nlmsghdr *nlh, uint16_t family, struct anons *anons,
-                      uint32_t *next_id, struct growbuf *lost) {
-    /* Rebuild the set from the attributes that define it: a dump also carries kernel-side state
-     * (handle, computed sizes) that a new set must not be sent. */
-    static const uint16_t u32s[] = { NFTNL_SET_KEY_TYPE, NFTNL_SET_KEY_LEN, NFTNL_SET_DATA_TYPE, NFTNL_SET_DATA_LEN,
-                                     NFTNL_SET_POLICY, NFTNL_SET_DESC_SIZE, NFTNL_SET_GC_INTERVAL, NFTNL_SET_OBJ_TYPE };
-    struct nftnl_set *dumped = nftnl_set_alloc(), *s = nftnl_set_alloc();
-    int ret = 0;
-    if (!dumped || !s || nftnl_set_nlmsg_parse(nlh, dumped) < 0) { ret = -EINVAL; goto out; }
-    const char *name = nftnl_set_get_str(dumped, NFTNL_SET_NAME);
-    uint32_t id = (*next_id)++, flags = nftnl_set_get_u32(dumped, NFTNL_SET_FLAGS), len;
-    nftnl_set_set_u32(s, NFTNL_SET_FAMILY, family);
-    nftnl_set_set_str(s, NFTNL_SET_TABLE, nftnl_set_get_str(dumped, NFTNL_SET_TABLE));
-    nftnl_set_set_str(s, NFTNL_SET_NAME, name);
-    nftnl_set_set_u32(s, NFTNL_SET_ID, id);
-    nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
-    for (size_t i = 0; i < sizeof(u32s) / sizeof(u32s[0]); i++)
-        if (nftnl_set_is_set(dumped, u32s[i])) nftnl_set_set_u32(s, u32s[i], nftnl_set_get_u32(dumped, u32s[i]));
-    if (nftnl_set_is_set(dumped, NFTNL_SET_TIMEOUT))
-        nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, nftnl_set_get_u64(dumped, NFTNL_SET_TIMEOUT));
-    if (nftnl_set_is_set(dumped, NFTNL_SET_USERDATA)) {
-        const void *ud = nftnl_set_get_data(dumped, NFTNL_SET_USERDATA, &len);
-        nftnl_set_set_data(s, NFTNL_SET_USERDATA, ud, len);
-    }
-    if (nftnl_set_is_set(dumped, NFTNL_SET_DESC_CONCAT)) {
-        const void *fields = nftnl_set_get_data(dumped, NFTNL_SET_DESC_CONCAT, &len);
-        nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, fields, len);
-    }
-    if (nftnl_set_is_set(dumped, NFTNL_SET_EXPR) || nftnl_set_is_set(dumped, NFTNL_SET_EXPRESSIONS))
-        lose(lost, "the per-element statements of set '%s'", name);
-    if ((flags & NFT_SET_ANONYMOUS) && (ret = anon_add(anons, name, id)) < 0) goto out;
-    uint32_t seq = b->seq++;
-    nftnl_set_nlmsg_build_payload(hdr(b, NFT_MSG_NEWSET, family, NLM_F_CREATE, seq), s);
-    done(b, seq);
-out:
-    nftnl_set_free(s);
-    nftnl_set_free(dumped);
-    return ret;
-}
-
-static int replay_elements(CNftnl_batch *b, const struct nlmsghdr *nlh, uint16_t family, const struct anons *anons,
-                           struct growbuf *lost) {
-    struct nftnl_set *s = nftnl_set_alloc();
-    if (!s || nftnl_set_elems_nlmsg_parse(nlh, s) < 0) { nftnl_set_free(s); return -EINVAL; }
-    const struct anon *a = anon_find(anons, nftnl_set_get_str(s, NFTNL_SET_NAME));
-    if (a) nftnl_set_set_u32(s, NFTNL_SET_ID, a->id);
-    /* An element's remaining lifetime cannot be set: it would come back with its full timeout. */
-    struct nftnl_set_elems_iter *it = nftnl_set_elems_iter_create(s);
-    struct nftnl_set_elem *e;
-    int expiring = 0;
-    while (it && (e = nftnl_set_elems_iter_next(it))) {
-        if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION)) expiring++;
-        nftnl_set_elem_unset(e, NFTNL_SET_ELEM_EXPIRATION);
-    }
-    if (it) nftnl_set_elems_iter_destroy(it);
-    if (expiring) lose(lost, "the remaining lifetime of %d element(s) of set '%s'", expiring, nftnl_set_get_str(s, NFTNL_SET_NAME));
-    uint32_t seq = b->seq++;
-    elements(b, s, family, seq);
-    nftnl_set_free(s);
-    return 0;
-}
-
-static int replay_rule(CNftnl_batch *b, const struct nlmsghdr *nlh, uint16_t family, const struct anons *anons) {
-    struct nftnl_rule *r = nftnl_rule_alloc();
-    if (!r || nftnl_rule_nlmsg_parse(nlh, r) < 0) { nftnl_rule_free(r); return -EINVAL; }
-    nftnl_rule_unset(r, NFTNL_RULE_HANDLE);
-    nftnl_rule_unset(r, NFTNL_RULE_POSITION);
-    struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
-    struct nftnl_expr *e;
-    while (it && (e = nftnl_expr_iter_next(it))) {
-        if (strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "lookup") != 0) continue;
-        const struct anon *a = anon_find(anons, nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET));
-        if (a) nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, a->id);
-    }
-    if (it) nftnl_expr_iter_destroy(it);
-    uint32_t seq = b->seq++;
-    nftnl_rule_nlmsg_build_payload(hdr(b, NFT_MSG_NEWRULE, family, NLM_F_CREATE | NLM_F_APPEND, seq), r);
-    nftnl_rule_free(r);
-    done(b, seq);
-    return 0;
-}
-
-/* The order a table must be rebuilt in: each pass takes the message types its objects need. */
-static int replay_pass(uint16_t type) {
-    switch (type) {
-    case NFT_MSG_NEWTABLE: return 0;
-    case NFT_MSG_NEWOBJ: return 1;
-    case NFT_MSG_NEWFLOWTABLE: return 2;
-    case NFT_MSG_NEWCHAIN: return 3;
-    case NFT_MSG_NEWSET: case NFT_MSG_NEWSETELEM: return 4;
-    case NFT_MSG_NEWRULE: return 5;
-    default: return -1;
-    }
-}
-
-int CNftnl_replay(CNftnl_batch *b, const uint8_t *snapshot, size_t len, char **lost_out) {
-    struct anons anons = {0};
-    struct growbuf lost = {0};
-    uint32_t next_id = 0x5700000;
-    int ret = 0;
-    *lost_out = NULL;
-    for (int pass = 0; pass <= 5 && ret == 0; pass++) {
-        const struct nlmsghdr *nlh = (const struct nlmsghdr *)snapshot;
-        int remaining = (int)len;
-        for (; ret == 0 && mnl_nlmsg_ok(nlh, remaining); nlh = mnl_nlmsg_next(nlh, &remaining)) {
-            uint16_t type = nlh->nlmsg_type & 0xff;
-            if (replay_pass(type) != pass) continue;
-            uint16_t family = ((const struct nfgenmsg *)mnl_nlmsg_get_payload(nlh))->nfgen_family;
-            uint32_t seq;
-            if (type == NFT_MSG_NEWTABLE) {
-                struct nftnl_table *t = nftnl_table_alloc();
-                if (!t || nftnl_table_nlmsg_parse(nlh, t) < 0) { nftnl_table_free(t); ret = -EINVAL; break; }
-                nftnl_table_unset(t, NFTNL_TABLE_HANDLE);
-                nftnl_table_unset(t, NFTNL_TABLE_USE);
-                seq = b->seq++;
-                nftnl_table_nlmsg_build_payload(hdr(b, NFT_MSG_NEWTABLE, family, NLM_F_CREATE, seq), t);
-                nftnl_table_free(t);
-                done(b, seq);
-            } else if (type == NFT_MSG_NEWOBJ) {
-                ret = replay_object(b, nlh, family, &lost);
-            } else if (type == NFT_MSG_NEWFLOWTABLE) {
-                struct nftnl_flowtable *f = nftnl_flowtable_alloc();
-                if (f && nftnl_flowtable_nlmsg_parse(nlh, f) == 0)
-                    lose(&lost, "flowtable '%s'", nftnl_flowtable_get_str(f, NFTNL_FLOWTABLE_NAME));
-                else
-                    lose(&lost, "a flowtable");
-                nftnl_flowtable_free(f);
-            } else if (type == NFT_MSG_NEWCHAIN) {
-                struct nftnl_chain *c = nftnl_chain_alloc();
-                if (!c || nftnl_chain_nlmsg_parse(nlh, c) < 0) { nftnl_chain_free(c); ret = -EINVAL; break; }
-                nftnl_chain_unset(c, NFTNL_CHAIN_HANDLE);
-                nftnl_chain_unset(c, NFTNL_CHAIN_USE);
-                nftnl_chain_unset(c, NFTNL_CHAIN_BYTES);
-                nftnl_chain_unset(c, NFTNL_CHAIN_PACKETS);
-                seq = b->seq++;
-                nftnl_chain_nlmsg_build_payload(hdr(b, NFT_MSG_NEWCHAIN, family, NLM_F_CREATE, seq), c);
-                nftnl_chain_free(c);
-                done(b, seq);
-            } else if (type == NFT_MSG_NEWSET) {
-                ret = replay_set(b, nlh, family, &anons, &next_id, &lost);
-            } else if (type == NFT_MSG_NEWSETELEM) {
-                ret = replay_elements(b, nlh, family, &anons, &lost);
-            } else if (type == NFT_MSG_NEWRULE) {
-                ret = replay_rule(b, nlh, family, &anons);
-            }
-        }
-    }
-    anon_free(&anons);
-    if (ret == 0 && lost.failed) ret = -ENOMEM;
-    if (ret == 0 && lost.len > 0) {
-        append(&lost, "", 1);
-        if (lost.failed) ret = -ENOMEM; else { *lost_out = (char *)lost.data; return 0; }
-    }
-    free(lost.data);
-    return ret;
-}
-
-/* ---- text of what a replay lost ---- */
-
-static void vputf(struct growbuf *g, const char *fmt, va_list ap) {
-    char buf[512];
-    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
-    if (n > 0) append(g, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
-}
-
 int CNftnl_dump_all(CNftnl_socket *sock, uint8_t **out, size_t *out_len) {
     struct growbuf g = {0};
     struct dumpctx c = { &g, NULL, NULL, 0 };
@@ -751,12 +525,4 @@ int CNftnl_dump_all(CNftnl_socket *sock, uint8_t **out, size_t *out_len) {
     *out = g.data;
     *out_len = g.len;
     return 0;
-}
-
-static void lose(struct growbuf *lost, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vputf(lost, fmt, ap);
-    va_end(ap);
-    append(lost, "\n", 1);
 }

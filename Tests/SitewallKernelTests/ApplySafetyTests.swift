@@ -9,34 +9,52 @@ import Testing
 @Suite(.serialized, .kernel) struct ApplySafetyTests {
     /// A site the netlink encoder refuses (a list of port ranges): the apply fails after the
     /// watchdog has started.
-    static let refusedSite = """
-        site: refused
-        zones:
-          a: { networks: [10.0.0.0/24] }
-        hosts:
-          plc: { address: 10.0.0.2, roles: [modbus/server], ports: { modbus/modbus: "502,1502-1503" } }
-          scada: { address: 10.0.0.3, roles: [modbus/client] }
-        """
-
     // 1
+    /// A transaction the kernel would refuse never starts a watchdog: here the table is owned by another
+    /// program's socket (nft -i, kept open), which only that program may change (EPERM); the check
+    /// that the previous table can be restored is refused first, so nothing is armed or replaced.
     @Test func aRefusedConfirmedApplyKeepsThePreviousTable() throws {
         guard NftLoadTests.requireLab() else { return }
         let lab = try ApplyLab()
-        try lab.write("refused.yaml", Self.refusedSite)
+        let result = try lab.run(
+            """
+            mkfifo $T/ctl
+            nft -i < $T/ctl > /dev/null 2>&1 &
+            exec 3> $T/ctl
+            echo 'add table inet sitewall { flags owner; }' >&3
+            sleep 0.5
+            nft -s list table inet sitewall > $T/before
+            sw apply $E/campus.yaml --host hmi-2 --confirm 2 && echo "apply: exit 0" || echo "apply: exit $?"
+            sleep 3.5
+            nft -s list table inet sitewall > $T/after || true
+            echo "after: $(same $T/before $T/after)"
+            ls $(stateDir) | grep -c watchdog || echo "no watchdog"
+            exec 3>&-
+            """)
+        #expect(result.stdout.contains("apply: exit 2"), "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("after: old"), "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("no watchdog"), "\(result.stdout)")
+        #expect(result.stderr.contains("table inet sitewall: Operation not permitted"), "\(result.stderr)")
+    }
+
+    /// What netlink cannot express is refused before a watchdog is armed, with its site line.
+    @Test func anUnexpressibleSiteIsRefusedBeforeTheWatchdog() throws {
+        guard NftLoadTests.requireLab() else { return }
+        let lab = try ApplyLab()
+        try lab.write("refused.yaml", BackendCheckSite.text)
         let result = try lab.run(
             """
             sw apply $E/campus.yaml --host hmi-2 > /dev/null
             nft -s list table inet sitewall > $T/before
             sw apply $T/refused.yaml --host plc --confirm 2 && echo "apply: exit 0" || echo "apply: exit $?"
-            sleep 3.5
             nft -s list table inet sitewall > $T/after || true
             echo "after: $(same $T/before $T/after)"
-            cat $(stateDir)/watchdog.log
+            ls $(stateDir) | grep -c watchdog || echo "no watchdog"
             """)
-        #expect(result.stdout.contains("apply: exit 2"), "\(result.stdout)\(result.stderr)")
-        #expect(result.stdout.contains("after: old"), "\(result.stdout)\(result.stderr)")
-        #expect(result.stdout.contains("withdrawn: the transaction was refused"), "\(result.stdout)")
-        #expect(!result.stdout.contains("rolled back"))
+        #expect(result.stdout.contains("apply: exit 1"), "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("after: old"))
+        #expect(result.stdout.contains("no watchdog"))
+        #expect(result.stderr.contains("refused.yaml:5:3: the netlink backend cannot express a list of port ranges"))
     }
 
     // 2

@@ -14,6 +14,7 @@
 #include <netinet/in.h> /* first: the kernel's headers then leave the libc's definitions alone */
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
@@ -68,6 +69,14 @@ uint32_t CNftnl_set_add(CNftnl_batch *b, uint16_t family, const char *table, con
 uint32_t CNftnl_ct_helper_add(CNftnl_batch *b, uint16_t family, const char *table, const char *name,
                               const char *helper, uint8_t l4proto);
 
+/* Starts a message of `type` under a new sequence number (stored in *seq), for Swift to fill with a
+ * libnftnl nlmsg_build_payload function; CNftnl_batch_next then closes it. */
+struct nlmsghdr *CNftnl_batch_message(CNftnl_batch *b, uint16_t type, uint16_t family, uint16_t flags, uint32_t *seq);
+void CNftnl_batch_next(CNftnl_batch *b);
+/* NEWSETELEM messages for every element of `s`, split where one would overflow, all under one new
+ * sequence number (returned). */
+uint32_t CNftnl_batch_set_elements(CNftnl_batch *b, struct nftnl_set *s, uint16_t family);
+
 /* Adds a rule built with libnftnl (the caller keeps and frees it); its sequence number, 0 on failure. */
 uint32_t CNftnl_rule_add(CNftnl_batch *b, struct nftnl_rule *r);
 
@@ -81,12 +90,6 @@ int CNftnl_send(CNftnl_socket *sock, CNftnl_batch *b, CNftnl_error *errors, size
  * empty buffer. */
 int CNftnl_snapshot(CNftnl_socket *sock, uint16_t family, const char *table, uint8_t **out, size_t *out_len);
 void CNftnl_free(void *p);
-/* Adds the objects of a snapshot to a batch as new objects (handles dropped), in the order the
- * kernel needs them; -errno on bad input. What cannot be put back exactly (other stateful objects,
- * flowtables, per-element statements, elements' remaining lifetimes) is left out and described,
- * one line each, in *lost (malloc'd, NULL when nothing was lost; free with CNftnl_free). */
-int CNftnl_replay(CNftnl_batch *b, const uint8_t *snapshot, size_t len, char **lost);
-
 /* Dumps every table, chain and rule of every family (to find what else sees the same traffic). */
 int CNftnl_dump_all(CNftnl_socket *sock, uint8_t **out, size_t *out_len);
 

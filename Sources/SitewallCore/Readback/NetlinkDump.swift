@@ -48,16 +48,7 @@ struct NetlinkDump {
     var rules: [Rule] = []
 
     init(_ bytes: [UInt8]) throws {
-        try bytes.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress, !raw.isEmpty else { return }
-            var remaining = Int32(raw.count)
-            var message = UnsafePointer(base.assumingMemoryBound(to: nlmsghdr.self))
-            while mnl_nlmsg_ok(message, remaining) {
-                try read(message)
-                guard let next = mnl_nlmsg_next(message, &remaining) else { break }
-                message = UnsafePointer(next)
-            }
-        }
+        try NetlinkMessages.forEach(bytes) { try read($0) }
         // Elements arrive in messages of their own; anonymous sets are resolved in rules by content.
         let anonymous = Dictionary(
             sets.filter { $0.flags & NFT_SET_ANONYMOUS.rawValue != 0 }
@@ -79,9 +70,7 @@ struct NetlinkDump {
     }
 
     private mutating func read(_ message: UnsafePointer<nlmsghdr>) throws {
-        // NFNL_MSG_TYPE: the message type is the low byte (the high byte names the subsystem).
-        let type = UInt32(message.pointee.nlmsg_type & 0x00ff)
-        switch type {
+        switch NetlinkMessages.type(message) {
         case NFT_MSG_NEWTABLE.rawValue:
             let t = try Nftnl.make("nftnl_table_alloc", "a table") { nftnl_table_alloc() }
             defer { nftnl_table_free(t) }

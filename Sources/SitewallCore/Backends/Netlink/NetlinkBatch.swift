@@ -134,11 +134,29 @@ public final class NetlinkBatch {
     @discardableResult
     func replay(_ snapshot: [UInt8]) throws -> [String] {
         record(CNftnl_batch_next_seq(handle), "the saved ruleset")
-        var lost: UnsafeMutablePointer<CChar>?
-        let status = snapshot.withUnsafeBufferPointer { CNftnl_replay(handle, $0.baseAddress, $0.count, &lost) }
-        defer { CNftnl_free(lost) }
-        guard status == 0 else { throw NetlinkError.system("decoding the saved ruleset", -status) }
-        return lost.map { String(cString: $0).split(separator: "\n").map(String.init) } ?? []
+        var replay = SnapshotReplay(batch: self)
+        do {
+            try replay.replay(snapshot)
+        } catch let error as NftnlError {
+            throw NetlinkError.system("decoding the saved ruleset (\(error.call))", error.errno)
+        }
+        return replay.lost
+    }
+
+    /// One message of `type`, its payload written by `build` (a libnftnl nlmsg_build_payload function).
+    func put(
+        _ type: nf_tables_msg_types, family: UInt16, flags: UInt16 = UInt16(NLM_F_CREATE),
+        build: (UnsafeMutablePointer<nlmsghdr>) -> Void
+    ) {
+        var seq: UInt32 = 0
+        guard let message = CNftnl_batch_message(handle, UInt16(type.rawValue), family, flags, &seq) else { return }
+        build(message)
+        CNftnl_batch_next(handle)
+    }
+
+    /// The element messages of a set (split to fit), under one sequence number.
+    func putElements(of set: OpaquePointer, family: UInt16) {
+        _ = CNftnl_batch_set_elements(handle, set, family)
     }
 
     /// Binds the begun batch to another ruleset generation, so that one encoding can be sent again.

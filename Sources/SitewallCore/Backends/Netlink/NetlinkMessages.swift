@@ -1,3 +1,5 @@
+import CNftnl
+
 /// A stream of raw netlink messages (a snapshot or a dump), as the shim hands it over.
 enum NetlinkMessages {
     /// Where each whole message starts and how long it is; stops at the first malformed header.
@@ -18,5 +20,29 @@ enum NetlinkMessages {
     /// Where the last span ends, padding included (the stream's length when every message was whole).
     static func end(of spans: [(offset: Int, length: Int)]) -> Int {
         spans.last.map { $0.offset + ($0.length + 3) & ~3 } ?? 0
+    }
+}
+
+extension NetlinkMessages {
+    /// Calls `body` with each whole message of `bytes`, in order.
+    static func forEach(_ bytes: [UInt8], _ body: (UnsafePointer<nlmsghdr>) throws -> Void) rethrows {
+        try bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress, !raw.isEmpty else { return }
+            var remaining = Int32(raw.count)
+            var message = UnsafePointer(base.assumingMemoryBound(to: nlmsghdr.self))
+            while mnl_nlmsg_ok(message, remaining) {
+                try body(message)
+                guard let next = mnl_nlmsg_next(message, &remaining) else { break }
+                message = UnsafePointer(next)
+            }
+        }
+    }
+
+    /// NFNL_MSG_TYPE: the low byte is the message type (the high byte names the subsystem).
+    static func type(_ message: UnsafePointer<nlmsghdr>) -> UInt32 { UInt32(message.pointee.nlmsg_type & 0x00ff) }
+
+    /// The family in the message's nfgenmsg header.
+    static func family(_ message: UnsafePointer<nlmsghdr>) -> UInt16 {
+        UInt16(mnl_nlmsg_get_payload(message).assumingMemoryBound(to: nfgenmsg.self).pointee.nfgen_family)
     }
 }
