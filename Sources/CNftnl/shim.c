@@ -212,45 +212,6 @@ size_t CNftnl_batch_bytes(CNftnl_batch *b) {
     return total;
 }
 
-static uint32_t table_msg(CNftnl_batch *b, uint16_t type, uint16_t family, const char *name, uint32_t flags, int with_flags) {
-    struct nftnl_table *t = nftnl_table_alloc();
-    if (!t) return 0;
-    nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, family);
-    nftnl_table_set_str(t, NFTNL_TABLE_NAME, name);
-    if (with_flags) nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, flags);
-    uint32_t seq = b->seq++;
-    struct nlmsghdr *nlh = hdr(b, type, family, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0, seq);
-    nftnl_table_nlmsg_build_payload(nlh, t);
-    nftnl_table_free(t);
-    return done(b, seq);
-}
-
-uint32_t CNftnl_table_add(CNftnl_batch *b, uint16_t family, const char *name, uint32_t flags) {
-    return table_msg(b, NFT_MSG_NEWTABLE, family, name, flags, 1);
-}
-
-uint32_t CNftnl_table_del(CNftnl_batch *b, uint16_t family, const char *name) {
-    return table_msg(b, NFT_MSG_DELTABLE, family, name, 0, 0);
-}
-
-uint32_t CNftnl_chain_add(CNftnl_batch *b, uint16_t family, const char *table, const char *name,
-                          uint32_t hooknum, int32_t priority, uint32_t policy, const char *type) {
-    struct nftnl_chain *c = nftnl_chain_alloc();
-    if (!c) return 0;
-    nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, family);
-    nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, table);
-    nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
-    nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hooknum);
-    nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, priority);
-    nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, policy);
-    nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
-    uint32_t seq = b->seq++;
-    struct nlmsghdr *nlh = hdr(b, NFT_MSG_NEWCHAIN, family, NLM_F_CREATE, seq);
-    nftnl_chain_nlmsg_build_payload(nlh, c);
-    nftnl_chain_free(c);
-    return done(b, seq);
-}
-
 /* Writes NEWSETELEM messages for all elements of `s`, split where one would overflow. */
 static void elements(CNftnl_batch *b, struct nftnl_set *s, uint16_t family, uint32_t seq) {
     struct nftnl_set_elems_iter *it = nftnl_set_elems_iter_create(s);
@@ -267,64 +228,10 @@ static void elements(CNftnl_batch *b, struct nftnl_set *s, uint16_t family, uint
     nftnl_set_elems_iter_destroy(it);
 }
 
-uint32_t CNftnl_batch_set_elements(CNftnl_batch *b, struct nftnl_set *s, uint16_t family) {
-    uint32_t seq = b->seq++;
+uint32_t CNftnl_batch_set_elements(CNftnl_batch *b, struct nftnl_set *s, uint16_t family, uint32_t seq) {
+    if (seq == 0) seq = b->seq++;
     elements(b, s, family, seq);
     return seq;
-}
-
-uint32_t CNftnl_set_add(CNftnl_batch *b, uint16_t family, const char *table, const char *name, uint32_t set_id,
-                        uint32_t flags, uint32_t key_type, uint32_t key_len,
-                        const uint8_t *keys, size_t count, const char *comment) {
-    struct nftnl_set *s = nftnl_set_alloc();
-    if (!s) return 0;
-    nftnl_set_set_u32(s, NFTNL_SET_FAMILY, family);
-    nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
-    nftnl_set_set_str(s, NFTNL_SET_NAME, name);
-    nftnl_set_set_u32(s, NFTNL_SET_ID, set_id);
-    nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
-    nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, key_type);
-    nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, key_len);
-    if (flags & NFT_SET_ANONYMOUS) nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, (uint32_t)count);
-    /* Key byte order (big endian) and the comment, as nft writes them, so that nft lists the set alike. */
-    struct nftnl_udata_buf *udbuf = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
-    if (udbuf) {
-        nftnl_udata_put_u32(udbuf, NFTNL_UDATA_SET_KEYBYTEORDER, 2);
-        if (comment && *comment) nftnl_udata_put_strz(udbuf, NFTNL_UDATA_SET_COMMENT, comment);
-        nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(udbuf), nftnl_udata_buf_len(udbuf));
-        nftnl_udata_buf_free(udbuf);
-    }
-    uint32_t seq = b->seq++;
-    struct nlmsghdr *nlh = hdr(b, NFT_MSG_NEWSET, family, NLM_F_CREATE, seq);
-    nftnl_set_nlmsg_build_payload(nlh, s);
-    done(b, seq);
-    for (size_t i = 0; i < count; i++) {
-        struct nftnl_set_elem *e = nftnl_set_elem_alloc();
-        if (!e) break;
-        nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, keys + i * key_len, key_len);
-        nftnl_set_elem_add(s, e);
-    }
-    /* Elements share the set's sequence number: an error on any of them names this set. */
-    if (count > 0) elements(b, s, family, seq);
-    nftnl_set_free(s);
-    return seq;
-}
-
-uint32_t CNftnl_ct_helper_add(CNftnl_batch *b, uint16_t family, const char *table, const char *name,
-                              const char *helper, uint8_t l4proto) {
-    struct nftnl_obj *o = nftnl_obj_alloc();
-    if (!o) return 0;
-    nftnl_obj_set_u32(o, NFTNL_OBJ_FAMILY, family);
-    nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, table);
-    nftnl_obj_set_str(o, NFTNL_OBJ_NAME, name);
-    nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_CT_HELPER);
-    nftnl_obj_set_str(o, NFTNL_OBJ_CT_HELPER_NAME, helper);
-    nftnl_obj_set_u8(o, NFTNL_OBJ_CT_HELPER_L4PROTO, l4proto);
-    uint32_t seq = b->seq++;
-    struct nlmsghdr *nlh = hdr(b, NFT_MSG_NEWOBJ, family, NLM_F_CREATE, seq);
-    nftnl_obj_nlmsg_build_payload(nlh, o);
-    nftnl_obj_free(o);
-    return done(b, seq);
 }
 
 uint32_t CNftnl_rule_add(CNftnl_batch *b, struct nftnl_rule *r) {

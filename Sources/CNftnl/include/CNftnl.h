@@ -56,26 +56,13 @@ int CNftnl_batch_set_genid(CNftnl_batch *b, uint32_t genid);
 uint32_t CNftnl_batch_next_seq(const CNftnl_batch *b);
 size_t CNftnl_batch_bytes(CNftnl_batch *b);
 
-/* Each adder returns the sequence number of the message it wrote (0 on encoding failure). */
-uint32_t CNftnl_table_add(CNftnl_batch *b, uint16_t family, const char *name, uint32_t flags);
-uint32_t CNftnl_table_del(CNftnl_batch *b, uint16_t family, const char *name);
-uint32_t CNftnl_chain_add(CNftnl_batch *b, uint16_t family, const char *table, const char *name,
-                          uint32_t hooknum, int32_t priority, uint32_t policy, const char *type);
-/* A set with `count` keys of `key_len` bytes each, packed. Anonymous sets (flags & 1) get an id
- * that lookups use. Element messages are split to fit netlink's 64 KiB attribute limit. */
-uint32_t CNftnl_set_add(CNftnl_batch *b, uint16_t family, const char *table, const char *name, uint32_t set_id,
-                        uint32_t flags, uint32_t key_type, uint32_t key_len,
-                        const uint8_t *keys, size_t count, const char *comment);
-uint32_t CNftnl_ct_helper_add(CNftnl_batch *b, uint16_t family, const char *table, const char *name,
-                              const char *helper, uint8_t l4proto);
-
 /* Starts a message of `type` under a new sequence number (stored in *seq), for Swift to fill with a
  * libnftnl nlmsg_build_payload function; CNftnl_batch_next then closes it. */
 struct nlmsghdr *CNftnl_batch_message(CNftnl_batch *b, uint16_t type, uint16_t family, uint16_t flags, uint32_t *seq);
 void CNftnl_batch_next(CNftnl_batch *b);
-/* NEWSETELEM messages for every element of `s`, split where one would overflow, all under one new
- * sequence number (returned). */
-uint32_t CNftnl_batch_set_elements(CNftnl_batch *b, struct nftnl_set *s, uint16_t family);
+/* NEWSETELEM messages for every element of `s`, split where one would overflow, all under `seq`
+ * (0: a new sequence number); returns the sequence number used. */
+uint32_t CNftnl_batch_set_elements(CNftnl_batch *b, struct nftnl_set *s, uint16_t family, uint32_t seq);
 
 /* Adds a rule built with libnftnl (the caller keeps and frees it); its sequence number, 0 on failure. */
 uint32_t CNftnl_rule_add(CNftnl_batch *b, struct nftnl_rule *r);

@@ -36,6 +36,9 @@ enum AddressSetSpelling {
     static let ipv4Type: UInt32 = 7
     static let ipv6Type: UInt32 = 8
 
+    /// nft's BYTEORDER_BIG_ENDIAN, which it keeps in a set's user data to print the keys by.
+    static let bigEndian: UInt32 = 2
+
     static func keyType(_ family: IPFamily) -> UInt32 { family == .ipv4 ? ipv4Type : ipv6Type }
     static func family(keyType: UInt32, keyLength: UInt32) -> IPFamily? {
         IPFamily.allCases.first { self.keyType($0) == keyType && UInt32($0.bitWidth / 8) == keyLength }

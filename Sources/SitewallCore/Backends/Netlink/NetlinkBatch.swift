@@ -75,31 +75,63 @@ public final class NetlinkBatch {
         return nextSetID
     }
 
+    /// sitewall's table lives in the inet family.
+    static let family = UInt16(NFPROTO_INET)
+
     func addTable(_ name: String) {
-        record(CNftnl_table_add(handle, UInt16(NFPROTO_INET), name, 0), "table inet \(name)")
+        record(tableMessage(NFT_MSG_NEWTABLE, name), "table inet \(name)")
         counts.tables = 1
     }
 
     func deleteTable(_ name: String) {
-        record(CNftnl_table_del(handle, UInt16(NFPROTO_INET), name), "delete table inet \(name)")
+        record(tableMessage(NFT_MSG_DELTABLE, name), "delete table inet \(name)")
+    }
+
+    /// A table message; 0 when libnftnl could not build it (recorded as unencoded).
+    private func tableMessage(_ type: nf_tables_msg_types, _ name: String) -> UInt32 {
+        guard let t = nftnl_table_alloc() else { return 0 }
+        defer { nftnl_table_free(t) }
+        nftnl_table_set_u32(t, UInt16(NFTNL_TABLE_FAMILY.rawValue), UInt32(Self.family))
+        guard nftnl_table_set_str(t, UInt16(NFTNL_TABLE_NAME.rawValue), name) >= 0 else { return 0 }
+        if type == NFT_MSG_NEWTABLE { nftnl_table_set_u32(t, UInt16(NFTNL_TABLE_FLAGS.rawValue), 0) }
+        let flags = type == NFT_MSG_NEWTABLE ? UInt16(NLM_F_CREATE) : 0
+        return put(type, family: Self.family, flags: flags) { nftnl_table_nlmsg_build_payload($0, t) }
     }
 
     func addChain(table: String, _ chain: Chain) {
-        record(
-            CNftnl_chain_add(
-                handle, UInt16(NFPROTO_INET), table, chain.name, chain.hook.number, Int32(chain.priority),
-                chain.policy.verdict, "filter"),
-            "chain \(chain.name)")
+        record(chainMessage(table: table, chain), "chain \(chain.name)")
         counts.chains += 1
     }
 
+    private func chainMessage(table: String, _ chain: Chain) -> UInt32 {
+        guard let c = nftnl_chain_alloc() else { return 0 }
+        defer { nftnl_chain_free(c) }
+        nftnl_chain_set_u32(c, UInt16(NFTNL_CHAIN_FAMILY.rawValue), UInt32(Self.family))
+        guard nftnl_chain_set_str(c, UInt16(NFTNL_CHAIN_TABLE.rawValue), table) >= 0,
+            nftnl_chain_set_str(c, UInt16(NFTNL_CHAIN_NAME.rawValue), chain.name) >= 0,
+            nftnl_chain_set_str(c, UInt16(NFTNL_CHAIN_TYPE.rawValue), "filter") >= 0
+        else { return 0 }
+        nftnl_chain_set_u32(c, UInt16(NFTNL_CHAIN_HOOKNUM.rawValue), chain.hook.number)
+        nftnl_chain_set_s32(c, UInt16(NFTNL_CHAIN_PRIO.rawValue), Int32(chain.priority))
+        nftnl_chain_set_u32(c, UInt16(NFTNL_CHAIN_POLICY.rawValue), chain.policy.verdict)
+        return put(NFT_MSG_NEWCHAIN, family: Self.family) { nftnl_chain_nlmsg_build_payload($0, c) }
+    }
+
     func addHelper(table: String, _ helper: ConntrackHelper) {
-        record(
-            CNftnl_ct_helper_add(
-                handle, UInt16(NFPROTO_INET), table, helper.rawValue, helper.rawValue,
-                helper.protocolNumber),
-            "ct helper \(helper.rawValue)")
+        record(helperMessage(table: table, helper), "ct helper \(helper.rawValue)")
         counts.helpers += 1
+    }
+
+    private func helperMessage(table: String, _ helper: ConntrackHelper) -> UInt32 {
+        guard let o = nftnl_obj_alloc() else { return 0 }
+        defer { nftnl_obj_free(o) }
+        nftnl_obj_set_u32(o, UInt16(NFTNL_OBJ_FAMILY), UInt32(Self.family))
+        nftnl_obj_set_str(o, UInt16(NFTNL_OBJ_TABLE), table)
+        nftnl_obj_set_str(o, UInt16(NFTNL_OBJ_NAME), helper.rawValue)
+        nftnl_obj_set_u32(o, UInt16(NFTNL_OBJ_TYPE), UInt32(NFT_OBJECT_CT_HELPER))
+        nftnl_obj_set_str(o, UInt16(NFTNL_OBJ_CT_HELPER_NAME), helper.rawValue)
+        nftnl_obj_set_u8(o, UInt16(NFTNL_OBJ_CT_HELPER_L4PROTO), helper.protocolNumber)
+        return put(NFT_MSG_NEWOBJ, family: Self.family) { nftnl_obj_nlmsg_build_payload($0, o) }
     }
 
     /// A set of fixed-length keys; anonymous sets get an id and a kernel-chosen name.
@@ -108,21 +140,60 @@ public final class NetlinkBatch {
         table: String, name: String, anonymous: Bool, keyType: UInt32, keyLength: Int, keys: [[UInt8]], comment: String?
     ) -> UInt32 {
         let id = newSetID()
-        var packed: [UInt8] = []
-        packed.reserveCapacity(keys.count * keyLength)
-        for key in keys { packed += key }
         let flags = anonymous ? NFT_SET_ANONYMOUS.rawValue | NFT_SET_CONSTANT.rawValue : 0
-        let seq = packed.withUnsafeBufferPointer { buffer in
-            CNftnl_set_add(
-                handle, UInt16(NFPROTO_INET), table, name, id, flags, keyType, UInt32(keyLength),
-                buffer.baseAddress, keys.count, comment)
-        }
+        let seq = setMessages(
+            table: table, name: name, id: id, flags: flags, keyType: keyType, keyLength: keyLength, keys: keys,
+            comment: comment)
         record(seq, anonymous ? "anonymous set of \(keys.count) elements" : "set \(name)")
         if !anonymous {
             counts.sets += 1
             counts.elements += keys.count
         }
         return id
+    }
+
+    /// The set's message, then its elements' (split to fit netlink's 64 KiB attribute limit) under the
+    /// same sequence number, so that a refused element names its set.
+    private func setMessages(
+        table: String, name: String, id: UInt32, flags: UInt32, keyType: UInt32, keyLength: Int, keys: [[UInt8]],
+        comment: String?
+    ) -> UInt32 {
+        guard let s = nftnl_set_alloc() else { return 0 }
+        defer { nftnl_set_free(s) }
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_FAMILY.rawValue), UInt32(Self.family))
+        guard nftnl_set_set_str(s, UInt16(NFTNL_SET_TABLE.rawValue), table) >= 0,
+            nftnl_set_set_str(s, UInt16(NFTNL_SET_NAME.rawValue), name) >= 0
+        else { return 0 }
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_ID.rawValue), id)
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_FLAGS.rawValue), flags)
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_KEY_TYPE.rawValue), keyType)
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_KEY_LEN.rawValue), UInt32(keyLength))
+        if flags & NFT_SET_ANONYMOUS.rawValue != 0 {
+            nftnl_set_set_u32(s, UInt16(NFTNL_SET_DESC_SIZE.rawValue), UInt32(keys.count))
+        }
+        // The keys' byte order and the comment, as nft writes them, so that nft lists the set alike.
+        guard let userdata = nftnl_udata_buf_alloc(UInt32(NFT_USERDATA_MAXLEN)) else { return 0 }
+        defer { nftnl_udata_buf_free(userdata) }
+        guard nftnl_udata_put_u32(userdata, UInt8(NFTNL_UDATA_SET_KEYBYTEORDER.rawValue), AddressSetSpelling.bigEndian)
+        else { return 0 }
+        if let comment, !comment.isEmpty,
+            !nftnl_udata_put_strz(userdata, UInt8(NFTNL_UDATA_SET_COMMENT.rawValue), RuleComment.clip(comment))
+        {
+            return 0
+        }
+        nftnl_set_set_data(
+            s, UInt16(NFTNL_SET_USERDATA.rawValue), nftnl_udata_buf_data(userdata), nftnl_udata_buf_len(userdata))
+        let seq = put(NFT_MSG_NEWSET, family: Self.family) { nftnl_set_nlmsg_build_payload($0, s) }
+        guard !keys.isEmpty else { return seq }
+        for key in keys {
+            guard let e = nftnl_set_elem_alloc() else { return 0 }
+            key.withUnsafeBytes {
+                _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32(key.count))
+            }
+            nftnl_set_elem_add(s, e)
+        }
+        _ = CNftnl_batch_set_elements(handle, s, Self.family, seq)
+        return seq
     }
 
     func addRule(_ rule: OpaquePointer, description: String) {
@@ -144,19 +215,21 @@ public final class NetlinkBatch {
     }
 
     /// One message of `type`, its payload written by `build` (a libnftnl nlmsg_build_payload function).
+    @discardableResult
     func put(
         _ type: nf_tables_msg_types, family: UInt16, flags: UInt16 = UInt16(NLM_F_CREATE),
         build: (UnsafeMutablePointer<nlmsghdr>) -> Void
-    ) {
+    ) -> UInt32 {
         var seq: UInt32 = 0
-        guard let message = CNftnl_batch_message(handle, UInt16(type.rawValue), family, flags, &seq) else { return }
+        guard let message = CNftnl_batch_message(handle, UInt16(type.rawValue), family, flags, &seq) else { return 0 }
         build(message)
         CNftnl_batch_next(handle)
+        return seq
     }
 
     /// The element messages of a set (split to fit), under one sequence number.
     func putElements(of set: OpaquePointer, family: UInt16) {
-        _ = CNftnl_batch_set_elements(handle, set, family)
+        _ = CNftnl_batch_set_elements(handle, set, family, 0)
     }
 
     /// Binds the begun batch to another ruleset generation, so that one encoding can be sent again.
