@@ -87,16 +87,19 @@ public struct NetlinkApplier {
     static func sameObjects(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }
         let spans = NetlinkMessages.spans(a)
-        guard spans.allSatisfy({ $0.length >= 20 }), NetlinkMessages.end(of: spans) == a.count else { return a == b }
+        guard spans.allSatisfy({ $0.length >= NetlinkMessages.nfHeader }), NetlinkMessages.end(of: spans) == a.count
+        else { return a == b }
         return a.withUnsafeBytes { x in
             b.withUnsafeBytes { y in
                 func same(_ from: Int, _ to: Int) -> Bool {
                     memcmp(x.baseAddress! + from, y.baseAddress! + from, to - from) == 0
                 }
-                // Per message, bytes 8..<16 (sequence number, port id) and 18..<20 (res_id) are left out.
+                // Per message, the sequence number and port id, and nfgenmsg's res_id, are left out.
+                let seq = NetlinkMessages.sequenceOffset
+                let resID = NetlinkMessages.resIDOffset
                 return spans.allSatisfy {
-                    same($0.offset, $0.offset + 8) && same($0.offset + 16, $0.offset + 18)
-                        && same($0.offset + 20, $0.offset + $0.length)
+                    same($0.offset, $0.offset + seq) && same($0.offset + NetlinkMessages.header, $0.offset + resID)
+                        && same($0.offset + NetlinkMessages.nfHeader, $0.offset + $0.length)
                 }
             }
         }
