@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN := .build/debug/sitewall
 OUT ?= out
-APT_PACKAGES := libnftnl-dev libmnl-dev nftables iptables iproute2 util-linux tftp-hpa tftpd-hpa python3 procps
+APT_PACKAGES := libnftnl-dev libmnl-dev libnftables-dev nftables iptables iproute2 util-linux tftp-hpa tftpd-hpa python3 procps
 
 .PHONY: all deps build example examples test lint check clean bench
 

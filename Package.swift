@@ -20,7 +20,9 @@ let package = Package(
             cSettings: [.define("_GNU_SOURCE")],
             linkerSettings: [.linkedLibrary("nftnl"), .linkedLibrary("mnl")]
         ),
-        .target(name: "SitewallCore", dependencies: ["Yams", "CSitewallLinux", "CNftnl"]),
+        // libnftables (libnftables-dev) renders foreign rules in nft syntax for diff; apply never uses it.
+        .systemLibrary(name: "CNftables", pkgConfig: "libnftables", providers: [.apt(["libnftables-dev"])]),
+        .target(name: "SitewallCore", dependencies: ["Yams", "CSitewallLinux", "CNftnl", "CNftables"]),
         .executableTarget(
             name: "sitewall",
             dependencies: [

@@ -71,7 +71,7 @@ public struct UnexpressibleError: Error, CustomStringConvertible {
 
 /// Every backend, in one place.
 public enum Backends {
-    public static let all: [any Backend.Type] = [
+    nonisolated(unsafe) public static let all: [any Backend.Type] = [
         NftBackend.self, IptablesBackend.self, NetlinkBackend.self,
         PolicyJSONBackend.self,
     ]

@@ -145,7 +145,8 @@ private struct Describer {
     func sentence(_ rule: Rule, chain: String, from: String? = nil, to: String? = nil, policy: Policy?) -> String {
         let source = from ?? side(rule.saddr, in: policy)
         let destination = to ?? side(rule.daddr, in: policy)
-        if rule.foreign != nil { return "a rule sitewall does not write in chain \(chain): \(rule.foreign!)" }
+        // In nft syntax with its comment, as `nft list` shows it.
+        if rule.foreign != nil { return "a rule sitewall does not write in chain \(chain): \(NftBackend.render(rule))" }
         if rule.origin?.kind == .baseline || rule.transport == nil || rule.iif != nil || rule.oif != nil {
             return "\(chain): \(NftBackend.render(rule))"
         }
@@ -178,7 +179,7 @@ private struct Describer {
             kind: kind, sign: missing != review ? "-" : "+", service: rule.flatMap(service),
             citation: rule.flatMap(citation),
             chain: chain, set: set, addresses: addresses?.map(\.description),
-            hosts: addresses?.compactMap { owners[$0] }, rule: rule.map { $0.foreign ?? NftBackend.render($0) },
+            hosts: addresses?.compactMap { owners[$0] }, rule: rule.map { NftBackend.render($0) },
             message: message)
     }
 

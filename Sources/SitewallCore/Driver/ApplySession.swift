@@ -164,7 +164,8 @@ public struct ApplySession {
         if dryRun {
             let result = try applier.apply(policy, dryRun: true)
             // What would change, in the words `sitewall diff` uses (apply replaces sitewall's table only).
-            let state = try NetlinkReadback.read(socket: socket, target: target, site: policy.site, table: table)
+            let state = try NetlinkReadback.read(
+                socket: socket, target: target, site: policy.site, table: table, nftSyntax: true)
             let diff = PolicyDiff.compare(expected: policy, running: state, ownTableOnly: true)
             out +=
                 DiffReport(

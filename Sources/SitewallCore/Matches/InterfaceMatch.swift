@@ -80,7 +80,7 @@ struct InterfaceMatch: RulePart, Equatable {
         if key.byIndex {
             guard let index = Bytes.host32(data) else { return nil }
             var buffer = [CChar](repeating: 0, count: Self.nameSize)
-            let name = if_indextoname(index, &buffer) != nil ? String(cString: buffer) : "#\(index)"
+            let name = if_indextoname(index, &buffer) != nil ? Nftnl.cString(buffer) : "#\(index)"
             return (InterfaceMatch(key: key, name: name), 2)
         }
         // A name without its NUL is a prefix match: nft's "eth2*".

@@ -35,7 +35,7 @@ struct NetlinkDump {
     }
 
     struct Rule {
-        var family: UInt32, table: String, chain: String, comment: String?
+        var family: UInt32, table: String, chain: String, handle: UInt64, comment: String?
         var expressions: [NetlinkExpression]
         /// The name of each expression ("meta", "reject", ...) and libnftnl's rendering of it.
         var names: [String], texts: [String]
@@ -187,6 +187,7 @@ struct NetlinkDump {
                 family: nftnl_rule_get_u32(r, UInt16(NFTNL_RULE_FAMILY.rawValue)),
                 table: String(cString: nftnl_rule_get_str(r, UInt16(NFTNL_RULE_TABLE.rawValue))),
                 chain: String(cString: nftnl_rule_get_str(r, UInt16(NFTNL_RULE_CHAIN.rawValue))),
+                handle: nftnl_rule_get_u64(r, UInt16(NFTNL_RULE_HANDLE.rawValue)),
                 comment: comment, expressions: [], names: [], texts: [])
             let iterator = try Nftnl.make("nftnl_expr_iter_create", "a rule of chain \(rule.chain)") {
                 nftnl_expr_iter_create(r)

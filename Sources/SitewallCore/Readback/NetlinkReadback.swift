@@ -5,11 +5,16 @@ import Foundation
 /// sitewall's only when encoding it again gives exactly the expressions dumped (`RuleSpelling`);
 /// chains, sets and helpers are read only when they carry nothing sitewall never sets.
 public enum NetlinkReadback {
-    public static func read(socket: NetlinkSocket, target: Target, site: String, table: String = Table.defaultName)
-        throws -> RunningState
-    {
+    /// With `nftSyntax` (the socket is in this process's network namespace), rules sitewall did not
+    /// write are shown as nft lists them (libnftables); otherwise in libnftnl's notation.
+    public static func read(
+        socket: NetlinkSocket, target: Target, site: String, table: String = Table.defaultName, nftSyntax: Bool = false
+    ) throws -> RunningState {
         let own = try NetlinkDump(try socket.consistentSnapshot(table: table).bytes)
-        var state = decode(own, target: target, site: site, table: table)
+        let texts =
+            nftSyntax && own.rules.contains { RuleSpelling.read(netlink: $0.expressions) == nil }
+            ? ForeignRuleText.live(family: "inet", table: table) : [:]
+        var state = decode(own, target: target, site: site, table: table, texts: texts)
         state.otherChains = otherChains(try NetlinkDump(try socket.dumpAll()), table: table)
         return state
     }
@@ -59,7 +64,9 @@ public enum NetlinkReadback {
     }
 
     /// Rebuilds the policy from a dump of sitewall's table.
-    static func decode(_ dump: NetlinkDump, target: Target, site: String, table name: String) -> RunningState {
+    static func decode(
+        _ dump: NetlinkDump, target: Target, site: String, table name: String, texts: [UInt64: String] = [:]
+    ) -> RunningState {
         var state = RunningState(policy: nil)
         guard let tableObject = dump.tables.first(where: { $0.family == FamilySpelling.inet && $0.name == name })
         else { return state }
@@ -128,9 +135,11 @@ public enum NetlinkReadback {
                 // Not a rule sitewall writes: kept with its expressions, so that the diff reports it.
                 rule = Rule(verdict: .accept)
                 if case .verdict(let code)? = object.expressions.last, code == NF_DROP { rule.verdict = .drop }
-                rule.foreign = zip(object.names, object.texts).map { name, text in
-                    "[ " + (text.hasPrefix(name) ? text : "\(name) \(text)") + " ]"
-                }.joined(separator: " ")
+                rule.foreign =
+                    texts[object.handle]
+                    ?? zip(object.names, object.texts).map { name, text in
+                        "[ " + (text.hasPrefix(name) ? text : "\(name) \(text)") + " ]"
+                    }.joined(separator: " ")
             }
             rule.comment = object.comment
             table.chains[index].rules.append(rule)

@@ -28,7 +28,14 @@ public enum NftJSONReader {
                 object["name"] as? String == name
             {
                 found = true
-                state.tableFlags = flags(object)
+                // nft 1.0.6 misprints table flags in JSON (an address instead of "dormant"): a value that
+                // is no flag name is still a flag sitewall never sets, said as such.
+                state.tableFlags = flags(object).map {
+                    ["dormant", "owner", "persist"].contains($0)
+                        ? $0
+                        : "flags that nft wrote as '\(InputText.clipped($0))' (no flag name: nft 1.0.6 misprints "
+                            + "table flags in JSON; 'sitewall diff' without --running reads them from the kernel)"
+                }
             } else if let object = item["chain"] as? [String: Any] {
                 let ours = object["family"] as? String == "inet" && object["table"] as? String == name
                 let hookName = object["hook"] as? String
@@ -139,8 +146,7 @@ public enum NftJSONReader {
         }
         var foreign = Rule(verdict: objects.last?.keys.contains("drop") == true ? .drop : .accept)
         foreign.comment = comment
-        let data = (try? JSONSerialization.data(withJSONObject: expressions, options: [.sortedKeys])) ?? Data()
-        foreign.foreign = String(decoding: data, as: UTF8.self)
+        foreign.foreign = ForeignRuleText.offline(expressions)
         return foreign
     }
 }

@@ -84,7 +84,8 @@ extension Sitewall {
                         }
                         state = try NftJSONReader.read(data, target: target, site: expected.site)
                     } else {
-                        state = try NetlinkReadback.read(socket: NetlinkSocket(), target: target, site: expected.site)
+                        state = try NetlinkReadback.read(
+                            socket: NetlinkSocket(), target: target, site: expected.site, nftSyntax: true)
                     }
                     report = DiffReport(
                         diff: PolicyDiff.compare(expected: expected, running: state, ownTableOnly: ownTable),

@@ -76,6 +76,11 @@ enum Nftnl {
         var buffer = [CChar](repeating: 0, count: 1024)
         let count = nftnl_expr_snprintf(&buffer, buffer.count, expression, NFTNL_OUTPUT_DEFAULT.rawValue, 0)
         guard count > 0 else { return "?" }
-        return String(cString: buffer).trimmingCharacters(in: .whitespaces)
+        return cString(buffer).trimmingCharacters(in: .whitespaces)
+    }
+
+    /// The text of a NUL-terminated C buffer.
+    static func cString(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
