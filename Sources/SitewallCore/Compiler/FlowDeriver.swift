@@ -63,22 +63,25 @@ public enum FlowDeriver {
             for offered in host.offers.values where offered.service.scope == .network && !offered.ports.isEmpty {
                 let service = offered.service
                 services[service.id] = service
-                for address in host.addresses {
+                for address in host.addresses where service.family.map({ $0 == address.address.family }) ?? true {
                     let key = ListenerKey(zone: address.zone, family: address.address.family, ports: offered.ports)
                     listeners[service.id, default: [:]][key, default: Bucket()].add(
-                        address, roles: offered.roles, citations: [])
+                        address, roles: offered.roles, citations: offered.citations)
                     if service.initiation == .peer {
+                        // A symmetric service (BACnet: 47808 to 47808) sends from its own port, moved or not.
+                        let symmetric = service.sourcePorts != nil && service.sourcePorts == service.ports
                         let ikey = InitiatorKey(
-                            zone: address.zone, family: address.address.family, sports: service.sourcePorts)
+                            zone: address.zone, family: address.address.family,
+                            sports: symmetric ? offered.ports : service.sourcePorts)
                         initiators[service.id, default: [:]][ikey, default: Bucket()].add(
-                            address, roles: offered.roles, citations: [])
+                            address, roles: offered.roles, citations: offered.citations)
                     }
                 }
             }
             for used in host.uses.values where used.service.scope == .network {
                 let service = used.service
                 services[service.id] = service
-                for address in host.addresses {
+                for address in host.addresses where service.family.map({ $0 == address.address.family }) ?? true {
                     let key = InitiatorKey(zone: address.zone, family: address.address.family, sports: used.sourcePorts)
                     initiators[service.id, default: [:]][key, default: Bucket()].add(
                         address, roles: used.roles, citations: used.citations)
@@ -143,7 +146,7 @@ public enum FlowDeriver {
                             fromZone: ikey.zone, toZone: lkey.zone,
                             initiators: from, listeners: to,
                             initiatorRoles: ibucket.roles.sorted(), listenerRoles: lbucket.roles.sorted(),
-                            citations: uniqued(ibucket.citations + service.citations),
+                            citations: uniqued(ibucket.citations + lbucket.citations + service.citations),
                             conduit: conduit, allowed: ikey.zone == lkey.zone || conduit != nil,
                             location: conduit?.location ?? site.host(named: to[0].host)?.location))
                 }

@@ -157,13 +157,12 @@ public enum SiteResolver {
             result.roles.append(role)
             for endpoint in role.offers {
                 guard let service = catalog.services[endpoint.service] else { continue }
-                if var offered = result.offers[service.id] {
-                    offered.roles.append(role.id)
-                    result.offers[service.id] = offered
-                } else {
-                    result.offers[service.id] = OfferedService(
-                        service: service, ports: service.ports ?? PortSet([]), roles: [role.id])
-                }
+                var offered =
+                    result.offers[service.id]
+                    ?? OfferedService(service: service, ports: service.ports ?? PortSet([]), roles: [])
+                offered.roles.append(role.id)
+                offered.citations += endpoint.citations
+                result.offers[service.id] = offered
             }
             for endpoint in role.uses {
                 guard let service = catalog.services[endpoint.service] else { continue }

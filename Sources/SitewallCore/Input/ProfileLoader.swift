@@ -140,7 +140,7 @@ public enum ProfileLoader {
     static func parseService(id: String, _ node: YAMLNode, log: inout DiagnosticLog) -> Service? {
         let keys = [
             "summary", "transport", "port", "configurable", "source-port", "initiation", "scope", "broadcast",
-            "unaddressed-initiator", "helper", "related-ports", "example-port", "cite", "note",
+            "unaddressed-initiator", "family", "helper", "related-ports", "example-port", "cite", "note",
         ]
         guard let fields = node.fields("service '\(id)'", allowed: keys, log: &log) else { return nil }
         var service = Service(
@@ -191,6 +191,13 @@ public enum ProfileLoader {
                 log.error(
                     "unknown conntrack helper '\(text)'", at: fields["helper"]?.location,
                     fix: "use one of: " + ConntrackHelper.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+        }
+        if let text = fields["family"]?.string("family", log: &log) {
+            if let family = IPFamily(rawValue: text) {
+                service.family = family
+            } else {
+                log.error("unknown family '\(text)'", at: fields["family"]?.location, fix: "use ipv4 or ipv6")
             }
         }
         service.broadcast = fields["broadcast"]?.bool("broadcast", log: &log) ?? false

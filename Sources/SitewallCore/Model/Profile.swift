@@ -62,6 +62,8 @@ public struct Service: Sendable, Hashable {
     public var broadcast: Bool
     /// The initiator may have no address yet (DHCP discover from 0.0.0.0).
     public var unaddressedInitiator: Bool
+    /// The one address family the protocol exists in (DHCPv4 is IPv4 only); nil: both.
+    public var family: IPFamily?
     public var helper: ConntrackHelper?
     /// Ports the vendor lists that the helper admits as related (FTP 20): no rule of their own.
     public var relatedPorts: PortSet?

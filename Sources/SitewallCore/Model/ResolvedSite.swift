@@ -12,6 +12,8 @@ public struct OfferedService: Sendable, Hashable {
     public var service: Service
     public var ports: PortSet
     public var roles: [String]
+    /// The vendor rows for the roles' offering it (the listener's side of every rule).
+    public var citations: [Citation] = []
 }
 
 /// A service a host connects to.

@@ -1,0 +1,70 @@
+import Foundation
+import SitewallTestSupport
+import Testing
+
+@testable import SitewallCore
+
+/// Issue 12: protocols as they are, in the rules.
+@Suite struct ProtocolTruthTests {
+    /// 2: a symmetric service's source port is its own (possibly overridden) port.
+    @Test func bacnetSourcePortFollowsAPortOverride() throws {
+        let workspace = try SiteFixture.workspace(
+            """
+            site: t
+            zones:
+              bms: { networks: [10.0.4.0/24] }
+            hosts:
+              ahu-1: { address: 10.0.4.21, roles: [bacnet/device] }
+              ahu-2: { address: 10.0.4.22, roles: [bacnet/device], ports: { bacnet/bacnet: 47809 } }
+            """)
+        let moved = try #require(workspace.policy(for: Target(kind: .host, name: "ahu-2")).table.chain(named: "output"))
+        let out = moved.rules.filter { $0.origin?.service == "bacnet/bacnet" && $0.origin?.kind == .flow }
+        #expect(!out.isEmpty)
+        // ahu-2 sends from its own port 47809, never from 47808.
+        for rule in out { #expect(rule.sport == PortSet(47809), "\(NftBackend.render(rule))") }
+        let other = try #require(workspace.policy(for: Target(kind: .host, name: "ahu-1")).table.chain(named: "input"))
+        let accepted = other.rules.filter { $0.origin?.service == "bacnet/bacnet" && $0.origin?.kind == .flow }
+        #expect(
+            accepted.contains { $0.sport == PortSet(47809) && $0.dport == PortSet(47808) },
+            "\(accepted.map(NftBackend.render))")
+        #expect(!accepted.contains { $0.sport == PortSet(47808) && $0.dport == PortSet(47809) })
+    }
+
+    /// 3: every rule cites the vendor rows of both sides, the listener's included.
+    @Test func listenerCitationsReachTheRules() throws {
+        let workspace = try SiteFixture.workspace(
+            """
+            site: t
+            zones:
+              ctl: { networks: [10.0.1.0/24] }
+            hosts:
+              pac: { address: 10.0.1.20, roles: [opto22/snap-pac] }
+              eng: { address: 10.0.1.30, roles: [modbus/client] }
+            """)
+        let modbus = try #require(workspace.flows.first { $0.service.id == "modbus/modbus" })
+        let sources = modbus.citations.map(\.short).joined(separator: " | ")
+        // The Opto 22 document's row for Modbus/TCP on the SNAP PAC (the listener) is cited.
+        #expect(modbus.citations.contains { $0.short.contains("controllers table '502 Modbus/TCP'") }, "\(sources)")
+    }
+
+    /// 7: DHCP (v4) rules are IPv4 only: no `meta nfproto ipv6 udp sport 68 udp dport 67`.
+    @Test func dhcpv4StaysIPv4() throws {
+        let workspace = try SiteFixture.workspace(
+            """
+            site: t
+            zones:
+              lan: { networks: [10.0.5.0/24, "2001:db8:5::/64"] }
+            hosts:
+              dhcp-1: { addresses: [10.0.5.2, "2001:db8:5::2"], roles: [dhcp/server] }
+              cam-1: { addresses: [10.0.5.30, "2001:db8:5::30"], roles: [dhcp/client] }
+            """)
+        for name in ["dhcp-1", "cam-1"] {
+            let policy = workspace.policy(for: Target(kind: .host, name: name))
+            for chain in policy.table.chains {
+                for rule in chain.rules where rule.origin?.service == "dhcp/dhcp" {
+                    #expect(rule.family == .ipv4, "\(name) \(chain.name): \(NftBackend.render(rule))")
+                }
+            }
+        }
+    }
+}
