@@ -275,6 +275,8 @@ public enum SiteResolver {
             guard let profile = catalog.profile(named: profileName) else { continue }
             for constraint in profile.constraints {
                 guard case .neverOpen = constraint.kind else { continue }
+                // Scoped to some of the vendor's roles (its controllers): other roles of it are not bound.
+                if let roles = constraint.roles, !result.roles.contains(where: { roles.contains($0.id) }) { continue }
                 for offered in result.offers.values.sorted(by: { $0.service.id < $1.service.id })
                 where offered.service.scope == .network {
                     guard offered.service.transports.contains(where: constraint.transports.contains) else { continue }

@@ -269,7 +269,7 @@ public enum ProfileLoader {
     }
 
     static func parseConstraint(profile: String, _ node: YAMLNode, log: inout DiagnosticLog) -> VendorConstraint? {
-        let keys = ["kind", "service", "ports", "transport", "message", "cite"]
+        let keys = ["kind", "service", "ports", "transport", "message", "cite", "roles"]
         guard let fields = node.fields("a constraint", allowed: keys, log: &log) else { return nil }
         let kindText = fields["kind"]?.string("kind", log: &log) ?? ""
         let kind: VendorConstraint.Kind
@@ -296,10 +296,11 @@ public enum ProfileLoader {
             fields["transport"].map { parseTransports($0, at: node.location, log: &log) } ?? Transport.allCases
         let citations = parseCitations(fields["cite"], log: &log)
         if citations.isEmpty { log.error("a constraint must cite its source", at: node.location) }
+        let roles = fields["roles"]?.strings("roles", log: &log)?.map { qualify($0.0, profile: profile) }
         return VendorConstraint(
             kind: kind, ports: ports, transports: transports,
             message: fields["message"]?.string("message", log: &log) ?? "",
-            citations: citations, location: node.location)
+            citations: citations, location: node.location, roles: roles)
     }
 
     static func checkReferences(_ catalog: ProfileCatalog, log: inout DiagnosticLog) {
@@ -313,6 +314,11 @@ public enum ProfileLoader {
                 }
             }
             for constraint in profile.constraints {
+                for role in constraint.roles ?? [] where catalog.roles[role] == nil {
+                    log.error(
+                        "constraint names unknown role '\(role)'", at: constraint.location,
+                        fix: DidYouMean.hint(for: role, among: Array(catalog.roles.keys), kind: "role"))
+                }
                 if case .allowedPorts(let service) = constraint.kind, catalog.services[service] == nil {
                     log.error(
                         "constraint names unknown service '\(service)'", at: constraint.location,

@@ -115,6 +115,9 @@ public struct VendorConstraint: Sendable, Hashable {
     public var message: String
     public var citations: [Citation]
     public var location: SourceLocation?
+    /// The roles of the profile the constraint holds on (a never-open range reserved on the vendor's
+    /// controllers); nil: every role of the profile.
+    public var roles: [String]? = nil
 }
 
 /// One vendor product (or generic protocol): its services, roles and constraints.
