@@ -44,6 +44,12 @@ import Testing
                 $0.daddr = .addresses([IPAddress("fd00::1")!])
             },
             nft: "ip6 daddr fd00::1 accept"),
+        Case(
+            kind: "address list",
+            rule: rule {
+                $0.family = .ipv4
+                $0.daddr = .addresses([IPAddress("10.0.4.1")!, IPAddress("10.0.4.255")!, IPAddress("255.255.255.255")!])
+            }, nft: "ip daddr { 10.0.4.1, 10.0.4.255, 255.255.255.255 } accept"),
         Case(kind: "protocol", rule: rule { $0.transport = .udp }, nft: "meta l4proto udp accept"),
         Case(
             kind: "one port",

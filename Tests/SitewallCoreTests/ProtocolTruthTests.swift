@@ -67,4 +67,39 @@ import Testing
             }
         }
     }
+
+    /// 1: a listener with several addresses accepts the broadcasts of the zone it serves (on that
+    /// zone's interface, for a gateway), and a client with several addresses may send from 0.0.0.0.
+    @Test func broadcastsReachAHostWithSeveralAddresses() throws {
+        let workspace = try SiteFixture.workspace(ProtocolTruthSites.dhcpOnAGateway)
+        let gateway = try #require(
+            workspace.policy(for: Target(kind: .gateway, name: "gw")).table.chain(named: "input"))
+        let dhcp = gateway.rules.filter { $0.origin?.service == "dhcp/dhcp" && $0.origin?.kind == .flow }
+        let rule = try #require(dhcp.first, "\(gateway.rules.map(NftBackend.render))")
+        guard case .addresses(let accepted) = rule.daddr else {
+            Issue.record("no address match: \(NftBackend.render(rule))")
+            return
+        }
+        #expect(accepted.contains(IPAddress("255.255.255.255")!), "\(NftBackend.render(rule))")
+        #expect(accepted.contains(IPAddress("10.0.4.255")!), "\(NftBackend.render(rule))")
+        #expect(accepted.contains(IPAddress("10.0.4.1")!))
+        #expect(!accepted.contains(IPAddress("10.0.1.1")!), "only the address in the zone it serves")
+        #expect(rule.iifname == "eth4", "\(NftBackend.render(rule))")
+
+        let nvr = try #require(workspace.policy(for: Target(kind: .host, name: "nvr")).table.chain(named: "output"))
+        let discover = try #require(nvr.rules.first { $0.origin?.service == "dhcp/dhcp" && $0.origin?.kind == .flow })
+        guard case .addresses(let sources) = discover.saddr else {
+            Issue.record("no source match: \(NftBackend.render(discover))")
+            return
+        }
+        #expect(sources.contains(IPAddress("0.0.0.0")!), "\(NftBackend.render(discover))")
+        // The server's answer reaches the multi-homed client at the broadcast address too.
+        let input = try #require(workspace.policy(for: Target(kind: .host, name: "nvr")).table.chain(named: "input"))
+        let offer = try #require(input.rules.first { $0.origin?.service == "dhcp/dhcp" && $0.origin?.kind == .reply })
+        guard case .addresses(let offered) = offer.daddr else {
+            Issue.record("no address match: \(NftBackend.render(offer))")
+            return
+        }
+        #expect(offered.contains(IPAddress("255.255.255.255")!), "\(NftBackend.render(offer))")
+    }
 }

@@ -38,6 +38,21 @@ import Testing
             campus.results.contains { $0.probe.enforcement.hasPrefix("gw-1 forward") && $0.probe.expected == .drop })
     }
 
+    /// Issue 12, 1: a gateway serving DHCP to a zone answers a DISCOVER sent from 0.0.0.0 to the
+    /// broadcast address, whatever loader puts its rules in.
+    @Test(arguments: [BackendKind.nft, .netlink, .iptables])
+    func aGatewayServesDHCPToItsZone(_ loader: BackendKind) throws {
+        guard NftLoadTests.requireLab() else { return }
+        let workspace = try SiteFixture.workspace(ProtocolTruthSites.dhcpOnAGateway)
+        var options = Verifier.Options()
+        if loader == .netlink { options.load = Verifier.Options.netlinkLoader }
+        if loader == .iptables { options.load = Verifier.Options.iptablesLoader }
+        let report = try Verifier.run(workspace, options: options)
+        #expect(report.failed == 0, "\(report.text(onlyFailures: true))")
+        let discover = report.results.filter { $0.probe.service == "dhcp/dhcp" && $0.probe.expected == .accept }
+        #expect(!discover.isEmpty, "\(report.text())")
+    }
+
     /// Issue 12, 2: a BACnet device moved to 47809 is probed from 47809 (its own port), and passes.
     @Test func anOverriddenSymmetricPortIsProbedFromItself() throws {
         guard NftLoadTests.requireLab() else { return }

@@ -64,6 +64,29 @@ struct ChainBuilder {
         return members.filter { $0.host == host.name }.map(\.address).sorted()
     }
 
+    /// What a host with several addresses receives a broadcast service on: its own addresses in the
+    /// zone and the zone's broadcasts (a DHCP DISCOVER, a BACnet Who-Is). nil: no address match at all.
+    private func receiving(_ service: Service, in members: [HostAddress], zone: String, family: IPFamily)
+        -> [IPAddress]?
+    {
+        guard var own = ownAddresses(in: members, family: family) else { return nil }
+        if service.broadcast { own += broadcastAddresses(zone: zone, family: family) }
+        return own
+    }
+
+    /// What a host with several addresses sends a service from: its own addresses, and 0.0.0.0 when it
+    /// may have none yet (a DHCP client before its lease). nil: no address match at all.
+    private func sending(_ service: Service, in members: [HostAddress], family: IPFamily) -> [IPAddress]? {
+        guard var own = ownAddresses(in: members, family: family) else { return nil }
+        if service.unaddressedInitiator && family == .ipv4 { own.insert(.unspecifiedIPv4, at: 0) }
+        return own
+    }
+
+    /// On a gateway, a broadcast is received on the interface of the zone it was sent in.
+    private func broadcastInterface(_ service: Service, zone: String) -> String? {
+        service.broadcast ? host.interfaces?[zone] : nil
+    }
+
     mutating func add(_ group: FlowGroup) {
         let service = group.service
         let origin = RuleOrigin(
@@ -86,7 +109,8 @@ struct ChainBuilder {
                 let key = Key(
                     hook: .input, kind: .flow, service: service.id, transport: transport, family: group.family,
                     sport: group.sports, dport: group.dports, helper: helper,
-                    local: ownAddresses(in: group.listeners, family: group.family))
+                    iifname: broadcastInterface(service, zone: group.toZone),
+                    local: receiving(service, in: group.listeners, zone: group.toZone, family: group.family))
                 add(key, origin: origin) { acc in
                     if service.unaddressedInitiator {
                         acc.anySource = true
@@ -108,7 +132,7 @@ struct ChainBuilder {
                 let key = Key(
                     hook: .output, kind: .flow, service: service.id, transport: transport, family: group.family,
                     sport: group.sports, dport: group.dports, helper: helper,
-                    local: ownAddresses(in: group.initiators, family: group.family))
+                    local: sending(service, in: group.initiators, family: group.family))
                 let targets =
                     listenerAddresses
                     + (service.broadcast ? broadcastAddresses(zone: group.fromZone, family: group.family) : [])
@@ -117,7 +141,8 @@ struct ChainBuilder {
                     let key = Key(
                         hook: .input, kind: .reply, service: service.id, transport: transport, family: group.family,
                         sport: group.dports, dport: group.sports,
-                        local: ownAddresses(in: group.initiators, family: group.family))
+                        iifname: broadcastInterface(service, zone: group.fromZone),
+                        local: receiving(service, in: group.initiators, zone: group.fromZone, family: group.family))
                     add(key, origin: reply) { $0.sources.formUnion(listenerAddresses) }
                 }
             }
@@ -180,14 +205,14 @@ struct ChainBuilder {
                             base: stem, family: key.family, addresses: acc.sources,
                             comment: "may open \(key.service)"))
                 }
-                rule.daddr = key.local.map { AddressMatch.addresses($0) }
+                rule.daddr = key.local.map { AddressMatch.addresses($0.sorted()) }
             case .output:
                 let stem = key.kind == .reply ? initiators + reply : listeners
                 rule.daddr = .set(
                     namer.set(
                         base: stem, family: key.family, addresses: acc.destinations,
                         comment: "offer \(key.service)"))
-                rule.saddr = key.local.map { AddressMatch.addresses($0) }
+                rule.saddr = key.local.map { AddressMatch.addresses($0.sorted()) }
             default:
                 let from = (key.kind == .reply ? listeners : initiators) + "_" + (key.fromZone ?? "")
                 let to = (key.kind == .reply ? initiators : listeners) + "_" + (key.toZone ?? "")

@@ -60,8 +60,12 @@ struct NetworkAddressMatch: RulePart, Equatable {
         switch match {
         case .set(let name): return [load, .lookUp(.named(name))]
         case .addresses(let list):
-            guard list.count == 1 else { throw UnsupportedConstruct(reason: "an inline list of addresses") }
-            return [load, .compare(NFT_CMP_EQ, Self.bytes(list[0]))]
+            guard list.count > 1 else { return [load, .compare(NFT_CMP_EQ, Self.bytes(list[0]))] }
+            // nft writes `{ a, b }` as an anonymous set of addresses.
+            let elements = list.map { AnonymousSet.Element(key: Self.bytes($0)) }
+            let set = AnonymousSet(
+                keyType: AddressSetSpelling.keyType(family), keyLength: length, elements: elements)
+            return [load, .lookUp(.anonymous(set))]
         }
     }
 
@@ -80,6 +84,10 @@ struct NetworkAddressMatch: RulePart, Equatable {
         case .cmp(_, _, let data):
             guard let address = address(data) else { return nil }
             return (NetworkAddressMatch(field: field, family: family, match: .addresses([address])), 2)
+        case .lookup(_, .anonymous(let set), _):
+            let list = set.plainKeys?.compactMap(address) ?? []
+            guard list.count > 1, list.count == set.elements.count else { return nil }
+            return (NetworkAddressMatch(field: field, family: family, match: .addresses(list)), 2)
         default:
             return nil
         }
@@ -91,9 +99,16 @@ struct NetworkAddressMatch: RulePart, Equatable {
     ) -> (part: NetworkAddressMatch, count: Int)? {
         guard let first = expressions.first, let match = NftJSON.match(first), match.op == "==",
             let (proto, name) = NftJSON.payload(match), proto == "ip" || proto == "ip6",
-            let field = Field(rawValue: name), let text = match.right as? String
+            let field = Field(rawValue: name)
         else { return nil }
         let family: IPFamily = proto == "ip" ? .ipv4 : .ipv6
+        // `{ a, b }`: every element a plain address of the family (a range or prefix is not sitewall's).
+        if let items = (match.right as? [String: Any])?["set"] as? [Any] {
+            let list = items.compactMap { ($0 as? String).flatMap(IPAddress.init) }.filter { $0.family == family }
+            guard list.count == items.count, list.count > 1 else { return nil }
+            return (NetworkAddressMatch(field: field, family: family, match: .addresses(list.sorted())), 1)
+        }
+        guard let text = match.right as? String else { return nil }
         if text.hasPrefix("@") {
             return (NetworkAddressMatch(field: field, family: family, match: .set(String(text.dropFirst()))), 1)
         }

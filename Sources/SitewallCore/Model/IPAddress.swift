@@ -141,4 +141,6 @@ public struct IPNetwork: Hashable, Sendable, CustomStringConvertible, Codable {
 
 extension IPAddress {
     public static let limitedBroadcast = IPAddress(family: .ipv4, value: 0xffff_ffff)
+    /// 0.0.0.0: the source of a host that has no address yet (a DHCP DISCOVER).
+    public static let unspecifiedIPv4 = IPAddress(family: .ipv4, value: 0)
 }

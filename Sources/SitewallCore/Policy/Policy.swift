@@ -135,6 +135,9 @@ public struct Rule: Sendable, Hashable, Codable {
         bare.origin = nil
         guard foreign == nil else { return bare }
         bare.ctState = ctState.map { CtStateMatch.order.filter($0.contains) }
+        // A list of addresses has no order (nft keeps it as a set).
+        if case .addresses(let list) = saddr { bare.saddr = .addresses(list.sorted()) }
+        if case .addresses(let list) = daddr { bare.daddr = .addresses(list.sorted()) }
         if let types = icmpv6Types {
             bare.icmpv6Types = ICMPv6Match.sorted(types)
             bare.family = .ipv6
