@@ -7,15 +7,6 @@ import Testing
 /// Each backend says what it cannot express; a policy is checked whole, and each problem names the
 /// site line it comes from.
 @Suite struct BackendCheckTests {
-    static let site = """
-        site: t
-        zones:
-          a: { networks: [10.0.0.0/24] }
-        hosts:
-          plc: { address: 10.0.0.2, roles: [modbus/server], ports: { modbus/modbus: "502,1000-1010" } }
-          scada: { address: 10.0.0.1, roles: [modbus/client] }
-        """
-
     @Test func everyBackendIsRegisteredOnce() {
         var registered: [String] = []
         for backend in Backends.all { registered.append(backend.kind.rawValue) }
@@ -27,7 +18,7 @@ import Testing
     }
 
     @Test func aListOfPortRangesIsReportedForNetlinkWithItsSiteLine() throws {
-        let workspace = try SiteFixture.workspace(Self.site)
+        let workspace = try SiteFixture.workspace(BackendCheckSite.text)
         let plc = workspace.policy(for: Target(kind: .host, name: "plc"))
         #expect(Backends.unexpressible(plc, by: .nft).isEmpty)
         #expect(Backends.unexpressible(plc, by: .json).isEmpty)

@@ -8,15 +8,7 @@ import Testing
 @Suite struct ProtocolTruthTests {
     /// 2: a symmetric service's source port is its own (possibly overridden) port.
     @Test func bacnetSourcePortFollowsAPortOverride() throws {
-        let workspace = try SiteFixture.workspace(
-            """
-            site: t
-            zones:
-              bms: { networks: [10.0.4.0/24] }
-            hosts:
-              ahu-1: { address: 10.0.4.21, roles: [bacnet/device] }
-              ahu-2: { address: 10.0.4.22, roles: [bacnet/device], ports: { bacnet/bacnet: 47809 } }
-            """)
+        let workspace = try SiteFixture.workspace(ProtocolTruthSites.bacnetMoved)
         let moved = try #require(workspace.policy(for: Target(kind: .host, name: "ahu-2")).table.chain(named: "output"))
         let out = moved.rules.filter { $0.origin?.service == "bacnet/bacnet" && $0.origin?.kind == .flow }
         #expect(!out.isEmpty)

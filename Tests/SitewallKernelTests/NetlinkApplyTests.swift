@@ -318,15 +318,3 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
     }
 }
-
-/// A site whose Modbus port override mixes a port and a range: nft can say it, netlink cannot.
-enum BackendCheckSite {
-    static let text = """
-        site: t
-        zones:
-          a: { networks: [10.0.0.0/24] }
-        hosts:
-          plc: { address: 10.0.0.2, roles: [modbus/server], ports: { modbus/modbus: "502,1000-1010" } }
-          scada: { address: 10.0.0.1, roles: [modbus/client] }
-        """
-}

@@ -56,15 +56,7 @@ import Testing
     /// Issue 12, 2: a BACnet device moved to 47809 is probed from 47809 (its own port), and passes.
     @Test func anOverriddenSymmetricPortIsProbedFromItself() throws {
         guard NftLoadTests.requireLab() else { return }
-        let workspace = try SiteFixture.workspace(
-            """
-            site: t
-            zones:
-              bms: { networks: [10.0.4.0/24] }
-            hosts:
-              ahu-1: { address: 10.0.4.21, roles: [bacnet/device] }
-              ahu-2: { address: 10.0.4.22, roles: [bacnet/device], ports: { bacnet/bacnet: 47809 } }
-            """)
+        let workspace = try SiteFixture.workspace(ProtocolTruthSites.bacnetMoved)
         let report = try Verifier.run(workspace)
         #expect(report.failed == 0, "\(report.text(onlyFailures: true))")
         let fromMoved = report.results.filter { $0.probe.service == "bacnet/bacnet" && $0.probe.sport == 47809 }
