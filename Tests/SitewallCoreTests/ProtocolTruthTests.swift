@@ -94,4 +94,14 @@ import Testing
         }
         #expect(offered.contains(IPAddress("255.255.255.255")!), "\(NftBackend.render(offer))")
     }
+
+    /// 9: a standby server synchronises its time with the time source too (2088 reached only clients).
+    @Test func standbyServersSyncTheirTime() throws {
+        let workspace = try Workspace.load(site: Repository.example("plant-scada"), profiles: Repository.profiles)
+        let sync = workspace.flows.filter { $0.service.id == "plant-scada/time-sync" && $0.allowed }
+        #expect(sync.contains { $0.initiators.contains { $0.host == "scada-standby" } }, "\(sync.map(\.initiators))")
+        let output = try #require(
+            workspace.policy(for: Target(kind: .host, name: "scada-standby")).table.chain(named: "output"))
+        #expect(output.rules.contains { $0.origin?.service == "plant-scada/time-sync" && $0.dport == PortSet(2088) })
+    }
 }
