@@ -40,7 +40,12 @@ import Testing
         #expect(catalog.services["tftp/tftp"]?.helper == .tftp)
         #expect(catalog.services["megapower/snapshot"]?.helper == .tftp)
         #expect(catalog.services["ftp/ftp"]?.helper == .ftp)
-        #expect(catalog.services["genetec-iiot/snmp-trap"]?.configurable == false)
+        // One SNMP trap service; Genetec pins it to 162 on its plugin host by a constraint.
+        #expect(catalog.services["genetec-iiot/snmp-trap"] == nil)
+        #expect(
+            catalog.profile(named: "genetec-iiot")?.constraints.contains {
+                $0.kind == .allowedPorts(service: "snmp/trap") && $0.ports == PortSet(162)
+            } == true)
         for id in [
             "genetec-iiot/tcp-server", "genetec-iiot/http-server", "genetec-iiot/mqtt-broker", "opto22/chart-logic",
         ] {

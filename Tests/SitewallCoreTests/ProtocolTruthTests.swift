@@ -104,4 +104,22 @@ import Testing
             workspace.policy(for: Target(kind: .host, name: "scada-standby")).table.chain(named: "output"))
         #expect(output.rules.contains { $0.origin?.service == "plant-scada/time-sync" && $0.dport == PortSet(2088) })
     }
+
+    /// 4: SNMP traps are one service: a SNAP PAC's traps reach the Genetec plugin.
+    @Test func aSnapPacsTrapsReachTheGenetecPlugin() throws {
+        let workspace = try SiteFixture.workspace(
+            """
+            site: t
+            zones:
+              bms: { networks: [10.0.4.0/24] }
+            hosts:
+              pac: { address: 10.0.4.20, roles: [opto22/snap-pac] }
+              sc: { address: 10.0.4.10, roles: [genetec-iiot/snmp] }
+            """)
+        let traps = workspace.flows.filter { $0.service.id == "snmp/trap" && $0.allowed }
+        #expect(
+            traps.contains { group in
+                group.initiators.contains { $0.host == "pac" } && group.listeners.contains { $0.host == "sc" }
+            }, "\(workspace.flows.map(\.service.id))")
+    }
 }

@@ -157,11 +157,29 @@ import Testing
         let errors = SiteFixture.errors(
             Self.site(
                 """
-                  sc: { address: 10.0.0.1, roles: [genetec-iiot/snmp], ports: { genetec-iiot/snmp-trap: 1162 } }
+                  sc: { address: 10.0.0.1, roles: [genetec-iiot/snmp], ports: { snmp/trap: 1162 } }
                 """))
         let error = try #require(errors.first)
-        #expect(error.message.contains("cannot be changed"))
+        #expect(error.message.contains("outside the ports Security Center"), "\(error.message)")
         #expect(error.message.contains("UDP 162 is not configurable"))
+    }
+
+    /// Issue 12, 4: however the trap service comes in (here also as an SNMP manager), 162 holds on a plugin host.
+    @Test func genetecTrapPortHoldsWhicheverRoleBringsTheService() throws {
+        let errors = SiteFixture.errors(
+            Self.site(
+                """
+                  sc: { address: 10.0.0.1, roles: [genetec-iiot/snmp, snmp/manager], ports: { snmp/trap: 1162 } }
+                """))
+        #expect(errors.contains { $0.message.contains("UDP 162 is not configurable") }, "\(errors)")
+        // A plain SNMP manager may move its trap port.
+        #expect(
+            SiteFixture.errors(
+                Self.site(
+                    """
+                      nms: { address: 10.0.0.2, roles: [snmp/manager], ports: { snmp/trap: 1162 } }
+                    """)
+            ).isEmpty)
     }
 
     @Test func overrideForAServiceTheHostDoesNotOfferIsRefused() {

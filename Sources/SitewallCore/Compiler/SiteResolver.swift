@@ -240,6 +240,24 @@ public enum SiteResolver {
                         + (service.examplePorts.map { " (the vendor's table shows \($0))" } ?? ""))
                 continue
             }
+            // The service's own profile, and any profile of the host that pins the service's ports
+            // (Genetec: "UDP 162 is not configurable" binds SNMP traps on its plugin host).
+            let pinning = hostProfiles.subtracting([service.profileName]).sorted().compactMap {
+                catalog.profile(named: $0)
+            }
+            for other in pinning {
+                for constraint in other.constraints {
+                    guard case .allowedPorts(let target) = constraint.kind, target == service.id,
+                        constraint.roles.map({ roles in result.roles.contains { roles.contains($0.id) } }) ?? true,
+                        !constraint.ports.contains(offered.ports)
+                    else { continue }
+                    log.error(
+                        "'\(service.id)' on host '\(host.name)' uses port \(offered.ports), "
+                            + "outside the ports \(other.product) allows (\(constraint.ports)): "
+                            + "\"\(constraint.message)\"",
+                        at: overrideLocation(service.id), fix: "pick a port in \(constraint.ports)")
+                }
+            }
             guard let profile = catalog.profile(named: service.profileName) else { continue }
             for constraint in profile.constraints {
                 switch constraint.kind {
