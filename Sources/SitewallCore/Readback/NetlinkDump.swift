@@ -78,7 +78,7 @@ struct NetlinkDump {
             tables.append(
                 Table(
                     family: nftnl_table_get_u32(t, UInt16(NFTNL_TABLE_FAMILY.rawValue)),
-                    name: Self.text(nftnl_table_get_str(t, UInt16(NFTNL_TABLE_NAME.rawValue))),
+                    name: Nftnl.text(nftnl_table_get_str(t, UInt16(NFTNL_TABLE_NAME.rawValue))),
                     flags: nftnl_table_get_u32(t, UInt16(NFTNL_TABLE_FLAGS.rawValue))))
         case NFT_MSG_NEWCHAIN.rawValue:
             let c = try Nftnl.make("nftnl_chain_alloc", "a chain") { nftnl_chain_alloc() }
@@ -125,16 +125,16 @@ struct NetlinkDump {
             }
             sets.append(
                 Set(
-                    table: Self.text(nftnl_set_get_str(s, UInt16(NFTNL_SET_TABLE.rawValue))),
-                    name: Self.text(nftnl_set_get_str(s, UInt16(NFTNL_SET_NAME.rawValue))),
+                    table: Nftnl.text(nftnl_set_get_str(s, UInt16(NFTNL_SET_TABLE.rawValue))),
+                    name: Nftnl.text(nftnl_set_get_str(s, UInt16(NFTNL_SET_NAME.rawValue))),
                     flags: u32(NFTNL_SET_FLAGS), keyType: u32(NFTNL_SET_KEY_TYPE),
                     keyLength: u32(NFTNL_SET_KEY_LEN), comment: comment, unusual: unusual))
         case NFT_MSG_NEWSETELEM.rawValue:
             let s = try Nftnl.make("nftnl_set_alloc", "set elements") { nftnl_set_alloc() }
             defer { nftnl_set_free(s) }
             try Nftnl.check("nftnl_set_elems_nlmsg_parse", "set elements") { nftnl_set_elems_nlmsg_parse(message, s) }
-            let table = Self.text(nftnl_set_get_str(s, UInt16(NFTNL_SET_TABLE.rawValue)))
-            let name = Self.text(nftnl_set_get_str(s, UInt16(NFTNL_SET_NAME.rawValue)))
+            let table = Nftnl.text(nftnl_set_get_str(s, UInt16(NFTNL_SET_TABLE.rawValue)))
+            let name = Nftnl.text(nftnl_set_get_str(s, UInt16(NFTNL_SET_NAME.rawValue)))
             let iterator = try Nftnl.make("nftnl_set_elems_iter_create", "set \(name)") {
                 nftnl_set_elems_iter_create(s)
             }
@@ -167,8 +167,8 @@ struct NetlinkDump {
             let isHelper = type == UInt32(NFT_OBJECT_CT_HELPER)
             objects.append(
                 Object(
-                    table: Self.text(nftnl_obj_get_str(o, UInt16(NFTNL_OBJ_TABLE))),
-                    name: Self.text(nftnl_obj_get_str(o, UInt16(NFTNL_OBJ_NAME))), type: type,
+                    table: Nftnl.text(nftnl_obj_get_str(o, UInt16(NFTNL_OBJ_TABLE))),
+                    name: Nftnl.text(nftnl_obj_get_str(o, UInt16(NFTNL_OBJ_NAME))), type: type,
                     helper: isHelper
                         ? nftnl_obj_get_str(o, UInt16(NFTNL_OBJ_CT_HELPER_NAME)).map { String(cString: $0) } : nil,
                     l4proto: isHelper ? nftnl_obj_get_u8(o, UInt16(NFTNL_OBJ_CT_HELPER_L4PROTO)) : nil))
@@ -185,8 +185,8 @@ struct NetlinkDump {
             }
             var rule = Rule(
                 family: nftnl_rule_get_u32(r, UInt16(NFTNL_RULE_FAMILY.rawValue)),
-                table: Self.text(nftnl_rule_get_str(r, UInt16(NFTNL_RULE_TABLE.rawValue))),
-                chain: Self.text(nftnl_rule_get_str(r, UInt16(NFTNL_RULE_CHAIN.rawValue))),
+                table: Nftnl.text(nftnl_rule_get_str(r, UInt16(NFTNL_RULE_TABLE.rawValue))),
+                chain: Nftnl.text(nftnl_rule_get_str(r, UInt16(NFTNL_RULE_CHAIN.rawValue))),
                 handle: nftnl_rule_get_u64(r, UInt16(NFTNL_RULE_HANDLE.rawValue)),
                 comment: comment, expressions: [], names: [], texts: [])
             let iterator = try Nftnl.make("nftnl_expr_iter_create", "a rule of chain \(rule.chain)") {
@@ -203,9 +203,6 @@ struct NetlinkDump {
             break
         }
     }
-
-    /// A name libnftnl parsed; "?" when the message had none (the kernel always sends one).
-    static func text(_ pointer: UnsafePointer<CChar>?) -> String { pointer.map { String(cString: $0) } ?? "?" }
 
     /// A string (a comment) kept in an object's user data under `type`.
     static func userString(_ data: UnsafeRawPointer, _ length: UInt32, type: UInt8) -> String? {

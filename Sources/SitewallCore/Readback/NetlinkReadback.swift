@@ -11,10 +11,14 @@ public enum NetlinkReadback {
         socket: NetlinkSocket, target: Target, site: String, table: String = Table.defaultName, nftSyntax: Bool = false
     ) throws -> RunningState {
         let own = try NetlinkDump(try socket.consistentSnapshot(table: table).bytes)
-        let texts =
-            nftSyntax && own.rules.contains { RuleSpelling.read(netlink: $0.expressions) == nil }
-            ? ForeignRuleText.live(family: "inet", table: table) : [:]
-        var state = decode(own, target: target, site: site, table: table, texts: texts)
+        // nft's listing is asked for once, and only when a foreign rule needs it.
+        var listing: [UInt64: String]?
+        let nftText: (UInt64) -> String? = { handle in
+            guard nftSyntax else { return nil }
+            if listing == nil { listing = ForeignRuleText.live(family: "inet", table: table) }
+            return listing?[handle]
+        }
+        var state = decode(own, target: target, site: site, table: table, nftText: nftText)
         state.otherChains = otherChains(try NetlinkDump(try socket.dumpAll()), table: table)
         return state
     }
@@ -65,7 +69,8 @@ public enum NetlinkReadback {
 
     /// Rebuilds the policy from a dump of sitewall's table.
     static func decode(
-        _ dump: NetlinkDump, target: Target, site: String, table name: String, texts: [UInt64: String] = [:]
+        _ dump: NetlinkDump, target: Target, site: String, table name: String,
+        nftText: (UInt64) -> String? = { _ in nil }
     ) -> RunningState {
         var state = RunningState(policy: nil)
         guard let tableObject = dump.tables.first(where: { $0.family == FamilySpelling.inet && $0.name == name })
@@ -136,7 +141,7 @@ public enum NetlinkReadback {
                 rule = Rule(verdict: .accept)
                 if case .verdict(let code)? = object.expressions.last, code == NF_DROP { rule.verdict = .drop }
                 rule.foreign =
-                    texts[object.handle]
+                    nftText(object.handle)
                     ?? zip(object.names, object.texts).map { name, text in
                         "[ " + (text.hasPrefix(name) ? text : "\(name) \(text)") + " ]"
                     }.joined(separator: " ")

@@ -82,7 +82,8 @@ extension Sitewall {
             }
             // Check every target first: everything the backend cannot express is reported at once,
             // each with the site line it comes from, and nothing is written.
-            let problems = targets.flatMap { Backends.unexpressible(workspace.policy(for: $0), by: backend.kind) }
+            let policies = targets.map { workspace.policy(for: $0) }
+            let problems = policies.flatMap { Backends.unexpressible($0, by: backend.kind) }
             if !problems.isEmpty {
                 for problem in problems { Output.error("\(problem)") }
                 Output.error(
@@ -93,7 +94,7 @@ extension Sitewall {
             // Render everything before writing anything: bad input leaves no partial output.
             var rendered: [(Target, [(suffix: String, text: String)])] = []
             do {
-                for target in targets { rendered.append((target, try render(workspace.policy(for: target)))) }
+                for (target, policy) in zip(targets, policies) { rendered.append((target, try render(policy))) }
             } catch {
                 Output.error("\(error); nothing was written")
                 throw ExitCode.failure

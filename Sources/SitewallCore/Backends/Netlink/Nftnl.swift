@@ -79,6 +79,9 @@ enum Nftnl {
         return cString(buffer).trimmingCharacters(in: .whitespaces)
     }
 
+    /// A name libnftnl parsed; "?" when the message had none (the kernel always sends one).
+    static func text(_ pointer: UnsafePointer<CChar>?) -> String { pointer.map { String(cString: $0) } ?? "?" }
+
     /// The text of a NUL-terminated C buffer.
     static func cString(_ buffer: [CChar]) -> String {
         String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

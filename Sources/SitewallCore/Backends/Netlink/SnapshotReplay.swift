@@ -74,7 +74,7 @@ struct SnapshotReplay {
         let o = try Nftnl.make("nftnl_obj_alloc", "a saved object") { nftnl_obj_alloc() }
         defer { nftnl_obj_free(o) }
         try Nftnl.check("nftnl_obj_nlmsg_parse", "a saved object") { nftnl_obj_nlmsg_parse(message, o) }
-        let name = nftnl_obj_get_str(o, UInt16(NFTNL_OBJ_NAME)).map { String(cString: $0) } ?? "?"
+        let name = Nftnl.text(nftnl_obj_get_str(o, UInt16(NFTNL_OBJ_NAME)))
         let type = nftnl_obj_get_u32(o, UInt16(NFTNL_OBJ_TYPE))
         let n = try Nftnl.make("nftnl_obj_alloc", "object \(name)") { nftnl_obj_alloc() }
         defer { nftnl_obj_free(n) }
@@ -108,7 +108,7 @@ struct SnapshotReplay {
         let dumped = try Nftnl.make("nftnl_set_alloc", "a saved set") { nftnl_set_alloc() }
         defer { nftnl_set_free(dumped) }
         try Nftnl.check("nftnl_set_nlmsg_parse", "a saved set") { nftnl_set_nlmsg_parse(message, dumped) }
-        let name = nftnl_set_get_str(dumped, UInt16(NFTNL_SET_NAME.rawValue)).map { String(cString: $0) } ?? "?"
+        let name = Nftnl.text(nftnl_set_get_str(dumped, UInt16(NFTNL_SET_NAME.rawValue)))
         let s = try Nftnl.make("nftnl_set_alloc", "set \(name)") { nftnl_set_alloc() }
         defer { nftnl_set_free(s) }
         let id = nextID
@@ -143,7 +143,7 @@ struct SnapshotReplay {
         let s = try Nftnl.make("nftnl_set_alloc", "saved set elements") { nftnl_set_alloc() }
         defer { nftnl_set_free(s) }
         try Nftnl.check("nftnl_set_elems_nlmsg_parse", "saved set elements") { nftnl_set_elems_nlmsg_parse(message, s) }
-        let name = nftnl_set_get_str(s, UInt16(NFTNL_SET_NAME.rawValue)).map { String(cString: $0) } ?? "?"
+        let name = Nftnl.text(nftnl_set_get_str(s, UInt16(NFTNL_SET_NAME.rawValue)))
         if let id = anonymousIDs[name] { nftnl_set_set_u32(s, UInt16(NFTNL_SET_ID.rawValue), id) }
         let iterator = try Nftnl.make("nftnl_set_elems_iter_create", "set \(name)") { nftnl_set_elems_iter_create(s) }
         var expiring = 0
