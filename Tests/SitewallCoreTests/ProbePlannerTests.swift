@@ -77,4 +77,44 @@ import Testing
             Set(plan.namespaces).count == plan.namespaces.count
                 && plan.namespaces.allSatisfy { $0.hasPrefix("swltest-") })
     }
+
+    /// Issue 12: an allowed flow that no probe can prove is listed with its reason, never passed over.
+    @Test func flowsThatCannotBeProbedAreListedWithTheReason() throws {
+        let site = """
+            site: t
+            zones:
+              a: { networks: [10.0.0.0/24] }
+              b: { networks: [10.0.1.0/24] }
+              c: { networks: [10.0.2.0/24] }
+            hosts:
+              m: { address: 10.0.0.5, roles: [modbus/client, dhcp/client] }
+              s: { address: 10.0.2.5, roles: [modbus/server, dhcp/server] }
+              ok: { address: 10.0.1.5, roles: [modbus/server] }
+              gw: { addresses: [10.0.0.1, 10.0.1.1], gateway: { interfaces: { a: eth0, b: eth1 } } }
+            conduits:
+              - { from: a, to: c, services: [modbus, dhcp] }
+              - { from: a, to: b, services: [modbus] }
+            """
+        let workspace = try SiteFixture.workspace(site)
+        let unprobed = ProbePlanner(site: workspace.resolved, flows: workspace.flows).unprobed()
+        #expect(
+            unprobed.contains {
+                $0.flow.contains("modbus/modbus") && $0.flow.contains("(c)")
+                    && $0.reason.contains("no gateway of the site joins 'a' and 'c'")
+            }, "\(unprobed)")
+        #expect(
+            unprobed.contains { $0.flow.contains("dhcp/dhcp") && $0.reason.contains("no router forwards") },
+            "\(unprobed)")
+        // a -> b goes through gw and is probed.
+        #expect(!unprobed.contains { $0.flow.contains("(b)") }, "\(unprobed)")
+        #expect(unprobed.count == 2)
+    }
+
+    @Test func everyExampleHasEveryAllowedFlowProbed() throws {
+        for name in Repository.exampleNames {
+            let workspace = try Workspace.load(site: Repository.example(name), profiles: Repository.profiles)
+            let unprobed = ProbePlanner(site: workspace.resolved, flows: workspace.flows).unprobed()
+            #expect(unprobed.isEmpty, "\(name): \(unprobed)")
+        }
+    }
 }

@@ -3,6 +3,7 @@ enum SiteChecks {
     /// Cross-zone flows that the roles imply but no conduit allows: they stay blocked, and `check` says so.
     static func conduitGaps(_ site: ResolvedSite, flows: [FlowGroup], log: inout DiagnosticLog) {
         for group in flows where !group.allowed {
+            if site.block(from: group.fromZone, to: group.toZone, service: group.service.id) != nil { continue }
             let location = site.site.host(named: group.initiators.first?.host ?? "")?.location
             log.warning(
                 "no conduit lets \(group.summary) cross from '\(group.fromZone)' to '\(group.toZone)'; "
@@ -10,7 +11,7 @@ enum SiteChecks {
                 at: location,
                 fix:
                     "if it is needed, add '- { from: \(group.fromZone), to: \(group.toZone), "
-                    + "services: [\(group.service.id)] }' to conduits"
+                    + "services: [\(group.service.id)] }' to conduits; if not, add it with 'why: ...' to blocked"
             )
         }
         for group in flows where group.allowed && group.crossesZones && group.service.unaddressedInitiator {

@@ -24,7 +24,19 @@ public enum SiteResolver {
                 resolved.hosts.append(host)
             }
         }
-        resolved.conduits = resolveConduits(site, zones: zones, catalog: catalog, log: &log)
+        resolved.conduits = resolveConduits(site.conduits, zones: zones, catalog: catalog, log: &log)
+        resolved.blocked = resolveConduits(site.blocked, zones: zones, catalog: catalog, log: &log)
+        for block in resolved.blocked {
+            for service in block.services.sorted() {
+                guard let conduit = resolved.conduit(from: block.from, to: block.to, service: service) else { continue }
+                log.error(
+                    "'\(service)' from '\(block.from)' to '\(block.to)' is both blocked and allowed by a conduit",
+                    at: block.location,
+                    fix:
+                        "remove it from 'blocked:' or from the conduit at \(conduit.location.map(\.description) ?? "?")"
+                )
+            }
+        }
         return resolved
     }
 
@@ -127,6 +139,17 @@ public enum SiteResolver {
                 interfaces[item.zone] = item.interface
             }
             result.interfaces = interfaces
+            // An address in a zone means the gateway is on that zone's link: without its interface no
+            // forward rule can name the zone, and every conduit of it would be dropped.
+            var reported = Set<String>()
+            for address in result.addresses where interfaces[address.zone] == nil {
+                guard reported.insert(address.zone).inserted else { continue }
+                log.error(
+                    "gateway '\(host.name)' has address \(address.address) in zone '\(address.zone)' but no interface "
+                        + "for it, so it would drop every flow between '\(address.zone)' and its other zones",
+                    at: host.addresses.first { $0.value == address.address }?.location ?? host.location,
+                    fix: "add '\(address.zone): IFNAME' to the interfaces of gateway '\(host.name)'")
+            }
         }
 
         for manager in host.management {
@@ -170,7 +193,8 @@ public enum SiteResolver {
                     result.uses[service.id]
                     ?? UsedService(
                         service: service, sourcePorts: endpoint.sourcePorts ?? service.sourcePorts,
-                        roles: [], citations: [])
+                        roles: [], citations: [], optional: true)
+                used.optional = used.optional && endpoint.optional
                 used.roles.append(role.id)
                 used.citations += endpoint.citations
                 result.uses[service.id] = used
@@ -333,12 +357,12 @@ public enum SiteResolver {
         }
     }
 
-    static func resolveConduits(_ site: Site, zones: [Zone], catalog: ProfileCatalog, log: inout DiagnosticLog)
-        -> [ResolvedConduit]
-    {
+    static func resolveConduits(
+        _ conduits: [Conduit], zones: [Zone], catalog: ProfileCatalog, log: inout DiagnosticLog
+    ) -> [ResolvedConduit] {
         let zoneNames = zones.map(\.name)
         var result: [ResolvedConduit] = []
-        for conduit in site.conduits {
+        for conduit in conduits {
             var ok = true
             for end in [conduit.from, conduit.to] where !zoneNames.contains(end.value) {
                 log.error(
@@ -348,7 +372,8 @@ public enum SiteResolver {
             }
             if conduit.from.value == conduit.to.value {
                 log.warning(
-                    "conduit from '\(conduit.from.value)' to itself has no effect: "
+                    (conduit.why == nil ? "conduit" : "blocked entry")
+                        + " from '\(conduit.from.value)' to itself has no effect: "
                         + "flows inside a zone are always allowed",
                     at: conduit.location, fix: "remove it")
             }
@@ -367,7 +392,8 @@ public enum SiteResolver {
             if ok {
                 result.append(
                     ResolvedConduit(
-                        from: conduit.from.value, to: conduit.to.value, services: services, location: conduit.location))
+                        from: conduit.from.value, to: conduit.to.value, services: services, location: conduit.location,
+                        why: conduit.why))
             }
         }
         return result

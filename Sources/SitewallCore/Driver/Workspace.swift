@@ -26,6 +26,8 @@ public struct Workspace: Sendable {
         let resolved = SiteResolver.resolve(site, catalog: catalog, log: &log)
         try log.throwIfErrors()
         let flows = FlowDeriver.derive(resolved)
+        SiteChecks.managementPaths(resolved, flows: flows, log: &log)
+        try log.throwIfErrors()
         return Workspace(catalog: catalog, resolved: resolved, flows: flows, diagnostics: log.diagnostics)
     }
 
@@ -33,11 +35,13 @@ public struct Workspace: Sendable {
 
     public func policy(for target: Target) -> Policy { compiler.compile(target) }
 
-    /// Everything `sitewall check` reports beyond load errors: flows without conduits, shadowed rules.
+    /// Everything `sitewall check` reports beyond load errors: flows without conduits, conduits that carry
+    /// nothing, uses nobody offers, shadowed rules.
     public func findings() -> [Diagnostic] {
         var log = DiagnosticLog()
         log.append(contentsOf: diagnostics)
         SiteChecks.conduitGaps(resolved, flows: flows, log: &log)
+        SiteChecks.completeness(resolved, flows: flows, log: &log)
         let compiler = self.compiler
         for target in compiler.targets {
             SiteChecks.shadowedRules(compiler.compile(target), site: resolved, log: &log)

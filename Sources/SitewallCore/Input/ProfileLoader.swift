@@ -229,7 +229,7 @@ public enum ProfileLoader {
                         service: qualify(text, profile: profile), sourcePorts: nil, citations: [], note: nil,
                         location: item.location))
             } else if let fields = item.fields(
-                "an entry of \(what)", allowed: ["service", "source-port", "cite", "note"], log: &log)
+                "an entry of \(what)", allowed: ["service", "source-port", "cite", "note", "optional"], log: &log)
             {
                 guard let service = fields["service"]?.string("service", log: &log) else {
                     log.error("an entry of \(what) needs 'service:'", at: item.location)
@@ -241,6 +241,7 @@ public enum ProfileLoader {
                         sourcePorts: fields["source-port"]?.ports("source-port", log: &log),
                         citations: parseCitations(fields["cite"], log: &log),
                         note: fields["note"]?.string("note", log: &log),
+                        optional: fields["optional"]?.bool("optional", log: &log) ?? false,
                         location: item.location))
             }
         }

@@ -32,7 +32,9 @@ public enum SiteLoader {
     }
 
     static func parse(_ root: YAMLNode, log: inout DiagnosticLog) -> Site? {
-        guard let fields = root.fields("the site", allowed: ["site", "zones", "hosts", "conduits"], log: &log) else {
+        guard
+            let fields = root.fields("the site", allowed: ["site", "zones", "hosts", "conduits", "blocked"], log: &log)
+        else {
             return nil
         }
         var site = Site(name: "site", file: root.file, zones: [], hosts: [], conduits: [])
@@ -57,6 +59,9 @@ public enum SiteLoader {
         if fields["hosts"] == nil { log.error("the site has no 'hosts:'", at: root.location) }
         for item in fields["conduits"]?.list("conduits", log: &log) ?? [] {
             if let conduit = parseConduit(item, log: &log) { site.conduits.append(conduit) }
+        }
+        for item in fields["blocked"]?.list("blocked", log: &log) ?? [] {
+            if let block = parseConduit(item, block: true, log: &log) { site.blocked.append(block) }
         }
         return site
     }
@@ -151,24 +156,36 @@ public enum SiteLoader {
         return spec
     }
 
-    static func parseConduit(_ node: YAMLNode, log: inout DiagnosticLog) -> Conduit? {
-        guard let fields = node.fields("a conduit", allowed: ["from", "to", "services", "description"], log: &log)
-        else { return nil }
+    /// A conduit, or (`block`) an acknowledged block: the same shape plus 'why:'.
+    static func parseConduit(_ node: YAMLNode, block: Bool = false, log: inout DiagnosticLog) -> Conduit? {
+        let what = block ? "a blocked entry" : "a conduit"
+        let allowed = ["from", "to", "services", "description"] + (block ? ["why"] : [])
+        guard let fields = node.fields(what, allowed: allowed, log: &log) else { return nil }
         guard let fromNode = fields["from"], let from = fromNode.string("from", log: &log),
             let toNode = fields["to"], let to = toNode.string("to", log: &log)
         else {
-            log.error("a conduit needs 'from: ZONE' and 'to: ZONE'", at: node.location)
+            log.error("\(what) needs 'from: ZONE' and 'to: ZONE'", at: node.location)
             return nil
         }
         guard let servicesNode = fields["services"] else {
             log.error(
-                "a conduit needs 'services: [...]'", at: node.location,
-                fix: "list the service ids or profile names it carries")
+                "\(what) needs 'services: [...]'", at: node.location,
+                fix: "list the service ids or profile names it " + (block ? "keeps blocked" : "carries"))
             return nil
         }
         let services = (servicesNode.strings("services", log: &log) ?? []).map { Located($0.0, at: $0.1.location) }
+        var why: String?
+        if block {
+            why = fields["why"]?.string("why", log: &log)
+            if why?.trimmingCharacters(in: .whitespaces).isEmpty ?? true {
+                log.error(
+                    "a blocked entry needs 'why: ...'", at: node.location,
+                    fix: "say why these flows stay blocked, e.g. why: \"video keeps its own time\"")
+                return nil
+            }
+        }
         return Conduit(
             from: Located(from, at: fromNode.location), to: Located(to, at: toNode.location),
-            services: services, location: node.location)
+            services: services, why: why, location: node.location)
     }
 }

@@ -58,6 +58,28 @@ public struct ProbePlanner {
         return "\(gateway.name) forward \(from.zone) -> \(to.zone)"
     }
 
+    /// An allowed flow group no probe can prove, and why: `verify` lists these and fails unless told.
+    public func unprobed() -> [UnprobedFlow] {
+        let probed = Set(plan().filter { $0.reason == "flow" }.map { "\($0.fromAddress)|\($0.toAddress)" })
+        var result: [UnprobedFlow] = []
+        for group in flows where group.allowed {
+            let pairs = samplePairs(group)
+            if pairs.contains(where: { probed.contains("\($0.0.address)|\($0.1.address)") }) { continue }
+            let why: String
+            if group.crossesZones && group.service.unaddressedInitiator {
+                why = "its requests are broadcasts from hosts with no address yet, which no router forwards"
+            } else if pairs.isEmpty {
+                why = "its only initiator and listener are one host (loopback)"
+            } else if pairs.allSatisfy({ enforcement(from: $0.0, to: $0.1) == nil }) {
+                why = "no gateway of the site joins '\(group.fromZone)' and '\(group.toZone)', so the lab has no path"
+            } else {
+                why = "no probe fits its ports"
+            }
+            result.append(UnprobedFlow(flow: group.summary, reason: why))
+        }
+        return result
+    }
+
     public func plan() -> [Probe] {
         var probes: [Probe] = []
         var seen = Set<String>()
@@ -79,7 +101,8 @@ public struct ProbePlanner {
                     expected: expected, service: service, reason: reason, enforcement: point))
         }
 
-        for group in flows where group.allowed {
+        // Requests from hosts with no address are not routed: such a group cannot be probed across zones.
+        for group in flows where group.allowed && !(group.crossesZones && group.service.unaddressedInitiator) {
             for transport in group.service.transports {
                 let helper = group.service.helper?.transport == transport ? group.service.helper : nil
                 let sport = group.sports?.ranges.first?.lower
@@ -195,4 +218,10 @@ public struct ProbePlanner {
         }
         return pairs
     }
+}
+
+/// A flow the site allows that `verify` could not send a packet for.
+public struct UnprobedFlow: Sendable, Codable, Hashable {
+    public var flow: String
+    public var reason: String
 }

@@ -45,7 +45,9 @@ public enum Verifier {
         planner.pairsPerGroup = options.pairsPerGroup
         let probes = planner.plan()
         let results = try ProbeEngine(lab: lab, timeout: options.timeout).run(probes)
-        return VerifyReport(site: workspace.resolved.site.name, labPrefix: lab.plan.prefix, results: results)
+        return VerifyReport(
+            site: workspace.resolved.site.name, labPrefix: lab.plan.prefix, results: results,
+            unprobed: planner.unprobed())
     }
 }
 
@@ -54,6 +56,8 @@ public struct VerifyReport: Sendable, Codable {
     /// The prefix of the lab's namespace names (all gone when the report exists).
     public var labPrefix: String
     public var results: [ProbeResult]
+    /// Allowed flows no probe could prove: verify fails on them unless the caller accepts them.
+    public var unprobed: [UnprobedFlow] = []
 
     public var passed: Int { results.filter(\.matches).count }
     public var failed: Int { results.count - passed }
@@ -76,7 +80,13 @@ public struct VerifyReport: Sendable, Codable {
                     + "\(row.probe.label)  [\(row.probe.reason)]\n"
             }
         }
-        out += "\(passed) passed, \(failed) failed\n"
+        if !unprobed.isEmpty {
+            out += "not probed\n"
+            for flow in unprobed { out += "  SKIP  \(flow.flow): \(flow.reason)\n" }
+        }
+        out += "\(passed) passed, \(failed) failed"
+        out +=
+            unprobed.isEmpty ? "\n" : ", \(unprobed.count) allowed flow\(unprobed.count == 1 ? "" : "s") not probed\n"
         return out
     }
 
@@ -86,11 +96,13 @@ public struct VerifyReport: Sendable, Codable {
             var passed: Int
             var failed: Int
             var results: [ProbeResult]
+            var unprobed: [UnprobedFlow]
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(
-            decoding: try encoder.encode(Document(site: site, passed: passed, failed: failed, results: results)),
+            decoding: try encoder.encode(
+                Document(site: site, passed: passed, failed: failed, results: results, unprobed: unprobed)),
             as: UTF8.self) + "\n"
     }
 }

@@ -83,6 +83,9 @@ public struct RoleEndpoint: Sendable, Hashable {
     public var sourcePorts: PortSet?
     public var citations: [Citation]
     public var note: String?
+    /// A use the product makes only when the site enables it (BootP on a controller): no warning when
+    /// no host of the site offers it.
+    public var optional = false
     public var location: SourceLocation?
 }
 

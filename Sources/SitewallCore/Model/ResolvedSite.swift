@@ -22,6 +22,8 @@ public struct UsedService: Sendable, Hashable {
     public var sourcePorts: PortSet?
     public var roles: [String]
     public var citations: [Citation]
+    /// Every role that brings it in marks it optional (`optional: true` in the profile).
+    public var optional = false
 }
 
 public struct ResolvedHost: Sendable {
@@ -44,6 +46,8 @@ public struct ResolvedConduit: Sendable, Hashable {
     public var to: String
     public var services: Set<String>
     public var location: SourceLocation?
+    /// For an acknowledged block: why it is meant.
+    public var why: String?
 }
 
 /// A site checked against the profiles: zones known, roles resolved, ports final.
@@ -53,6 +57,8 @@ public struct ResolvedSite: Sendable {
     public var zones: [Zone]
     public var hosts: [ResolvedHost]
     public var conduits: [ResolvedConduit]
+    /// Acknowledged blocks (`blocked:` in the site file).
+    public var blocked: [ResolvedConduit] = []
 
     public func host(named name: String) -> ResolvedHost? { hosts.first { $0.name == name } }
 
@@ -61,5 +67,10 @@ public struct ResolvedSite: Sendable {
     /// The conduit that lets `service` be initiated from one zone into another, if any.
     public func conduit(from: String, to: String, service: String) -> ResolvedConduit? {
         conduits.first { $0.from == from && $0.to == to && $0.services.contains(service) }
+    }
+
+    /// The `blocked:` entry that says a flow of `service` from one zone into another is meant to stay closed.
+    public func block(from: String, to: String, service: String) -> ResolvedConduit? {
+        blocked.first { $0.from == from && $0.to == to && $0.services.contains(service) }
     }
 }

@@ -49,6 +49,8 @@ public struct Conduit: Sendable, Hashable {
     public var to: Located<String>
     /// Service ids or whole profile names.
     public var services: [Located<String>]
+    /// Why an acknowledged block is meant (in `blocked:` only).
+    public var why: String?
     public var location: SourceLocation?
 }
 
@@ -59,6 +61,8 @@ public struct Site: Sendable {
     public var zones: [Zone]
     public var hosts: [Host]
     public var conduits: [Conduit]
+    /// Cross-zone flows the roles imply that are meant to stay blocked (silences their warning).
+    public var blocked: [Conduit] = []
 
     public func host(named name: String) -> Host? { hosts.first { $0.name == name } }
 }

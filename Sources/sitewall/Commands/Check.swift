@@ -4,22 +4,36 @@ import SitewallCore
 extension Sitewall {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Validate a site: errors exit 1, warnings (flows without a conduit, shadowed rules) exit 0."
+            abstract: "Validate a site: errors exit 1; warnings (flows without a conduit, conduits that carry "
+                + "nothing, uses nobody offers, shadowed rules) exit 0, or 1 with --strict.",
+            discussion: """
+                A flow the roles imply that is meant to stay blocked can be acknowledged in the site file, \
+                which silences its warning:
+                  blocked:
+                    - { from: video, to: supervisory, services: [ntp], why: "the MPCPU keeps its own time" }
+                """
         )
 
         @OptionGroup var options: SiteOptions
+
+        @Flag(help: "Fail (exit 1) when there are warnings too.")
+        var strict = false
 
         func run() throws {
             let workspace = try options.load()
             let findings = workspace.findings()
             Output.printDiagnostics(findings)
+            let errors = findings.filter { $0.severity == .error }.count
             let warnings = findings.filter { $0.severity == .warning }.count
             let site = workspace.resolved
             print(
                 "\(options.site): \(site.hosts.count) hosts, \(site.zones.count) zones, "
                     + "\(site.conduits.count) conduits, \(workspace.flows.filter(\.allowed).count) "
-                    + "allowed flow groups; 0 errors, \(warnings) warning\(warnings == 1 ? "" : "s")"
+                    + "allowed flow groups; \(errors) error\(errors == 1 ? "" : "s"), "
+                    + "\(warnings) warning\(warnings == 1 ? "" : "s")"
+                    + (strict && warnings > 0 ? " (--strict: warnings fail)" : "")
             )
+            if errors > 0 || (strict && warnings > 0) { throw ExitCode.failure }
         }
     }
 }

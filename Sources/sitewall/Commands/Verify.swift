@@ -11,7 +11,9 @@ extension Sitewall {
                 Builds one network namespace per host and gateway (zones are bridges, gateways route
                 between them), loads every compiled ruleset, and probes each allowed flow plus what must
                 stay closed (neighbouring ports, the reverse direction, flows without a conduit,
-                loopback-only and never-open ports). Exit 0 if every probe matched, 1 if any did not,
+                loopback-only and never-open ports). Allowed flows no probe can prove (no gateway joins
+                their zones, broadcasts no router forwards) are listed with the reason. Exit 0 if every
+                probe matched and every allowed flow was probed (or --accept-unprobed), 1 otherwise,
                 2 if the lab could not run. Needs root (it creates network namespaces); nothing runs in
                 this machine's own namespace, and the lab is removed on success, failure and Ctrl-C.
                 """
@@ -38,6 +40,9 @@ extension Sitewall {
 
         @Flag(help: "Show only the probes that did not match.")
         var failuresOnly = false
+
+        @Flag(help: "Exit 0 even if some allowed flows could not be probed (they are still listed).")
+        var acceptUnprobed = false
 
         func validate() throws {
             guard target != .json else {
@@ -80,7 +85,7 @@ extension Sitewall {
                 throw ExitCode.trouble
             }
             print(format == .json ? try report.json() : report.text(onlyFailures: failuresOnly), terminator: "")
-            if report.failed > 0 { throw ExitCode.failure }
+            if report.failed > 0 || (!report.unprobed.isEmpty && !acceptUnprobed) { throw ExitCode.failure }
         }
     }
 }
