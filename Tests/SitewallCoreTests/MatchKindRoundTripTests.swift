@@ -87,6 +87,27 @@ import Testing
             },
             nft: "icmpv6 type { nd-neighbor-solicit, nd-router-advert } ip6 hoplimit 255 accept"),
         Case(
+            kind: "icmp echo",
+            rule: rule {
+                $0.family = .ipv4
+                $0.saddr = .set("icmp_pinger_v4")
+                $0.transport = .icmp
+            }, nft: "ip saddr @icmp_pinger_v4 icmp type echo-request accept"),
+        Case(
+            kind: "icmpv6 echo, limited",
+            rule: rule {
+                $0.family = .ipv6
+                $0.transport = .icmp
+                $0.limit = RateLimit(rate: 10, per: .second)
+            }, nft: "icmpv6 type echo-request limit rate 10/second accept"),
+        Case(
+            kind: "limit",
+            rule: rule {
+                $0.transport = .tcp
+                $0.dport = PortSet(22)
+                $0.limit = RateLimit(rate: 3, per: .minute)
+            }, nft: "tcp dport 22 limit rate 3/minute accept"),
+        Case(
             kind: "ct state", rule: rule { $0.ctState = [.established, .related] },
             nft: "ct state established,related accept"),
         Case(
@@ -179,7 +200,10 @@ import Testing
                 let match: AddressMatch = random.chance() ? .set("set_\(random.below(100))") : .addresses([address])
                 if field == 0 { rule.saddr = match } else { rule.daddr = match }
             }
-            if random.chance() {
+            if random.below(6) == 0 {
+                rule.family = family
+                rule.transport = .icmp
+            } else if random.chance() {
                 rule.transport = random.chance() ? .tcp : .udp
                 if random.chance() { rule.sport = randomPorts(&random) }
                 if random.chance() { rule.dport = randomPorts(&random) }
@@ -188,6 +212,7 @@ import Testing
         }
         if random.chance() { rule.ctState = CtStateMatch.order.filter { _ in random.chance() } }
         if rule.ctState == [] { rule.ctState = nil }
+        if random.below(4) == 0 { rule.limit = RateLimit(rate: UInt32(1 + random.below(1000)), per: .second) }
         return rule
     }
 

@@ -206,16 +206,33 @@ import Testing
               a: { networks: [10.0.0.0/24] }
             hosts:
               eng: { address: 10.0.0.5, roles: [ssh/client] }
-              ops: { address: 10.0.0.6, roles: [ntp/client] }
+              ops: { address: 10.0.0.6, roles: [ssh/client] }
               gw: { address: 10.0.0.1, roles: [ssh/server], management: [eng, ops], \
             gateway: { interfaces: { a: eth0 } } }
             """
         let workspace = try SiteFixture.workspace(yaml)
         let target = Target(kind: .gateway, name: "gw")
-        var session = ApplySession(workspace: workspace, target: target, policy: workspace.policy(for: target))
+        // A site whose management path cannot exist is refused when it loads (BrokenSiteTests); the
+        // guard still checks the ruleset itself: here one whose SSH rule lets only eng in.
+        var policy = workspace.policy(for: target)
+        let ops = IPAddress("10.0.0.6")!
+        for c in policy.table.chains.indices {
+            for r in policy.table.chains[c].rules.indices {
+                guard case .set(let name)? = policy.table.chains[c].rules[r].saddr,
+                    let s = policy.table.sets.firstIndex(where: { $0.name == name })
+                else { continue }
+                policy.table.sets[s].elements.removeAll { $0 == ops }
+            }
+        }
+        var session = ApplySession(workspace: workspace, target: target, policy: policy)
         session.sshConnection = nil
         let problems = session.lockoutProblems()
         #expect(problems.count == 1 && problems[0].contains("management host ops could not reach gw over SSH"))
+        #expect(
+            SiteFixture.errors(
+                yaml.replacingOccurrences(of: "10.0.0.6, roles: [ssh/client]", with: "10.0.0.6, roles: []")
+            )
+            .contains { $0.message.contains("management host 'ops' of 'gw' has no SSH client role") })
         #expect(
             SiteFixture.errors(yaml.replacingOccurrences(of: "[eng, ops]", with: "[eng, opz]"))
                 .contains { $0.message.contains("unknown management host 'opz'") && $0.fix == "did you mean 'ops'?" })

@@ -14,6 +14,7 @@ struct ChainBuilder {
         var sport: PortSet?
         var dport: PortSet?
         var helper: ConntrackHelper?
+        var limit: RateLimit?
         var iifname: String?
         var oifname: String?
         /// This host's own addresses, matched only when it has several of the family.
@@ -101,6 +102,8 @@ struct ChainBuilder {
         let isListener = group.listeners.contains { $0.host == host.name }
         let isInitiator = group.initiators.contains { $0.host == host.name }
         let initiatorAddresses = group.initiators.map(\.address)
+        // ICMP echo has no ports.
+        let dports = group.dports.isEmpty ? nil : group.dports
         let listenerAddresses = group.listeners.map(\.address)
 
         for transport in service.transports {
@@ -108,7 +111,7 @@ struct ChainBuilder {
             if isListener {
                 let key = Key(
                     hook: .input, kind: .flow, service: service.id, transport: transport, family: group.family,
-                    sport: group.sports, dport: group.dports, helper: helper,
+                    sport: group.sports, dport: dports, helper: helper, limit: service.limit,
                     iifname: broadcastInterface(service, zone: group.toZone),
                     local: receiving(service, in: group.listeners, zone: group.toZone, family: group.family))
                 add(key, origin: origin) { acc in
@@ -131,7 +134,8 @@ struct ChainBuilder {
             if isInitiator {
                 let key = Key(
                     hook: .output, kind: .flow, service: service.id, transport: transport, family: group.family,
-                    sport: group.sports, dport: group.dports, helper: helper,
+                    // The rate limit protects the listener (its input, the gateway forward), not the sender.
+                    sport: group.sports, dport: dports, helper: helper,
                     local: sending(service, in: group.initiators, family: group.family))
                 let targets =
                     listenerAddresses
@@ -151,7 +155,7 @@ struct ChainBuilder {
             {
                 let key = Key(
                     hook: .forward, kind: .flow, service: service.id, transport: transport, family: group.family,
-                    sport: group.sports, dport: group.dports, helper: helper,
+                    sport: group.sports, dport: dports, helper: helper, limit: service.limit,
                     iifname: inbound, oifname: outbound, fromZone: group.fromZone, toZone: group.toZone)
                 add(key, origin: origin) { acc in
                     acc.sources.formUnion(initiatorAddresses)
@@ -189,6 +193,7 @@ struct ChainBuilder {
             rule.sport = key.sport
             rule.dport = key.dport
             rule.helper = key.helper
+            rule.limit = key.limit
             rule.iifname = key.iifname
             rule.oifname = key.oifname
             // Sets are named after the roles of their members, so that rules of several services

@@ -60,7 +60,8 @@ public enum FlowDeriver {
         var services: [String: Service] = [:]
 
         for host in site.hosts {
-            for offered in host.offers.values where offered.service.scope == .network && !offered.ports.isEmpty {
+            for offered in host.offers.values
+            where offered.service.scope == .network && (!offered.ports.isEmpty || offered.service.isPortless) {
                 let service = offered.service
                 services[service.id] = service
                 for address in host.addresses where service.family.map({ $0 == address.address.family }) ?? true {

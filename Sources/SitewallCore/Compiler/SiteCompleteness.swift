@@ -104,7 +104,8 @@ extension SiteChecks {
             Set(host.addresses.map(\.address.family).filter { family in service.family.map { $0 == family } ?? true })
         }
         for host in site.hosts {
-            for offered in host.offers.values where offered.service.scope == .network && !offered.ports.isEmpty {
+            for offered in host.offers.values
+            where offered.service.scope == .network && (!offered.ports.isEmpty || offered.service.isPortless) {
                 listenerFamilies[offered.service.id, default: []].formUnion(usable(offered.service, host))
                 if offered.service.initiation == .peer {
                     initiatorFamilies[offered.service.id, default: []].formUnion(usable(offered.service, host))

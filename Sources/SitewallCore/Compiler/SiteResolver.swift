@@ -252,7 +252,7 @@ public enum SiteResolver {
         let hostProfiles = Set(result.roles.map(\.profileName))
         for offered in result.offers.values.sorted(by: { $0.service.id < $1.service.id }) {
             let service = offered.service
-            guard service.scope == .network else { continue }
+            guard service.scope == .network, !service.isPortless else { continue }
             if offered.ports.isEmpty {
                 let note = service.note.map { " (\($0))" } ?? ""
                 log.error(

@@ -7,8 +7,14 @@ public enum ProfileReport {
         out += "\nservices:\n"
         for service in profile.services {
             let transports = service.transports.map(\.rawValue).joined(separator: "+")
-            var facts = ["\(transports)/\(service.ports?.description ?? "no default")"]
-            facts.append(service.configurable ? "configurable" : "fixed")
+            var facts =
+                service.isPortless
+                ? ["icmp echo request"]
+                : [
+                    "\(transports)/\(service.ports?.description ?? "no default")",
+                    service.configurable ? "configurable" : "fixed",
+                ]
+            if let limit = service.limit { facts.append("limit \(limit)") }
             if service.initiation == .peer { facts.append("peer (either side initiates)") }
             if service.scope == .loopback { facts.append("loopback only") }
             if let sport = service.sourcePorts { facts.append("source port \(sport)") }

@@ -129,7 +129,7 @@ public enum ProfileLoader {
         var result: [Transport] = []
         for (text, item) in node.strings("transport", log: &log) ?? [] {
             guard let transport = Transport(rawValue: text) else {
-                log.error("unknown transport '\(text)'", at: item.location, fix: "use tcp or udp")
+                log.error("unknown transport '\(text)'", at: item.location, fix: "use tcp, udp or icmp")
                 continue
             }
             result.append(transport)
@@ -140,7 +140,7 @@ public enum ProfileLoader {
     static func parseService(id: String, _ node: YAMLNode, log: inout DiagnosticLog) -> Service? {
         let keys = [
             "summary", "transport", "port", "configurable", "source-port", "initiation", "scope", "broadcast",
-            "unaddressed-initiator", "family", "helper", "related-ports", "example-port", "cite", "note",
+            "unaddressed-initiator", "family", "helper", "related-ports", "example-port", "cite", "note", "rate-limit",
         ]
         guard let fields = node.fields("service '\(id)'", allowed: keys, log: &log) else { return nil }
         var service = Service(
@@ -164,11 +164,27 @@ public enum ProfileLoader {
                 "service '\(id)' needs 'port:' (write 'port: null' where the vendor gives no default)",
                 at: node.location)
         }
-        if service.ports == nil && !service.configurable {
+        if service.transports.contains(.icmp) {
+            // ICMP echo has no port: the rule matches the echo request type of the rule's family.
+            if service.transports != [.icmp] || service.ports != nil || service.sourcePorts != nil
+                || service.configurable
+            {
+                log.error(
+                    "service '\(id)' is ICMP echo, which has no ports", at: node.location,
+                    fix: "write 'transport: icmp' alone, with 'port: null' and no source-port or configurable")
+            }
+        } else if service.ports == nil && !service.configurable {
             log.error(
                 "service '\(id)' has no default port and is not configurable, so no site could use it",
                 at: node.location,
                 fix: "give the port, or mark it 'configurable: true'")
+        }
+        if let node = fields["rate-limit"], let text = node.string("rate-limit", log: &log) {
+            service.limit = RateLimit(text)
+            if service.limit == nil {
+                log.error(
+                    "'\(text)' is not a rate limit", at: node.location, fix: "write PACKETS/second or PACKETS/minute")
+            }
         }
         if let text = fields["initiation"]?.string("initiation", log: &log) {
             if let value = Initiation(rawValue: text) {
@@ -294,7 +310,7 @@ public enum ProfileLoader {
             return nil
         }
         let transports =
-            fields["transport"].map { parseTransports($0, at: node.location, log: &log) } ?? Transport.allCases
+            fields["transport"].map { parseTransports($0, at: node.location, log: &log) } ?? Transport.ported
         let citations = parseCitations(fields["cite"], log: &log)
         if citations.isEmpty { log.error("a constraint must cite its source", at: node.location) }
         let roles = fields["roles"]?.strings("roles", log: &log)?.map { qualify($0.0, profile: profile) }

@@ -64,7 +64,11 @@ public final class Lab: @unchecked Sendable {
             guard let namespace, let node = plan.nodes.first(where: { $0.namespace == namespace }) else { continue }
             let batch = scratch.appendingPathComponent("\(namespace).ip")
             try (lines.joined(separator: "\n") + "\n").write(to: batch, atomically: true, encoding: .utf8)
-            var sysctls = ["net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"]
+            // ping_group_range: echo probes use unprivileged ICMP sockets, off by default in a new namespace.
+            var sysctls = [
+                "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
+                "net.ipv4.ping_group_range='0 2147483647'",
+            ]
             sysctls += node.interfaces.map { "net.ipv6.conf.\($0.name).accept_dad=0" }
             if node.isGateway { sysctls += ["net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"] }
             try exec(namespace, "sysctl -qw \(sysctls.joined(separator: " ")) && ip -batch \(batch.path)")

@@ -20,7 +20,8 @@ public struct Probe: Sendable, Hashable, Codable {
     public var label: String {
         let source = sport.map { ":\($0)" } ?? ""
         let flow = service.map { " (\($0))" } ?? ""
-        return "\(from) \(fromAddress)\(source) -> \(to) \(toAddress) \(transport.rawValue)/\(dport)\(flow)"
+        let what = transport == .icmp ? "icmp echo" : "\(transport.rawValue)/\(dport)"
+        return "\(from) \(fromAddress)\(source) -> \(to) \(toAddress) \(what)\(flow)"
     }
 }
 

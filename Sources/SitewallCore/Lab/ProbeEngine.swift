@@ -7,7 +7,8 @@ import Foundation
 /// Runs probes concurrently from one thread: listeners and clients are opened inside the lab's
 /// namespaces (setns around socket(2): a socket stays in the namespace it was made in), then one
 /// poll(2) loop accepts, echoes and times out. A TFTP probe is answered from a new port, as a
-/// TFTP server does, so it passes only if the tftp helper admits the answer as related.
+/// TFTP server does, so it passes only if the tftp helper admits the answer as related. An ICMP
+/// probe is an echo request from a ping socket; the kernel of the destination answers it.
 public final class ProbeEngine {
     public enum EngineError: Error, CustomStringConvertible {
         case system(String, Int32)
@@ -26,6 +27,7 @@ public final class ProbeEngine {
         case tcpListener
         case tcpClient(Int)
         case udp(String)
+        case echo(Int)
     }
     private struct Socket {
         var fd: Int32
@@ -55,12 +57,19 @@ public final class ProbeEngine {
             switch probe.transport {
             case .tcp: try openTCPListener(host: probe.to, family: probe.toAddress.family, port: probe.dport)
             case .udp: _ = try sharedUDP(host: probe.to, family: probe.toAddress.family, port: probe.dport)
+            case .icmp: break
             }
         }
         var udpPending: [(probe: Probe, fd: Int32)] = []
         for probe in probes {
             switch probe.transport {
             case .tcp: try connectTCP(probe)
+            case .icmp:
+                let family = probe.fromAddress.family
+                let fd = try makeSocket(
+                    host: probe.from, family: family, type: SOCK_DGRAM, role: .echo(probe.id),
+                    protocol: Int32(family == .ipv4 ? IPPROTO_ICMP : IPPROTO_ICMPV6))
+                udpPending.append((probe, fd))
             case .udp:
                 let fd =
                     try probe.sport.map { try sharedUDP(host: probe.from, family: probe.fromAddress.family, port: $0) }
@@ -97,12 +106,14 @@ public final class ProbeEngine {
         return fd
     }
 
-    private func makeSocket(host: String, family: IPFamily, type: __socket_type, role: Role) throws -> Int32 {
+    private func makeSocket(
+        host: String, family: IPFamily, type: __socket_type, role: Role, protocol: Int32 = 0
+    ) throws -> Int32 {
         let ns = try namespaceFD(host)
         let (fd, socketErrno) = try NetworkNamespace.run(in: ns) { () -> (Int32, Int32) in
             let fd = socket(
                 family == .ipv4 ? AF_INET : AF_INET6,
-                Int32(type.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+                Int32(type.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), `protocol`)
             return (fd, errno)
         }
         guard fd >= 0 else { throw EngineError.system("socket in \(host)", socketErrno) }
@@ -157,6 +168,11 @@ public final class ProbeEngine {
     // MARK: messages
 
     static func request(_ probe: Probe) -> [UInt8] {
+        if probe.transport == .icmp {
+            // An echo request (the kernel sets the identifier and checksum of a ping socket).
+            let type: UInt8 = probe.fromAddress.family == .ipv4 ? 8 : 128
+            return [type, 0, 0, 0, 0, 0] + Bytes.be16(UInt16(truncatingIfNeeded: probe.id)) + Array("SWP".utf8)
+        }
         if probe.helper == .tftp {
             // A TFTP read request, so that the kernel's tftp helper expects the answer.
             return [0, 1] + Array("swp-\(probe.id)".utf8) + [0] + Array("octet".utf8) + [0]
@@ -236,6 +252,10 @@ public final class ProbeEngine {
                 finish(socket.fd, id, error == 0 ? .passed : .refused)
             case .udp:
                 handleDatagram(on: socket)
+            case .echo(let id):
+                // Only the echo reply to this socket's request arrives here.
+                var buffer = [UInt8](repeating: 0, count: 128)
+                if recv(socket.fd, &buffer, buffer.count, 0) > 0 { finish(socket.fd, id, .passed) }
             }
         }
     }

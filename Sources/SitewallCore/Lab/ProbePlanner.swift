@@ -28,7 +28,8 @@ public struct ProbePlanner {
         -> Verdict
     {
         for (group, sources, destinations) in allowed
-        where group.service.transports.contains(transport) && group.dports.contains(dport)
+        where group.service.transports.contains(transport)
+            && (transport == .icmp || group.dports.contains(dport))
             && destinations.contains(to)
             && (sources.contains(from) || unaddressedFromStation(group, from: from, to: to))
         {
@@ -87,7 +88,7 @@ public struct ProbePlanner {
             _ from: HostAddress, _ to: HostAddress, _ transport: Transport, sport: UInt16?, dport: UInt16,
             helper: ConntrackHelper?, service: String?, reason: String
         ) {
-            guard from.host != to.host, from.address.family == to.address.family, dport > 0,
+            guard from.host != to.host, from.address.family == to.address.family, dport > 0 || transport == .icmp,
                 let point = enforcement(from: from, to: to)
             else { return }
             let key = "\(from.address)|\(to.address)|\(transport)|\(sport ?? 0)|\(dport)"
@@ -104,6 +105,10 @@ public struct ProbePlanner {
         // Requests from hosts with no address are not routed: such a group cannot be probed across zones.
         for group in flows where group.allowed && !(group.crossesZones && group.service.unaddressedInitiator) {
             for transport in group.service.transports {
+                if transport == .icmp {
+                    echoProbes(group, add: add)
+                    continue
+                }
                 let helper = group.service.helper?.transport == transport ? group.service.helper : nil
                 let sport = group.sports?.ranges.first?.lower
                 var ports = [group.dports.ranges[0].lower]
@@ -146,7 +151,7 @@ public struct ProbePlanner {
                 if let (from, to) = samplePairs(group).first {
                     add(
                         from, to, transport, sport: group.sports?.ranges.first?.lower,
-                        dport: group.dports.ranges[0].lower,
+                        dport: group.dports.ranges.first?.lower ?? 0,
                         helper: nil, service: group.service.id, reason: "no conduit")
                 }
             }
@@ -177,10 +182,31 @@ public struct ProbePlanner {
                     }
                 }
             }
-            // A port nothing offers: discard (9).
+            // A port nothing offers: discard (9). A ping, which only an ICMP echo role opens.
             add(peer, target, .tcp, sport: nil, dport: 9, helper: nil, service: nil, reason: "closed port")
+            add(peer, target, .icmp, sport: nil, dport: 0, helper: nil, service: nil, reason: "ping")
         }
         return probes
+    }
+
+    /// ICMP echo: the flow, an unlisted host and another zone, and the reverse direction.
+    private func echoProbes(
+        _ group: FlowGroup,
+        add: (
+            _ from: HostAddress, _ to: HostAddress, _ transport: Transport, _ sport: UInt16?, _ dport: UInt16,
+            _ helper: ConntrackHelper?, _ service: String?, _ reason: String
+        ) -> Void
+    ) {
+        for (from, to) in samplePairs(group) {
+            add(from, to, .icmp, nil, 0, nil, group.service.id, "flow")
+            if let station = station(zone: to.zone, family: to.address.family) {
+                add(station, to, .icmp, nil, 0, nil, nil, "unlisted host")
+            }
+            if let outsider = outsider(for: to, excluding: group) {
+                add(outsider, to, .icmp, nil, 0, nil, nil, "other zone")
+            }
+            add(to, from, .icmp, nil, 0, nil, nil, "reverse direction")
+        }
     }
 
     func station(zone: String, family: IPFamily) -> HostAddress? {

@@ -1,7 +1,7 @@
 import CNftnl
 
 /// `meta nfproto ipv4`: the family of a rule in the inet table. nft writes it before the first
-/// address or ICMPv6 match too, where the text leaves it implied.
+/// address, ICMP echo or ICMPv6 match too, where the text leaves it implied.
 struct FamilyMatch: RulePart, Equatable {
     var family: IPFamily
 
@@ -12,7 +12,7 @@ struct FamilyMatch: RulePart, Equatable {
     func apply(to rule: inout Rule) { rule.family = family }
 
     func nft(in rule: Rule) -> String? {
-        guard rule.saddr == nil, rule.daddr == nil, rule.icmpv6Types == nil else { return nil }
+        guard rule.saddr == nil, rule.daddr == nil, rule.icmpv6Types == nil, rule.transport != .icmp else { return nil }
         return "meta nfproto \(family == .ipv4 ? "ipv4" : "ipv6")"
     }
 

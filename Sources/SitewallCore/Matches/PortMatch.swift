@@ -15,7 +15,9 @@ struct PortMatch: RulePart, Equatable {
     static let serviceType: UInt32 = 13
 
     static func parts(of rule: Rule) -> [PortMatch] {
-        rule.transport.map { [PortMatch(transport: $0, sport: rule.sport, dport: rule.dport)] } ?? []
+        // ICMP echo is its own kind (ICMPEchoMatch).
+        guard let transport = rule.transport, transport != .icmp else { return [] }
+        return [PortMatch(transport: transport, sport: rule.sport, dport: rule.dport)]
     }
 
     func apply(to rule: inout Rule) {
@@ -117,14 +119,16 @@ struct PortMatch: RulePart, Equatable {
     ) -> (part: PortMatch, count: Int)? {
         guard let first = expressions.first, let match = NftJSON.match(first) else { return nil }
         if NftJSON.metaKey(match) == "l4proto", match.op == "==" {
-            guard let transport = (match.right as? String).flatMap(Transport.init(rawValue:)) else { return nil }
+            guard let transport = (match.right as? String).flatMap(Transport.init(rawValue:)), transport != .icmp
+            else { return nil }
             return (PortMatch(transport: transport), 1)
         }
         var part: PortMatch?
         var count = 0
         for expression in expressions {
             guard let match = NftJSON.match(expression), match.op == "==", let (proto, field) = NftJSON.payload(match),
-                let transport = Transport(rawValue: proto), part == nil || part?.transport == transport,
+                let transport = Transport(rawValue: proto), transport != .icmp,
+                part == nil || part?.transport == transport,
                 field == "sport" || field == "dport", let ports = ports(json: match.right)
             else { break }
             var next = part ?? PortMatch(transport: transport)

@@ -3,8 +3,8 @@
 /// kept only if that gives back exactly what was read; anything else is a foreign rule.
 enum RuleSpelling {
     static let kinds: [any RulePart.Type] = [
-        InterfaceMatch.self, FamilyMatch.self, NetworkAddressMatch.self, PortMatch.self, ICMPv6Match.self,
-        CtStateMatch.self, HelperStatement.self, VerdictStatement.self,
+        InterfaceMatch.self, FamilyMatch.self, NetworkAddressMatch.self, PortMatch.self, ICMPEchoMatch.self,
+        ICMPv6Match.self, CtStateMatch.self, LimitStatement.self, HelperStatement.self, VerdictStatement.self,
     ]
 
     static func parts(of rule: Rule) -> [any RulePart] { kinds.flatMap { $0.anyParts(of: rule) } }

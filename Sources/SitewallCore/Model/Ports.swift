@@ -104,6 +104,12 @@ public struct PortSet: Hashable, Sendable, CustomStringConvertible, Codable {
 
 public enum Transport: String, Sendable, Codable, Hashable, Comparable, CaseIterable {
     case tcp, udp
+    /// ICMP echo request (ping) in the rule's family (ICMPv6 for IPv6): the only ICMP a flow opens.
+    /// ICMP errors about tracked connections (IPv6 packet-too-big) pass as related, with no rule.
+    case icmp
+
+    /// The transports that have ports.
+    public static let ported: [Transport] = [.tcp, .udp]
 
     public static func < (lhs: Transport, rhs: Transport) -> Bool { lhs.rawValue < rhs.rawValue }
 }

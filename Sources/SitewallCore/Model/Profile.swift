@@ -65,6 +65,8 @@ public struct Service: Sendable, Hashable {
     /// The one address family the protocol exists in (DHCPv4 is IPv4 only); nil: both.
     public var family: IPFamily?
     public var helper: ConntrackHelper?
+    /// A rate limit on the rule that opens the service (ICMP echo).
+    public var limit: RateLimit?
     /// Ports the vendor lists that the helper admits as related (FTP 20): no rule of their own.
     public var relatedPorts: PortSet?
     /// A port the document shows without making it a default (suggested in the error when missing).
@@ -74,6 +76,9 @@ public struct Service: Sendable, Hashable {
     public var location: SourceLocation?
 
     public var profileName: String { String(id.split(separator: "/").first ?? "") }
+
+    /// ICMP echo: a service without ports (its flows have no port to match or override).
+    public var isPortless: Bool { transports == [.icmp] }
 }
 
 /// One service a role offers or uses, with the citation for that role's use of it.

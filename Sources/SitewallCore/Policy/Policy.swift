@@ -116,6 +116,8 @@ public struct Rule: Sendable, Hashable, Codable {
     public var dport: PortSet?
     /// ICMPv6 neighbour-discovery types (with hop limit 255, so only on-link senders match).
     public var icmpv6Types: [String]?
+    /// A token bucket on the rule (ICMP echo): packets beyond it fall through to the chain policy.
+    public var limit: RateLimit?
     public var helper: ConntrackHelper?
     public var verdict: Verdict
     /// Read back from a running ruleset: expressions sitewall never emits, as libnftnl or nft
@@ -144,6 +146,34 @@ public struct Rule: Sendable, Hashable, Codable {
         }
         return bare
     }
+}
+
+/// `limit rate 10/second`: packets per second or minute, with nft's default burst of 5 packets.
+public struct RateLimit: Sendable, Hashable, Codable, CustomStringConvertible {
+    public enum Unit: String, Sendable, Hashable, Codable {
+        case second, minute
+
+        public var seconds: UInt64 { self == .second ? 1 : 60 }
+    }
+
+    public var rate: UInt32
+    public var per: Unit
+    public static let burst: UInt32 = 5
+
+    public init(rate: UInt32, per: Unit) {
+        self.rate = rate
+        self.per = per
+    }
+
+    /// "10/second"
+    public init?(_ text: String) {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let rate = UInt32(parts[0]), rate > 0, let unit = Unit(rawValue: String(parts[1]))
+        else { return nil }
+        self.init(rate: rate, per: unit)
+    }
+
+    public var description: String { "\(rate)/\(per.rawValue)" }
 }
 
 /// The flow a rule implements, for comments, reports and diffs.

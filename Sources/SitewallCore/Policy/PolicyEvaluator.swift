@@ -45,6 +45,7 @@ public struct PolicyEvaluator {
         if let family = rule.family, family != packet.source.family { return false }
         if rule.icmpv6Types != nil { return false }
         if let transport = rule.transport, transport != packet.transport { return false }
+        // A rate limit passes the first packet (the bucket starts full).
         if let sport = rule.sport, !sport.contains(packet.sourcePort) { return false }
         if let dport = rule.dport, !dport.contains(packet.destinationPort) { return false }
         return contains(rule.saddr, packet.source) && contains(rule.daddr, packet.destination)

@@ -165,7 +165,8 @@ public enum IptablesBackend: TextBackend {
         var lines: [String] = []
         let comment = rule.comment.map { " -m comment --comment \"\(RuleComment.clip($0))\"" } ?? ""
         // The CT target needs the protocol in its own rule; repeating it in set chains costs nothing.
-        let proto = rule.transport.map { " -p \($0.rawValue)" } ?? ""
+        let proto =
+            rule.transport.map { " -p \($0 == .icmp && rule.family == .ipv6 ? "ipv6-icmp" : $0.rawValue)" } ?? ""
         let portGroups = try portMatches(rule)
         func one(_ source: IPNetwork?, _ destination: IPNetwork?, next: String, in chainName: String, ports: String)
             -> String
@@ -229,7 +230,16 @@ public enum IptablesBackend: TextBackend {
                     + (fixed.isEmpty ? "" : " " + fixed.joined(separator: " "))
             }
         }
+        if let limit = rule.limit {
+            let unit = limit.per == .second ? "sec" : "min"
+            fixed.append("-m limit --limit \(limit.rate)/\(unit) --limit-burst \(RateLimit.burst)")
+        }
         guard let transport = rule.transport else { return [fixed.joined(separator: " ")] }
+        if transport == .icmp {
+            let echo =
+                rule.family == .ipv6 ? "-p ipv6-icmp -m icmp6 --icmpv6-type 128" : "-p icmp -m icmp --icmp-type 8"
+            return [([echo] + fixed).joined(separator: " ")]
+        }
         var base = "-p \(transport.rawValue) -m \(transport.rawValue)"
         if let sport = rule.sport, sport.ranges.count == 1 { base += " --sport \(portText(sport.ranges[0]))" }
         if let dport = rule.dport, dport.ranges.count == 1 { base += " --dport \(portText(dport.ranges[0]))" }

@@ -13,6 +13,8 @@ enum NetlinkExpression: Hashable, Sendable {
     case bitwise(sreg: UInt32, dreg: UInt32, length: UInt32, mask: [UInt8], xor: [UInt8])
     case ct(key: UInt32, dreg: UInt32)
     case objref(type: UInt32, name: String)
+    /// A token bucket: `rate` per `unit` seconds, `burst` packets (or bytes, by `type`).
+    case limit(rate: UInt64, unit: UInt64, burst: UInt32, type: UInt32, flags: UInt32)
     case verdict(Int32)
     /// libnftnl's rendering of an expression sitewall does not model.
     case other(String)
@@ -85,6 +87,7 @@ extension NetlinkExpression {
         case .bitwise: name = "bitwise"
         case .ct: name = "ct"
         case .objref: name = "objref"
+        case .limit: name = "limit"
         case .verdict: name = "immediate"
         case .other(let text): throw NftnlError(call: "encoding '\(text)'", object: object, errno: EINVAL)
         }
@@ -126,6 +129,12 @@ extension NetlinkExpression {
             case .objref(let type, let objectName):
                 try Nftnl.set(e, NFTNL_EXPR_OBJREF_IMM_TYPE, type, object: object)
                 try Nftnl.set(e, NFTNL_EXPR_OBJREF_IMM_NAME, objectName, object: object)
+            case .limit(let rate, let unit, let burst, let type, let flags):
+                try Nftnl.set(e, NFTNL_EXPR_LIMIT_RATE, rate, object: object)
+                try Nftnl.set(e, NFTNL_EXPR_LIMIT_UNIT, unit, object: object)
+                try Nftnl.set(e, NFTNL_EXPR_LIMIT_BURST, burst, object: object)
+                try Nftnl.set(e, NFTNL_EXPR_LIMIT_TYPE, type, object: object)
+                try Nftnl.set(e, NFTNL_EXPR_LIMIT_FLAGS, flags, object: object)
             case .verdict(let code):
                 try Nftnl.set(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT.rawValue, object: object)
                 try Nftnl.set(e, NFTNL_EXPR_IMM_VERDICT, UInt32(bitPattern: code), object: object)
@@ -201,6 +210,17 @@ extension NetlinkExpression {
                 let type = u32(NFTNL_EXPR_OBJREF_IMM_TYPE), let name = Nftnl.string(e, NFTNL_EXPR_OBJREF_IMM_NAME)
             else { return other }
             return .objref(type: type, name: name)
+        case "limit":
+            let held = [
+                NFTNL_EXPR_LIMIT_RATE, NFTNL_EXPR_LIMIT_UNIT, NFTNL_EXPR_LIMIT_BURST, NFTNL_EXPR_LIMIT_TYPE,
+                NFTNL_EXPR_LIMIT_FLAGS,
+            ]
+            guard holds(only: held), let rate = Nftnl.u64(e, NFTNL_EXPR_LIMIT_RATE),
+                let unit = Nftnl.u64(e, NFTNL_EXPR_LIMIT_UNIT)
+            else { return other }
+            return .limit(
+                rate: rate, unit: unit, burst: u32(NFTNL_EXPR_LIMIT_BURST) ?? 0, type: u32(NFTNL_EXPR_LIMIT_TYPE) ?? 0,
+                flags: u32(NFTNL_EXPR_LIMIT_FLAGS) ?? 0)
         case "immediate":
             guard holds(only: [NFTNL_EXPR_IMM_DREG, NFTNL_EXPR_IMM_VERDICT]),
                 u32(NFTNL_EXPR_IMM_DREG) == NFT_REG_VERDICT.rawValue, let code = u32(NFTNL_EXPR_IMM_VERDICT)

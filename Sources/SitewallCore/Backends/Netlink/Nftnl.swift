@@ -47,6 +47,10 @@ enum Nftnl {
         try set(expression, attribute, withUnsafeBytes(of: value) { Array($0) }, object: object)
     }
 
+    static func set(_ expression: OpaquePointer, _ attribute: Int, _ value: UInt64, object: String) throws {
+        try set(expression, attribute, withUnsafeBytes(of: value) { Array($0) }, object: object)
+    }
+
     static func set(_ expression: OpaquePointer, _ attribute: Int, _ value: String, object: String) throws {
         try check("nftnl_expr_set_str", object) { nftnl_expr_set_str(expression, UInt16(attribute), value) }
     }
@@ -62,6 +66,11 @@ enum Nftnl {
     static func u32(_ expression: OpaquePointer, _ attribute: Int) -> UInt32? {
         guard let bytes = bytes(expression, attribute), bytes.count == 4 else { return nil }
         return bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
+    }
+
+    static func u64(_ expression: OpaquePointer, _ attribute: Int) -> UInt64? {
+        guard let bytes = bytes(expression, attribute), bytes.count == 8 else { return nil }
+        return bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
     }
 
     static func string(_ expression: OpaquePointer, _ attribute: Int) -> String? {
