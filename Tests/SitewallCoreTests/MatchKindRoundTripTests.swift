@@ -50,7 +50,25 @@ import Testing
                 $0.family = .ipv4
                 $0.daddr = .addresses([IPAddress("10.0.4.1")!, IPAddress("10.0.4.255")!, IPAddress("255.255.255.255")!])
             }, nft: "ip daddr { 10.0.4.1, 10.0.4.255, 255.255.255.255 } accept"),
+        Case(
+            kind: "network, masked",
+            rule: rule {
+                $0.family = .ipv4
+                $0.daddr = .network(IPNetwork("239.192.0.0/14")!)
+            }, nft: "ip daddr 239.192.0.0/14 accept"),
+        Case(
+            kind: "network, whole bytes",
+            rule: rule {
+                $0.family = .ipv6
+                $0.saddr = .network(IPNetwork("fd00:10::/32")!)
+            }, nft: "ip6 saddr fd00:10::/32 accept"),
         Case(kind: "protocol", rule: rule { $0.transport = .udp }, nft: "meta l4proto udp accept"),
+        Case(
+            kind: "igmp",
+            rule: rule {
+                $0.family = .ipv4
+                $0.transport = .igmp
+            }, nft: "meta nfproto ipv4 meta l4proto igmp accept"),
         Case(
             kind: "one port",
             rule: rule {

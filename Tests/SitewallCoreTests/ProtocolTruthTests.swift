@@ -122,4 +122,62 @@ import Testing
                 group.initiators.contains { $0.host == "pac" } && group.listeners.contains { $0.host == "sc" }
             }, "\(workspace.flows.map(\.service.id))")
     }
+
+    /// 5: class 1 I/O runs between a scanner and its adapters, both ways and across a conduit, never
+    /// between two adapters; ListIdentity goes to the broadcast and its answers get rules.
+    @Test func ethernetIPRunsBetweenScannerAndAdaptersOnly() throws {
+        let workspace = try SiteFixture.workspace(
+            """
+            site: t
+            zones:
+              sup: { networks: [10.0.2.0/24] }
+              cell: { networks: [10.0.1.0/24] }
+            hosts:
+              scanner: { address: 10.0.2.5, roles: [ethernet-ip/scanner] }
+              pac-1: { address: 10.0.1.11, roles: [opto22/snap-pac] }
+              pac-2: { address: 10.0.1.12, roles: [ethernet-ip/adapter] }
+              gw: { addresses: [10.0.2.1, 10.0.1.1], gateway: { interfaces: { sup: eth0, cell: eth1 } } }
+            conduits:
+              - { from: sup, to: cell, services: [ethernet-ip] }
+            """)
+        let io = workspace.flows.filter { $0.service.id == "ethernet-ip/io" }
+        for group in io {
+            let from = Set(group.initiators.map(\.host))
+            let to = Set(group.listeners.map(\.host))
+            #expect(from.isDisjoint(with: to) && (from == ["scanner"] || to == ["scanner"]), "\(group.summary)")
+            #expect(group.allowed, "\(group.summary)")
+        }
+        #expect(io.contains { !$0.reverse } && io.contains { $0.reverse })
+        let forward = try #require(
+            workspace.policy(for: Target(kind: .gateway, name: "gw")).table.chain(named: "forward"))
+        let ioForward = forward.rules.filter { $0.origin?.service == "ethernet-ip/io" }
+        #expect(Set(ioForward.map(\.iifname)) == ["eth0", "eth1"], "\(ioForward.map(NftBackend.render))")
+        // pac-2 takes I/O only from the scanner, and sends it to the scanner and to the multicast scope.
+        let pac = workspace.policy(for: Target(kind: .host, name: "pac-2"))
+        let input = try #require(pac.table.chain(named: "input")).rules.filter {
+            $0.origin?.service == "ethernet-ip/io"
+        }
+        #expect(input.count == 1 && input[0].saddr == .set("ethernet_ip_scanner_v4"), "\(input.map(NftBackend.render))")
+        let output = try #require(pac.table.chain(named: "output")).rules.filter {
+            $0.origin?.service == "ethernet-ip/io"
+        }
+        #expect(output.contains { $0.daddr == .network(IPNetwork("239.192.0.0/14")!) })
+        #expect(output.contains { $0.transport == .igmp })
+        // The scanner asks the broadcast of its zone; answers from 44818 come back by their own rule.
+        let scanner = workspace.policy(for: Target(kind: .host, name: "scanner"))
+        let asks = try #require(scanner.table.chain(named: "output")).rules.filter {
+            $0.origin?.service == "ethernet-ip/list-identity" && $0.origin?.kind == .flow
+        }
+        let sets = Dictionary(uniqueKeysWithValues: scanner.table.sets.map { ($0.name, $0.elements) })
+        #expect(
+            asks.contains { rule in
+                guard case .set(let name)? = rule.daddr else { return false }
+                return sets[name]?.contains(IPAddress("10.0.2.255")!) ?? false
+            })
+        #expect(
+            try #require(scanner.table.chain(named: "input")).rules.contains {
+                $0.origin?.service == "ethernet-ip/list-identity" && $0.origin?.kind == .reply
+                    && $0.sport == PortSet(44818)
+            })
+    }
 }

@@ -19,6 +19,8 @@ struct ChainBuilder {
         var oifname: String?
         /// This host's own addresses, matched only when it has several of the family.
         var local: [IPAddress]?
+        /// An output rule to the service's multicast scope instead of to the listeners.
+        var multicastScope: IPNetwork?
         /// For forward rules, which zones (so that each zone pair keeps its own sets).
         var fromZone: String?
         var toZone: String?
@@ -28,6 +30,8 @@ struct ChainBuilder {
         var sources = Set<IPAddress>()
         var destinations = Set<IPAddress>()
         var anySource = false
+        /// IGMP reports go to the groups joined and to 224.0.0.22: no destination match.
+        var anyDestination = false
         var origin: RuleOrigin
     }
 
@@ -70,6 +74,8 @@ struct ChainBuilder {
     private func receiving(_ service: Service, in members: [HostAddress], zone: String, family: IPFamily)
         -> [IPAddress]?
     {
+        // A multicast group is no address of the host's own.
+        if service.multicast != nil { return nil }
         guard var own = ownAddresses(in: members, family: family) else { return nil }
         if service.broadcast { own += broadcastAddresses(zone: zone, family: family) }
         return own
@@ -121,6 +127,12 @@ struct ChainBuilder {
                         acc.sources.formUnion(initiatorAddresses)
                     }
                 }
+                if service.multicast != nil && group.family == .ipv4 {
+                    // Joining the group: without its IGMP reports a snooping switch stops forwarding it.
+                    let key = Key(
+                        hook: .output, kind: .flow, service: service.id, transport: .igmp, family: .ipv4)
+                    add(key, origin: origin) { $0.anyDestination = true }
+                }
                 if needsReplies {
                     // The answer to a broadcast request is NEW to conntrack: let it out explicitly.
                     let key = Key(
@@ -141,6 +153,12 @@ struct ChainBuilder {
                     listenerAddresses
                     + (service.broadcast ? broadcastAddresses(zone: group.fromZone, family: group.family) : [])
                 add(key, origin: origin) { $0.destinations.formUnion(targets) }
+                if let scope = service.multicast, group.family == .ipv4 {
+                    // The same datagrams to a group of the scope (a multicast producer); TTL 1 keeps them in the zone.
+                    var key = key
+                    key.multicastScope = scope
+                    add(key, origin: origin) { $0.anyDestination = true }
+                }
                 if needsReplies {
                     let key = Key(
                         hook: .input, kind: .reply, service: service.id, transport: transport, family: group.family,
@@ -211,6 +229,8 @@ struct ChainBuilder {
                             comment: "may open \(key.service)"))
                 }
                 rule.daddr = key.local.map { AddressMatch.addresses($0.sorted()) }
+            case .output where acc.anyDestination:
+                rule.daddr = key.multicastScope.map { .network($0) }
             case .output:
                 let stem = key.kind == .reply ? initiators + reply : listeners
                 rule.daddr = .set(
@@ -229,7 +249,9 @@ struct ChainBuilder {
                         base: to, family: key.family, addresses: acc.destinations, comment: "offer \(key.service)"))
             }
             rule.origin = acc.origin
-            rule.comment = RuleComment.make(acc.origin)
+            rule.comment =
+                key.transport == .igmp
+                ? "IGMP membership reports: receives \(key.service) multicast" : RuleComment.make(acc.origin)
             rules.append(rule)
         }
         return rules

@@ -18,6 +18,8 @@ public struct FlowGroup: Sendable {
     public var allowed: Bool
     /// Where the site asks for the flow: its conduit, or else the first listening host.
     public var location: SourceLocation?
+    /// The answering direction of a mutual exchange (adapter to scanner): offerers to users.
+    public var reverse = false
 
     public var crossesZones: Bool { fromZone != toZone }
 
@@ -58,6 +60,9 @@ public enum FlowDeriver {
         var initiators: [String: [InitiatorKey: Bucket]] = [:]
         var listeners: [String: [ListenerKey: Bucket]] = [:]
         var services: [String: Service] = [:]
+        // Mutual services: offerers answer users from the same port (adapter to scanner).
+        var reverseInitiators: [String: [InitiatorKey: Bucket]] = [:]
+        var reverseListeners: [String: [ListenerKey: Bucket]] = [:]
 
         for host in site.hosts {
             for offered in host.offers.values
@@ -68,6 +73,12 @@ public enum FlowDeriver {
                     let key = ListenerKey(zone: address.zone, family: address.address.family, ports: offered.ports)
                     listeners[service.id, default: [:]][key, default: Bucket()].add(
                         address, roles: offered.roles, citations: offered.citations)
+                    if service.initiation == .mutual {
+                        let ikey = InitiatorKey(
+                            zone: address.zone, family: address.address.family, sports: service.sourcePorts)
+                        reverseInitiators[service.id, default: [:]][ikey, default: Bucket()].add(
+                            address, roles: offered.roles, citations: offered.citations)
+                    }
                     if service.initiation == .peer {
                         // A symmetric service (BACnet: 47808 to 47808) sends from its own port, moved or not.
                         let symmetric = service.sourcePorts != nil && service.sourcePorts == service.ports
@@ -86,6 +97,11 @@ public enum FlowDeriver {
                     let key = InitiatorKey(zone: address.zone, family: address.address.family, sports: used.sourcePorts)
                     initiators[service.id, default: [:]][key, default: Bucket()].add(
                         address, roles: used.roles, citations: used.citations)
+                    if service.initiation == .mutual, let ports = service.ports {
+                        let lkey = ListenerKey(zone: address.zone, family: address.address.family, ports: ports)
+                        reverseListeners[service.id, default: [:]][lkey, default: Bucket()].add(
+                            address, roles: used.roles, citations: used.citations)
+                    }
                 }
             }
         }
@@ -106,6 +122,7 @@ public enum FlowDeriver {
             var service: String
             var initiator: InitiatorKey?
             var listener: ListenerKey?
+            var reverse: Bool
         }
         var sortedMembers: [MemberKey: [HostAddress]] = [:]
         func members(_ bucket: Bucket, key: MemberKey) -> [HostAddress] {
@@ -116,14 +133,16 @@ public enum FlowDeriver {
         }
 
         var groups: [FlowGroup] = []
-        for serviceID in services.keys.sorted() {
-            let service = services[serviceID]!
-            let from = (initiators[serviceID] ?? [:]).sorted {
+        func pair(
+            _ serviceID: String, _ service: Service, from initiating: [InitiatorKey: Bucket],
+            to listening: [ListenerKey: Bucket], reverse: Bool
+        ) {
+            let from = initiating.sorted {
                 ($0.key.zone, $0.key.family, $0.key.sports?.description ?? "") < (
                     $1.key.zone, $1.key.family, $1.key.sports?.description ?? ""
                 )
             }
-            let to = (listeners[serviceID] ?? [:]).sorted {
+            let to = listening.sorted {
                 ($0.key.zone, $0.key.family, $0.key.ports.description) < (
                     $1.key.zone, $1.key.family, $1.key.ports.description
                 )
@@ -132,15 +151,24 @@ public enum FlowDeriver {
                 for (lkey, lbucket) in to where ikey.family == lkey.family {
                     // A host talking to itself goes over loopback, which is always allowed.
                     let from = local(
-                        members(ibucket, key: MemberKey(service: serviceID, initiator: ikey, listener: nil)),
+                        members(
+                            ibucket,
+                            key: MemberKey(service: serviceID, initiator: ikey, listener: nil, reverse: reverse)),
                         toward: lkey.zone)
                     let to = local(
-                        members(lbucket, key: MemberKey(service: serviceID, initiator: nil, listener: lkey)),
+                        members(
+                            lbucket,
+                            key: MemberKey(service: serviceID, initiator: nil, listener: lkey, reverse: reverse)),
                         toward: ikey.zone)
                     if from.isEmpty || to.isEmpty { continue }
                     if from.count == 1, to.count == 1, from[0].host == to[0].host { continue }
+                    // The answering direction of a mutual exchange crosses the conduit that opens the exchange.
                     let conduit =
-                        ikey.zone == lkey.zone ? nil : site.conduit(from: ikey.zone, to: lkey.zone, service: serviceID)
+                        ikey.zone == lkey.zone
+                        ? nil
+                        : reverse
+                            ? site.conduit(from: lkey.zone, to: ikey.zone, service: serviceID)
+                            : site.conduit(from: ikey.zone, to: lkey.zone, service: serviceID)
                     groups.append(
                         FlowGroup(
                             service: service, dports: lkey.ports, sports: ikey.sports, family: ikey.family,
@@ -149,8 +177,19 @@ public enum FlowDeriver {
                             initiatorRoles: ibucket.roles.sorted(), listenerRoles: lbucket.roles.sorted(),
                             citations: uniqued(ibucket.citations + lbucket.citations + service.citations),
                             conduit: conduit, allowed: ikey.zone == lkey.zone || conduit != nil,
-                            location: conduit?.location ?? site.host(named: to[0].host)?.location))
+                            location: conduit?.location ?? site.host(named: to[0].host)?.location,
+                            reverse: reverse))
                 }
+            }
+        }
+        for serviceID in services.keys.sorted() {
+            let service = services[serviceID]!
+            pair(
+                serviceID, service, from: initiators[serviceID] ?? [:], to: listeners[serviceID] ?? [:], reverse: false)
+            if service.initiation == .mutual {
+                pair(
+                    serviceID, service, from: reverseInitiators[serviceID] ?? [:],
+                    to: reverseListeners[serviceID] ?? [:], reverse: true)
             }
         }
         return groups

@@ -2,7 +2,8 @@
 enum SiteChecks {
     /// Cross-zone flows that the roles imply but no conduit allows: they stay blocked, and `check` says so.
     static func conduitGaps(_ site: ResolvedSite, flows: [FlowGroup], log: inout DiagnosticLog) {
-        for group in flows where !group.allowed {
+        // The answering direction of a mutual exchange is reported with the exchange itself.
+        for group in flows where !group.allowed && !group.reverse {
             if site.block(from: group.fromZone, to: group.toZone, service: group.service.id) != nil { continue }
             let location = site.site.host(named: group.initiators.first?.host ?? "")?.location
             log.warning(
@@ -62,13 +63,17 @@ enum SiteChecks {
         func addressesCover(_ x: AddressMatch?, _ y: AddressMatch?) -> Bool {
             guard let x else { return true }
             guard let y else { return false }
-            let resolve = { (m: AddressMatch) -> Set<IPAddress> in
+            if x == y { return true }
+            let resolve = { (m: AddressMatch) -> Set<IPAddress>? in
                 switch m {
                 case .set(let name): sets[name] ?? []
                 case .addresses(let list): Set(list)
+                case .network: nil
                 }
             }
-            return resolve(x).isSuperset(of: resolve(y))
+            if case .network(let network) = x, let inner = resolve(y) { return inner.allSatisfy(network.contains) }
+            guard let outer = resolve(x), let inner = resolve(y) else { return false }
+            return outer.isSuperset(of: inner)
         }
         return portsCover(a.sport, b.sport) && portsCover(a.dport, b.dport)
             && addressesCover(a.saddr, b.saddr) && addressesCover(a.daddr, b.daddr)

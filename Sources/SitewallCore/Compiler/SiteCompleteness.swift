@@ -52,7 +52,9 @@ extension SiteChecks {
         var gaps = Set<[String]>()
         for group in flows where group.crossesZones {
             if group.allowed {
-                carried.insert([group.fromZone, group.toZone, group.service.id])
+                // The answering direction of a mutual exchange rides the conduit of the exchange.
+                let (from, to) = group.reverse ? (group.toZone, group.fromZone) : (group.fromZone, group.toZone)
+                carried.insert([from, to, group.service.id])
             } else {
                 gaps.insert([group.fromZone, group.toZone, group.service.id])
             }

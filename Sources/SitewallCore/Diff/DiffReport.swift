@@ -133,6 +133,7 @@ private struct Describer {
         switch match {
         case nil: return "anywhere"
         case .addresses(let list)?: return list.map(who).joined(separator: ", ")
+        case .network(let network)?: return "\(network)"
         case .set(let name)?:
             let members = policy?.table.set(named: name)?.elements ?? []
             let names = members.prefix(3).map { owners[$0] ?? $0.description }

@@ -16,6 +16,7 @@ public enum ProfileReport {
                 ]
             if let limit = service.limit { facts.append("limit \(limit)") }
             if service.initiation == .peer { facts.append("peer (either side initiates)") }
+            if service.initiation == .mutual { facts.append("mutual (users and offerers both initiate)") }
             if service.scope == .loopback { facts.append("loopback only") }
             if let sport = service.sourcePorts { facts.append("source port \(sport)") }
             if service.broadcast { facts.append("broadcast") }

@@ -141,6 +141,7 @@ public enum ProfileLoader {
         let keys = [
             "summary", "transport", "port", "configurable", "source-port", "initiation", "scope", "broadcast",
             "unaddressed-initiator", "family", "helper", "related-ports", "example-port", "cite", "note", "rate-limit",
+            "multicast",
         ]
         guard let fields = node.fields("service '\(id)'", allowed: keys, log: &log) else { return nil }
         var service = Service(
@@ -179,6 +180,15 @@ public enum ProfileLoader {
                 at: node.location,
                 fix: "give the port, or mark it 'configurable: true'")
         }
+        if let node = fields["multicast"], let text = node.string("multicast", log: &log) {
+            service.multicast = IPNetwork(text)
+            if service.multicast.map({ $0.family != .ipv4 || !IPNetwork("224.0.0.0/4")!.contains($0.address) }) ?? true
+            {
+                log.error(
+                    "'\(text)' is not an IPv4 multicast scope", at: node.location,
+                    fix: "write a prefix inside 224.0.0.0/4, e.g. 239.192.0.0/14")
+            }
+        }
         if let node = fields["rate-limit"], let text = node.string("rate-limit", log: &log) {
             service.limit = RateLimit(text)
             if service.limit == nil {
@@ -190,7 +200,9 @@ public enum ProfileLoader {
             if let value = Initiation(rawValue: text) {
                 service.initiation = value
             } else {
-                log.error("initiation must be 'client' or 'peer', not '\(text)'", at: fields["initiation"]?.location)
+                log.error(
+                    "initiation must be 'client', 'peer' or 'mutual', not '\(text)'", at: fields["initiation"]?.location
+                )
             }
         }
         if let text = fields["scope"]?.string("scope", log: &log) {

@@ -57,13 +57,14 @@ public final class ProbeEngine {
             switch probe.transport {
             case .tcp: try openTCPListener(host: probe.to, family: probe.toAddress.family, port: probe.dport)
             case .udp: _ = try sharedUDP(host: probe.to, family: probe.toAddress.family, port: probe.dport)
-            case .icmp: break
+            case .icmp, .igmp: break
             }
         }
         var udpPending: [(probe: Probe, fd: Int32)] = []
         for probe in probes {
             switch probe.transport {
             case .tcp: try connectTCP(probe)
+            case .igmp: outcome[probe.id] = .dropped
             case .icmp:
                 let family = probe.fromAddress.family
                 let fd = try makeSocket(

@@ -1,7 +1,7 @@
 import CNftnl
 
-/// `ip saddr @hosts`, `ip6 daddr fd00::1`: a source or destination address against a named set or
-/// one literal address. Read back only after the family check that gives the offsets their
+/// `ip saddr @hosts`, `ip6 daddr fd00::1`, `ip daddr 239.192.0.0/14`: a source or destination
+/// address against a named set, literal addresses or one network. Read back only after the family check that gives the offsets their
 /// meaning; a raw network-header match without it is not this.
 struct NetworkAddressMatch: RulePart, Equatable {
     enum Field: String, Sendable { case saddr, daddr }
@@ -28,6 +28,7 @@ struct NetworkAddressMatch: RulePart, Equatable {
         case .addresses(let list):
             value =
                 list.count == 1 ? list[0].description : "{ " + list.map(\.description).joined(separator: ", ") + " }"
+        case .network(let network): value = network.description
         }
         return "\(family == .ipv6 ? "ip6" : "ip") \(field.rawValue) \(value)"
     }
@@ -66,6 +67,29 @@ struct NetworkAddressMatch: RulePart, Equatable {
             let set = AnonymousSet(
                 keyType: AddressSetSpelling.keyType(family), keyLength: length, elements: elements)
             return [load, .lookUp(.anonymous(set))]
+        case .network(let network):
+            let bytes = Self.bytes(network.address)
+            let prefix = network.prefixLength
+            // nft loads only the prefix's bytes when it ends on a byte, and masks the last one otherwise.
+            if prefix % 8 == 0 {
+                guard prefix > 0 else { throw UnsupportedConstruct(reason: "the network \(network)") }
+                let used = UInt32(prefix / 8)
+                return [
+                    .load(payload: NFT_PAYLOAD_NETWORK_HEADER, offset: offset, length: used),
+                    .compare(NFT_CMP_EQ, Array(bytes.prefix(prefix / 8))),
+                ]
+            }
+            let mask = (0..<Int(length)).map { i -> UInt8 in
+                let bits = min(max(prefix - 8 * i, 0), 8)
+                return bits == 0 ? 0 : UInt8(truncatingIfNeeded: 0xff << (8 - bits))
+            }
+            return [
+                load,
+                .bitwise(
+                    sreg: NetlinkExpression.register, dreg: NetlinkExpression.register, length: length, mask: mask,
+                    xor: [UInt8](repeating: 0, count: Int(length))),
+                .compare(NFT_CMP_EQ, bytes),
+            ]
         }
     }
 
@@ -75,9 +99,27 @@ struct NetworkAddressMatch: RulePart, Equatable {
     ) -> (part: NetworkAddressMatch, count: Int)? {
         guard let family = rule.family, expressions.count >= 2,
             case .payload(let base, let offset, let length, _) = expressions.first,
-            base == NFT_PAYLOAD_NETWORK_HEADER.rawValue,
-            let field = [Field.saddr, .daddr].first(where: { location($0, family) == (offset, length) })
+            base == NFT_PAYLOAD_NETWORK_HEADER.rawValue
         else { return nil }
+        let width = UInt32(family.bitWidth / 8)
+        // A byte-aligned network: a shorter load of the field's first bytes.
+        if let field = [Field.saddr, .daddr].first(where: { location($0, family).offset == offset }), length < width,
+            case .cmp(_, _, let data) = expressions[expressions.startIndex + 1], data.count == Int(length),
+            let address = address(data + [UInt8](repeating: 0, count: Int(width - length))),
+            let network = IPNetwork(address: address, prefixLength: Int(length) * 8)
+        {
+            return (NetworkAddressMatch(field: field, family: family, match: .network(network)), 2)
+        }
+        guard let field = [Field.saddr, .daddr].first(where: { location($0, family) == (offset, length) }) else {
+            return nil
+        }
+        if case .bitwise(_, _, _, let mask, _) = expressions[expressions.startIndex + 1], expressions.count >= 3,
+            case .cmp(_, _, let data) = expressions[expressions.startIndex + 2], let address = address(data),
+            let network = IPNetwork(address: address, prefixLength: mask.reduce(0) { $0 + $1.nonzeroBitCount })
+        {
+            // The mask and xor are checked when the rule is encoded again and compared.
+            return (NetworkAddressMatch(field: field, family: family, match: .network(network)), 3)
+        }
         switch expressions[expressions.startIndex + 1] {
         case .lookup(_, .named(let name), _):
             return (NetworkAddressMatch(field: field, family: family, match: .set(name)), 2)
@@ -107,6 +149,13 @@ struct NetworkAddressMatch: RulePart, Equatable {
             let list = items.compactMap { ($0 as? String).flatMap(IPAddress.init) }.filter { $0.family == family }
             guard list.count == items.count, list.count > 1 else { return nil }
             return (NetworkAddressMatch(field: field, family: family, match: .addresses(list.sorted())), 1)
+        }
+        if let prefix = (match.right as? [String: Any])?["prefix"] as? [String: Any],
+            let text = prefix["addr"] as? String, let length = prefix["len"] as? Int,
+            let address = IPAddress(text), address.family == family,
+            let network = IPNetwork(address: address, prefixLength: length)
+        {
+            return (NetworkAddressMatch(field: field, family: family, match: .network(network)), 1)
         }
         guard let text = match.right as? String else { return nil }
         if text.hasPrefix("@") {

@@ -5,7 +5,7 @@ import CNftnl
 #endif
 
 /// The layer-4 protocol and its ports: `tcp dport 502`, `udp sport 47808 udp dport 47808`,
-/// `tcp dport 1000-2000`, `tcp dport { 20, 21 }`, or `meta l4proto udp` without ports.
+/// `tcp dport 1000-2000`, `tcp dport { 20, 21 }`, or `meta l4proto udp` (`igmp`) without ports.
 struct PortMatch: RulePart, Equatable {
     var transport: Transport
     var sport: PortSet?
@@ -38,7 +38,14 @@ struct PortMatch: RulePart, Equatable {
         return parts.isEmpty ? "meta l4proto \(transport.rawValue)" : parts.joined(separator: " ")
     }
 
-    static func number(_ transport: Transport) -> UInt8 { UInt8(transport == .tcp ? IPPROTO_TCP : IPPROTO_UDP) }
+    static func number(_ transport: Transport) -> UInt8 {
+        switch transport {
+        case .tcp: UInt8(IPPROTO_TCP)
+        case .udp: UInt8(IPPROTO_UDP)
+        case .icmp: UInt8(IPPROTO_ICMP)
+        case .igmp: UInt8(IPPROTO_IGMP)
+        }
+    }
 
     func netlink() throws -> [NetlinkExpression] {
         var out: [NetlinkExpression] = [.load(meta: NFT_META_L4PROTO), .compare(NFT_CMP_EQ, [Self.number(transport)])]
@@ -77,7 +84,7 @@ struct PortMatch: RulePart, Equatable {
     ) -> (part: PortMatch, count: Int)? {
         guard expressions.count >= 2, case .meta(let key, _) = expressions.first, key == NFT_META_L4PROTO.rawValue,
             case .cmp(_, _, let data) = expressions[expressions.startIndex + 1],
-            let transport = [Transport.tcp, .udp].first(where: { [number($0)] == data })
+            let transport = [Transport.tcp, .udp, .igmp].first(where: { [number($0)] == data })
         else { return nil }
         var part = PortMatch(transport: transport)
         var i = expressions.startIndex + 2

@@ -104,6 +104,15 @@ public struct IPNetwork: Hashable, Sendable, CustomStringConvertible, Codable {
 
     public var family: IPFamily { address.family }
 
+    /// nil when the address has host bits set.
+    public init?(address: IPAddress, prefixLength: Int) {
+        guard (0...address.family.bitWidth).contains(prefixLength),
+            address.value & IPNetwork.hostMask(width: address.family.bitWidth, prefix: prefixLength) == 0
+        else { return nil }
+        self.address = address
+        self.prefixLength = prefixLength
+    }
+
     static func hostMask(width: Int, prefix: Int) -> UInt128 {
         let hostBits = width - prefix
         return hostBits == 0 ? 0 : (hostBits >= 128 ? UInt128.max : (UInt128(1) << UInt128(hostBits)) - 1)

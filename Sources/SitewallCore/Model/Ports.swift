@@ -107,6 +107,9 @@ public enum Transport: String, Sendable, Codable, Hashable, Comparable, CaseIter
     /// ICMP echo request (ping) in the rule's family (ICMPv6 for IPv6): the only ICMP a flow opens.
     /// ICMP errors about tracked connections (IPv6 packet-too-big) pass as related, with no rule.
     case icmp
+    /// IGMP (IPv4 only): membership reports of a host that receives a multicast service. Never a
+    /// service's transport; the compiler adds it where a multicast service is received.
+    case igmp
 
     /// The transports that have ports.
     public static let ported: [Transport] = [.tcp, .udp]

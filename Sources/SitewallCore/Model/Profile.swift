@@ -28,8 +28,11 @@ public struct Citation: Hashable, Sendable, Codable, CustomStringConvertible {
 public enum Initiation: String, Sendable, Codable {
     /// Hosts that use the service connect to hosts that offer it.
     case client
-    /// Either side may send first (BACnet, EtherNet/IP I/O, redundancy peers): rules both ways.
+    /// Either side may send first (BACnet, redundancy peers): rules both ways between every offerer.
     case peer
+    /// Users and offerers exchange in both directions, but only with each other (EtherNet/IP class 1
+    /// I/O: scanner to adapter and adapter to scanner, never adapter to adapter).
+    case mutual
 }
 
 /// Whether a service is reachable over the network or only on the host itself.
@@ -62,6 +65,10 @@ public struct Service: Sendable, Hashable {
     public var broadcast: Bool
     /// The initiator may have no address yet (DHCP discover from 0.0.0.0).
     public var unaddressedInitiator: Bool
+    /// The multicast scope the service may also be sent to (EtherNet/IP target-to-originator I/O):
+    /// senders may send to it, receivers' input rules do not pin their own addresses, and receivers
+    /// may send IGMP membership reports. IPv4 only; multicast stays in the zone (TTL 1).
+    public var multicast: IPNetwork?
     /// The one address family the protocol exists in (DHCPv4 is IPv4 only); nil: both.
     public var family: IPFamily?
     public var helper: ConntrackHelper?

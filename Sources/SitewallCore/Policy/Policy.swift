@@ -73,18 +73,21 @@ public enum CtState: String, Sendable, Hashable, Codable, Comparable {
 
 public enum Verdict: String, Sendable, Hashable, Codable { case accept, drop }
 
-/// An address match: a named set, or literal addresses.
+/// An address match: a named set, literal addresses, or one network (a multicast scope).
 public enum AddressMatch: Sendable, Hashable, Codable {
     case set(String)
     case addresses([IPAddress])
+    case network(IPNetwork)
 
-    private enum CodingKeys: String, CodingKey { case set, addresses }
+    private enum CodingKeys: String, CodingKey { case set, addresses, network }
 
-    /// JSON: {"set": "name"} or {"addresses": ["10.0.0.1"]}.
+    /// JSON: {"set": "name"}, {"addresses": ["10.0.0.1"]} or {"network": "239.192.0.0/14"}.
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         if let name = try container.decodeIfPresent(String.self, forKey: .set) {
             self = .set(name)
+        } else if let network = try container.decodeIfPresent(IPNetwork.self, forKey: .network) {
+            self = .network(network)
         } else {
             self = .addresses(try container.decode([IPAddress].self, forKey: .addresses))
         }
@@ -95,6 +98,7 @@ public enum AddressMatch: Sendable, Hashable, Codable {
         switch self {
         case .set(let name): try container.encode(name, forKey: .set)
         case .addresses(let list): try container.encode(list, forKey: .addresses)
+        case .network(let network): try container.encode(network, forKey: .network)
         }
     }
 }

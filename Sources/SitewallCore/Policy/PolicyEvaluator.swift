@@ -56,6 +56,7 @@ public struct PolicyEvaluator {
         case nil: return true
         case .set(let name)?: return sets[name]?.contains(address) ?? false
         case .addresses(let list)?: return list.contains(address)
+        case .network(let network)?: return network.contains(address)
         }
     }
 }

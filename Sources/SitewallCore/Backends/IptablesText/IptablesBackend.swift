@@ -150,6 +150,7 @@ public enum IptablesBackend: TextBackend {
         case nil: return nil
         case .set(let name)?: return IPNetwork.covering(sets[name]?.elements ?? [])
         case .addresses(let list)?: return IPNetwork.covering(list)
+        case .network(let network)?: return [network]
         }
     }
 
@@ -240,6 +241,7 @@ public enum IptablesBackend: TextBackend {
                 rule.family == .ipv6 ? "-p ipv6-icmp -m icmp6 --icmpv6-type 128" : "-p icmp -m icmp --icmp-type 8"
             return [([echo] + fixed).joined(separator: " ")]
         }
+        if transport == .igmp { return [(["-p igmp"] + fixed).joined(separator: " ")] }
         var base = "-p \(transport.rawValue) -m \(transport.rawValue)"
         if let sport = rule.sport, sport.ranges.count == 1 { base += " --sport \(portText(sport.ranges[0]))" }
         if let dport = rule.dport, dport.ranges.count == 1 { base += " --dport \(portText(dport.ranges[0]))" }
