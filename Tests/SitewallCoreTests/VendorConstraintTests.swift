@@ -190,4 +190,30 @@ import Testing
                 """))
         #expect(errors.contains { $0.message.contains("none of its roles listens on it") })
     }
+
+    /// Issue 12, 9: Genetec's BACnet device row says "Configurable: No": a device the plugin talks to
+    /// stays on 47808, while the plugin's own port ("Yes") may move.
+    @Test func aGenetecPluginsBACnetDevicesStayOn47808() {
+        let site = """
+            site: t
+            zones:
+              b: { networks: [10.0.3.0/24] }
+            hosts:
+              sc: { address: 10.0.3.10, roles: [genetec-iiot/plugin, genetec-iiot/bacnet]PLUGIN }
+              ahu: { address: 10.0.3.101, roles: [bacnet/device]DEVICE }
+            """
+        let moved = SiteFixture.errors(
+            site.replacingOccurrences(of: "PLUGIN", with: "")
+                .replacingOccurrences(of: "DEVICE", with: ", ports: { bacnet/bacnet: 47809 }"))
+        #expect(
+            moved.contains {
+                $0.description.contains("site.yaml:6:")
+                    && $0.message.contains("'bacnet/bacnet' on host 'ahu' uses port 47809")
+                    && $0.message.contains("BACnet device | UDP 47808 (default) | No")
+            }, "\(moved)")
+        let pluginMoved = SiteFixture.errors(
+            site.replacingOccurrences(of: "PLUGIN", with: ", ports: { bacnet/bacnet: 47809 }")
+                .replacingOccurrences(of: "DEVICE", with: ""))
+        #expect(pluginMoved.isEmpty, "\(pluginMoved)")
+    }
 }

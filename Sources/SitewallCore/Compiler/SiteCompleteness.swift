@@ -40,6 +40,36 @@ extension SiteChecks {
         }
     }
 
+    /// Errors: a host a vendor's role exchanges a service with uses a port the vendor cannot reach
+    /// (Genetec's plugin talks BACnet only to devices on 47808).
+    static func peerPorts(_ site: ResolvedSite, flows: [FlowGroup], log: inout DiagnosticLog) {
+        var reported = Set<String>()
+        for profile in site.catalog.profiles {
+            for constraint in profile.constraints {
+                guard case .peerPorts(let serviceID) = constraint.kind else { continue }
+                let bound = { (member: HostAddress) -> Bool in
+                    guard let host = site.host(named: member.host) else { return false }
+                    return host.roles.contains { role in
+                        role.profileName == profile.name && (constraint.roles?.contains(role.id) ?? true)
+                    }
+                }
+                for group in flows where group.service.id == serviceID && group.initiators.contains(where: bound) {
+                    guard !constraint.ports.contains(group.dports) else { continue }
+                    for peer in Set(group.listeners.filter { !bound($0) }.map(\.host)).sorted()
+                    where reported.insert(peer).inserted {
+                        let written = site.site.host(named: peer)
+                        log.error(
+                            "'\(serviceID)' on host '\(peer)' uses port \(group.dports), but \(profile.product) "
+                                + "reaches its peers only on \(constraint.ports): \"\(constraint.message)\"",
+                            at: written?.ports.first { $0.value.service == serviceID }?.location ?? written?.location,
+                            fix: "move '\(peer)' back to \(constraint.ports), or keep it out of reach of "
+                                + "\(FlowGroup.describe(group.initiators.filter(bound)))")
+                    }
+                }
+            }
+        }
+    }
+
     /// Warnings: conduits that carry nothing, conduits no gateway forwards, blocked entries that block
     /// nothing, uses no host offers, and uses that no listener shares an address family with.
     static func completeness(_ site: ResolvedSite, flows: [FlowGroup], log: inout DiagnosticLog) {

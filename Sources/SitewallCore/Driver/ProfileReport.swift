@@ -45,6 +45,7 @@ public enum ProfileReport {
                 case .reservedPorts: kind = "reserved ports"
                 case .neverOpen: kind = "never opened"
                 case .allowedPorts(let service): kind = "allowed ports for \(service)"
+                case .peerPorts(let service): kind = "ports of the \(service) peers"
                 }
                 out += "  \(kind): \(constraint.ports) - \"\(constraint.message)\"\n"
                 for citation in constraint.citations { out += "      source: \(citation)\n" }

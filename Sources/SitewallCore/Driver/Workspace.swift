@@ -27,6 +27,7 @@ public struct Workspace: Sendable {
         try log.throwIfErrors()
         let flows = FlowDeriver.derive(resolved)
         SiteChecks.managementPaths(resolved, flows: flows, log: &log)
+        SiteChecks.peerPorts(resolved, flows: flows, log: &log)
         try log.throwIfErrors()
         return Workspace(catalog: catalog, resolved: resolved, flows: flows, diagnostics: log.diagnostics)
     }

@@ -305,16 +305,17 @@ public enum ProfileLoader {
         switch kindText {
         case "reserved-ports": kind = .reservedPorts
         case "never-open": kind = .neverOpen
-        case "allowed-ports":
+        case "allowed-ports", "peer-ports":
             guard let service = fields["service"]?.string("service", log: &log) else {
-                log.error("an allowed-ports constraint needs 'service:'", at: node.location)
+                log.error("an \(kindText) constraint needs 'service:'", at: node.location)
                 return nil
             }
-            kind = .allowedPorts(service: qualify(service, profile: profile))
+            let id = qualify(service, profile: profile)
+            kind = kindText == "peer-ports" ? .peerPorts(service: id) : .allowedPorts(service: id)
         default:
             log.error(
                 "unknown constraint kind '\(kindText)'", at: fields["kind"]?.location ?? node.location,
-                fix: "use reserved-ports, never-open or allowed-ports")
+                fix: "use reserved-ports, never-open, allowed-ports or peer-ports")
             return nil
         }
         guard let ports = fields["ports"]?.ports("ports", allowZero: true, log: &log) else {
@@ -349,6 +350,11 @@ public enum ProfileLoader {
                         fix: DidYouMean.hint(for: role, among: Array(catalog.roles.keys), kind: "role"))
                 }
                 if case .allowedPorts(let service) = constraint.kind, catalog.services[service] == nil {
+                    log.error(
+                        "constraint names unknown service '\(service)'", at: constraint.location,
+                        fix: DidYouMean.hint(for: service, among: known, kind: "service"))
+                }
+                if case .peerPorts(let service) = constraint.kind, catalog.services[service] == nil {
                     log.error(
                         "constraint names unknown service '\(service)'", at: constraint.location,
                         fix: DidYouMean.hint(for: service, among: known, kind: "service"))

@@ -121,6 +121,9 @@ public struct VendorConstraint: Sendable, Hashable {
         case neverOpen
         /// The listed service's port must lie within these ports.
         case allowedPorts(service: String)
+        /// The hosts this profile's roles exchange the service with must use these ports (Genetec:
+        /// "BACnet device | UDP 47808 (default) | No").
+        case peerPorts(service: String)
     }
 
     public var kind: Kind
