@@ -180,4 +180,15 @@ import Testing
                     && $0.sport == PortSet(44818)
             })
     }
+
+    /// 9: 2087 (system services) is reached by the clients of a node's server processes, as the
+    /// profile's documented reading says, and by no server process.
+    @Test func systemServicesAreReachedByClientsOnly() throws {
+        let workspace = try Workspace.load(site: Repository.example("plant-scada"), profiles: Repository.profiles)
+        let groups = workspace.flows.filter { $0.service.id == "plant-scada/system-services" }
+        #expect(!groups.isEmpty)
+        for group in groups { #expect(group.initiatorRoles == ["plant-scada/client"], "\(group.summary)") }
+        let note = try #require(Repository.catalog.services["plant-scada/system-services"]?.note)
+        #expect(note.contains("The role of 2087") && note.contains("safe reading"))
+    }
 }
