@@ -191,4 +191,43 @@ import Testing
         let note = try #require(Repository.catalog.services["plant-scada/system-services"]?.note)
         #expect(note.contains("The role of 2087") && note.contains("safe reading"))
     }
+
+    /// 6: OPC UA discovery as the profile reads it: clients and registering servers reach the LDS on
+    /// TCP 4840, reverse connect runs from the server to the client's given port, and no multicast
+    /// discovery (mDNS 5353, 224.0.2.14) is ever opened.
+    @Test func opcuaDiscoveryIsUnicastAndReverseConnectDialsOut() throws {
+        let site = """
+            site: t
+            zones:
+              a: { networks: [10.0.0.0/24] }
+            hosts:
+              lds: { address: 10.0.0.2, roles: [opcua/lds] }
+              srv: { address: 10.0.0.3, roles: [opcua/server, opcua/reverse-server] }
+              cli: { address: 10.0.0.4, roles: [opcua/client, opcua/reverse-client], ports: { opcua/reverse-connect: 4843 } }
+              both: { address: 10.0.0.5, roles: [opcua/server, opcua/lds] }
+            """
+        let clash = SiteFixture.errors(site)
+        #expect(
+            clash.contains { $0.message.contains("'opcua/discovery' and 'opcua/opcua' both listen on tcp 4840") },
+            "\(clash)")
+        let workspace = try SiteFixture.workspace(
+            site.replacingOccurrences(
+                of: "roles: [opcua/server, opcua/lds] }",
+                with: "roles: [opcua/server, opcua/lds], ports: { opcua/opcua: 4841 } }"))
+        let discovery = workspace.flows.filter { $0.service.id == "opcua/discovery" }
+        let askers = Set(discovery.flatMap { $0.initiators.map(\.host) })
+        #expect(askers == ["srv", "cli", "both"], "\(askers)")
+        let reverse = try #require(workspace.flows.first { $0.service.id == "opcua/reverse-connect" })
+        #expect(reverse.initiators.map(\.host) == ["srv"] && reverse.listeners.map(\.host) == ["cli"])
+        #expect(reverse.dports == PortSet(4843))
+        for target in workspace.compiler.targets {
+            for rule in workspace.policy(for: target).table.chains.flatMap(\.rules) {
+                #expect(rule.dport.map { !$0.contains(5353) } ?? true, "\(NftBackend.render(rule))")
+            }
+        }
+        // Without its port the reverse-connect client is refused, with the reason.
+        let missing = SiteFixture.errors(
+            site.replacingOccurrences(of: ", ports: { opcua/reverse-connect: 4843 }", with: ""))
+        #expect(missing.contains { $0.message.contains("'opcua/reverse-connect' on host 'cli' has no default port") })
+    }
 }
