@@ -230,4 +230,38 @@ import Testing
             site.replacingOccurrences(of: ", ports: { opcua/reverse-connect: 4843 }", with: ""))
         #expect(missing.contains { $0.message.contains("'opcua/reverse-connect' on host 'cli' has no default port") })
     }
+
+    /// 7: a gateway relays DHCP: it takes the zone's broadcasts on that zone's interface, passes
+    /// them 67 -> 67 to the server, and answers the clients; the server takes relayed requests only
+    /// from the relay. Without the relay, check says the zone has no way to get a lease.
+    @Test func aGatewayRelaysDHCPToAServerInAnotherZone() throws {
+        let workspace = try SiteFixture.workspace(ProtocolTruthSites.dhcpRelay)
+        #expect(workspace.findings().isEmpty, "\(workspace.findings())")
+        let gw = workspace.policy(for: Target(kind: .gateway, name: "gw"))
+        let render = { (chain: String) in
+            gw.table.chain(named: chain)!.rules.filter { $0.origin?.service?.hasPrefix("dhcp/") ?? false }
+                .map(NftBackend.render)
+        }
+        let input = render("input")
+        #expect(
+            input.contains { $0.contains("iifname \"eth4\"") && $0.contains("udp sport 68 udp dport 67") }, "\(input)")
+        let output = render("output")
+        #expect(
+            output.contains { $0.contains("udp sport 67 udp dport 67") && $0.contains("ip saddr 10.0.1.1") },
+            "\(output)")
+        #expect(output.contains { $0.contains("udp sport 67 udp dport 68") }, "\(output)")
+        let server = workspace.policy(for: Target(kind: .host, name: "dhcp-1"))
+        let relayed = server.table.chain(named: "input")!.rules.filter { $0.origin?.service == "dhcp/relayed" }
+        #expect(relayed.count == 1 && relayed[0].sport == PortSet(67) && relayed[0].saddr != nil)
+        let sets = Dictionary(uniqueKeysWithValues: server.table.sets.map { ($0.name, $0.elements) })
+        if case .set(let name)? = relayed.first?.saddr { #expect(sets[name] == [IPAddress("10.0.1.1")!]) }
+        // The same site without the relay: the camera zone has no DHCP server and check says so.
+        let noRelay = SiteFixture.diagnostics(
+            ProtocolTruthSites.dhcpRelay.replacingOccurrences(of: "roles: [dhcp/relay]", with: "roles: []"))
+        #expect(
+            noRelay.contains {
+                $0.message.contains("broadcast from hosts with no address yet")
+                    && $0.fix?.contains("dhcp/relay") == true
+            }, "\(noRelay)")
+    }
 }

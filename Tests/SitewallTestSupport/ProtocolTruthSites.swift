@@ -13,6 +13,19 @@ public enum ProtocolTruthSites {
           nvr: { addresses: [10.0.4.40, 10.0.4.41], roles: [dhcp/client] }
         """
 
+    /// A gateway relaying the DHCP requests of its camera zone to a server in the operations zone.
+    public static let dhcpRelay = """
+        site: t
+        zones:
+          ops: { networks: [10.0.1.0/24] }
+          cams: { networks: [10.0.4.0/24] }
+        hosts:
+          gw: { gateway: { interfaces: { ops: eth1, cams: eth4 } }, addresses: [10.0.1.1, 10.0.4.1],
+                roles: [dhcp/relay] }
+          dhcp-1: { address: 10.0.1.5, roles: [dhcp/server] }
+          cam-1: { address: 10.0.4.30, roles: [dhcp/client] }
+        """
+
     /// Two BACnet devices, one moved to 47809.
     public static let bacnetMoved = """
         site: t

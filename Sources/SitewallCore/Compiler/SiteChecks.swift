@@ -3,7 +3,7 @@ enum SiteChecks {
     /// Cross-zone flows that the roles imply but no conduit allows: they stay blocked, and `check` says so.
     static func conduitGaps(_ site: ResolvedSite, flows: [FlowGroup], log: inout DiagnosticLog) {
         // The answering direction of a mutual exchange is reported with the exchange itself.
-        for group in flows where !group.allowed && !group.reverse {
+        for group in flows where !group.allowed && !group.reverse && !group.service.unaddressedInitiator {
             if site.block(from: group.fromZone, to: group.toZone, service: group.service.id) != nil { continue }
             let location = site.site.host(named: group.initiators.first?.host ?? "")?.location
             log.warning(
@@ -15,12 +15,21 @@ enum SiteChecks {
                     + "services: [\(group.service.id)] }' to conduits; if not, add it with 'why: ...' to blocked"
             )
         }
-        for group in flows where group.allowed && group.crossesZones && group.service.unaddressedInitiator {
+        // Requests from hosts with no address are broadcasts: they need a listener in their own zone.
+        var served = Set<[String]>()
+        for group in flows where !group.crossesZones && group.service.unaddressedInitiator {
+            served.insert([group.service.id, group.fromZone])
+        }
+        var reported = Set<[String]>()
+        for group in flows where group.crossesZones && group.service.unaddressedInitiator {
+            let key = [group.service.id, group.fromZone]
+            guard !served.contains(key), reported.insert(key).inserted else { continue }
             log.warning(
-                "\(group.summary) crosses zones, but its requests are broadcast from hosts with no address yet "
+                "\(group.summary): its requests are broadcast from hosts with no address yet, "
                     + "and no router forwards them",
                 at: site.site.host(named: group.initiators.first?.host ?? "")?.location,
-                fix: "put a \(group.service.id) server (or relay) in zone '\(group.fromZone)'")
+                fix: "put a \(group.service.profileName) server in zone '\(group.fromZone)', or give the "
+                    + "gateway of the zone the \(group.service.profileName)/relay role")
         }
     }
 

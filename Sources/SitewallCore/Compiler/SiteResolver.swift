@@ -341,7 +341,9 @@ public enum SiteResolver {
             for b in offers[(i + 1)...] {
                 let transports = a.service.transports.filter(b.service.transports.contains)
                 let clash = a.ports.intersection(b.ports)
-                guard !transports.isEmpty, !clash.isEmpty else { continue }
+                guard !transports.isEmpty, !clash.isEmpty,
+                    a.service.sharesPortWith != b.service.id, b.service.sharesPortWith != a.service.id
+                else { continue }
                 let text =
                     "'\(a.service.id)' and '\(b.service.id)' both listen on "
                     + "\(transports.map(\.rawValue).joined(separator: "/")) \(clash) on host '\(host.name)'"

@@ -141,7 +141,7 @@ public enum ProfileLoader {
         let keys = [
             "summary", "transport", "port", "configurable", "source-port", "initiation", "scope", "broadcast",
             "unaddressed-initiator", "family", "helper", "related-ports", "example-port", "cite", "note", "rate-limit",
-            "multicast",
+            "multicast", "shares-port-with",
         ]
         guard let fields = node.fields("service '\(id)'", allowed: keys, log: &log) else { return nil }
         var service = Service(
@@ -188,6 +188,9 @@ public enum ProfileLoader {
                     "'\(text)' is not an IPv4 multicast scope", at: node.location,
                     fix: "write a prefix inside 224.0.0.0/4, e.g. 239.192.0.0/14")
             }
+        }
+        if let other = fields["shares-port-with"]?.string("shares-port-with", log: &log) {
+            service.sharesPortWith = qualify(other, profile: service.profileName)
         }
         if let node = fields["rate-limit"], let text = node.string("rate-limit", log: &log) {
             service.limit = RateLimit(text)

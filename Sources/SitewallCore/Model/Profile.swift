@@ -69,6 +69,9 @@ public struct Service: Sendable, Hashable {
     /// senders may send to it, receivers' input rules do not pin their own addresses, and receivers
     /// may send IGMP membership reports. IPv4 only; multicast stays in the zone (TTL 1).
     public var multicast: IPNetwork?
+    /// Another service of the profile that the same program serves on the same port (a DHCP server's
+    /// relayed requests): not a clash.
+    public var sharesPortWith: String?
     /// The one address family the protocol exists in (DHCPv4 is IPv4 only); nil: both.
     public var family: IPFamily?
     public var helper: ConntrackHelper?
