@@ -53,6 +53,45 @@ import Testing
         #expect(!discover.isEmpty, "\(report.text())")
     }
 
+    /// Issue 12, verify: broadcasts answered by each listener, a DISCOVER from 0.0.0.0 answered to
+    /// the zone's broadcast, multicast I/O received by the joined scanner, and FTP data connections
+    /// in both modes through the helper, with every loader.
+    @Test(arguments: [BackendKind.nft, .netlink, .iptables])
+    func protocolProbesPassWithEveryLoader(_ loader: BackendKind) throws {
+        guard NftLoadTests.requireLab() else { return }
+        var options = Verifier.Options()
+        if loader == .netlink { options.load = Verifier.Options.netlinkLoader }
+        if loader == .iptables { options.load = Verifier.Options.iptablesLoader }
+        var kinds = Set<String>()
+        for example in ["opto22-pac", "campus"] {
+            let report = try Verifier.run(try Self.workspace(example), options: options)
+            #expect(report.failed == 0, "\(loader) \(example): \(report.text(onlyFailures: true))")
+            #expect(report.unprobed.isEmpty, "\(report.unprobed)")
+            for result in report.results where result.probe.delivery != nil && result.observed == .passed {
+                kinds.insert(result.probe.reason)
+            }
+        }
+        #expect(kinds == ["broadcast", "multicast", "from 0.0.0.0", "ftp passive data", "ftp active data"], "\(kinds)")
+    }
+
+    /// The probes prove what they claim: without the answer rules of broadcast services and without
+    /// the helpers, the same probes fail.
+    @Test func withoutReplyRulesAndHelpersTheProtocolProbesFail() throws {
+        guard NftLoadTests.requireLab() else { return }
+        var options = Verifier.Options()
+        options.tamper = { _, policy in
+            policy.table.helpers = []
+            for c in policy.table.chains.indices {
+                policy.table.chains[c].rules.removeAll { $0.origin?.kind == .reply }
+                for r in policy.table.chains[c].rules.indices { policy.table.chains[c].rules[r].helper = nil }
+            }
+        }
+        let report = try Verifier.run(try Self.workspace("opto22-pac"), options: options)
+        let failed = Set(report.failures.filter { $0.probe.delivery != nil }.map(\.probe.reason))
+        #expect(
+            failed.isSuperset(of: ["broadcast", "from 0.0.0.0", "ftp passive data", "ftp active data"]), "\(failed)")
+    }
+
     /// Issue 12, 2: a BACnet device moved to 47809 is probed from 47809 (its own port), and passes.
     @Test func anOverriddenSymmetricPortIsProbedFromItself() throws {
         guard NftLoadTests.requireLab() else { return }

@@ -86,12 +86,12 @@ public struct ProbePlanner {
         var seen = Set<String>()
         func add(
             _ from: HostAddress, _ to: HostAddress, _ transport: Transport, sport: UInt16?, dport: UInt16,
-            helper: ConntrackHelper?, service: String?, reason: String
+            helper: ConntrackHelper?, service: String?, reason: String, delivery: Delivery? = nil
         ) {
             guard from.host != to.host, from.address.family == to.address.family, dport > 0 || transport == .icmp,
                 let point = enforcement(from: from, to: to)
             else { return }
-            let key = "\(from.address)|\(to.address)|\(transport)|\(sport ?? 0)|\(dport)"
+            let key = "\(from.address)|\(to.address)|\(transport)|\(sport ?? 0)|\(dport)|\(delivery?.reason ?? "")"
             guard seen.insert(key).inserted else { return }
             let expected = expectation(
                 from: from.address, to: to.address, transport: transport, sport: sport, dport: dport)
@@ -99,14 +99,14 @@ public struct ProbePlanner {
                 Probe(
                     id: probes.count, from: from.host, fromAddress: from.address, to: to.host, toAddress: to.address,
                     transport: transport, sport: sport, dport: dport, helper: expected == .accept ? helper : nil,
-                    expected: expected, service: service, reason: reason, enforcement: point))
+                    expected: expected, service: service, reason: reason, enforcement: point, delivery: delivery))
         }
 
         // Requests from hosts with no address are not routed: such a group cannot be probed across zones.
         for group in flows where group.allowed && !(group.crossesZones && group.service.unaddressedInitiator) {
             for transport in group.service.transports {
                 if transport == .icmp {
-                    echoProbes(group, add: add)
+                    echoProbes(group) { add($0, $1, $2, sport: $3, dport: $4, helper: $5, service: $6, reason: $7) }
                     continue
                 }
                 let helper = group.service.helper?.transport == transport ? group.service.helper : nil
@@ -142,6 +142,26 @@ public struct ProbePlanner {
                         add(
                             to, from, transport, sport: sport, dport: ports[0], helper: nil, service: nil,
                             reason: "reverse direction")
+                    }
+                }
+                // What the protocol does beyond a unicast request: each listener must answer by itself.
+                for (from, to) in samplePairs(group) {
+                    for delivery in deliveries(group, transport: transport, from: from, to: to) {
+                        add(
+                            from, to, transport, sport: sport, dport: ports[0], helper: helper,
+                            service: group.service.id, reason: delivery.reason, delivery: delivery)
+                    }
+                }
+                if group.service.unaddressedInitiator, transport == .udp {
+                    // A DISCOVER before any lease, from the rule-free station of each listener's zone.
+                    for to in Array(Set(group.listeners)).sorted().prefix(pairsPerGroup) {
+                        guard let station = station(zone: to.zone, family: .ipv4),
+                            let answer = broadcast(of: to)
+                        else { continue }
+                        let delivery = Delivery.unaddressed(answerTo: answer)
+                        add(
+                            station, to, transport, sport: sport, dport: ports[0], helper: nil,
+                            service: group.service.id, reason: delivery.reason, delivery: delivery)
                     }
                 }
             }
@@ -207,6 +227,28 @@ public struct ProbePlanner {
             }
             add(to, from, .icmp, nil, 0, nil, nil, "reverse direction")
         }
+    }
+
+    /// The directed broadcast of the listener's network.
+    func broadcast(of member: HostAddress) -> IPAddress? {
+        site.zone(named: member.zone)?.networks.first { $0.contains(member.address) }?.broadcast
+    }
+
+    /// The special deliveries a pair of a group gets: a broadcast inside the zone, a multicast group
+    /// of the service's scope, FTP data connections in both modes.
+    func deliveries(_ group: FlowGroup, transport: Transport, from: HostAddress, to: HostAddress) -> [Delivery] {
+        var result: [Delivery] = []
+        let service = group.service
+        if transport == .udp, from.zone == to.zone, !service.unaddressedInitiator {
+            if service.broadcast, let address = broadcast(of: to) { result.append(.broadcast(address)) }
+            if let scope = service.multicast, to.address.family == .ipv4 {
+                result.append(.multicast(IPAddress(family: .ipv4, value: scope.address.value + 257)))
+            }
+        }
+        if transport == .tcp, service.helper == .ftp, to.address.family == .ipv4 {
+            result += [.ftp(passive: true), .ftp(passive: false)]
+        }
+        return result
     }
 
     func station(zone: String, family: IPFamily) -> HostAddress? {
