@@ -3,8 +3,11 @@ SWIFT ?= swift
 BIN := .build/debug/sitewall
 OUT ?= out
 APT_PACKAGES := libnftnl-dev libmnl-dev libnftables-dev nftables iptables iproute2 util-linux tftp-hpa tftpd-hpa python3 procps
+# The real protocol software of the interop suite (tests only); its PyPI part is pinned in interop/requirements.txt.
+TEST_APT_PACKAGES := dnsmasq udhcpc chrony swaks snmpd snmp snmptrapd mosquitto mosquitto-clients openssl curl \
+	postgresql python3-venv conntrack ethtool
 
-.PHONY: all deps build example examples test lint check clean bench
+.PHONY: all deps test-deps build example examples test interop lint check clean bench
 
 all: build
 
@@ -19,6 +22,14 @@ deps:
 		[ -z "$$guard" ] || rm -f /usr/sbin/policy-rc.d; [ $$status = 0 ] || exit $$status; \
 	fi
 	@command -v $(SWIFT) >/dev/null || { echo "sitewall needs a Swift 6 toolchain on PATH (swift.org/install)"; exit 1; }
+
+# What the interop suite runs: Debian daemons and clients (kept from starting in the machine's
+# namespace, like tftpd-hpa above) and the pinned PyPI packages in .venv-interop.
+test-deps:
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(TEST_APT_PACKAGES)"
+	@cmp -s interop/requirements.txt .venv-interop/requirements.txt 2>/dev/null || { rm -rf .venv-interop && \
+		python3 -m venv .venv-interop && .venv-interop/bin/pip install -q -r interop/requirements.txt && \
+		cp interop/requirements.txt .venv-interop/requirements.txt; }
 
 build:
 	$(SWIFT) build
@@ -39,9 +50,14 @@ examples: build
 
 # Tests run one at a time: the kernel tests build labs of many namespaces, and two at once on a
 # 2-core machine only make probe timeouts likelier.
-test: deps lint
+test: deps test-deps lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --no-parallel
+
+# The interop suite alone: real protocol software through every example's rules (about 6 minutes).
+interop: deps test-deps
+	$(SWIFT) build --build-tests
+	CI=$${CI:-true} $(SWIFT) test --no-parallel --filter InteropTests
 
 # Formatting and lint rules (.swift-format: 120 columns) with the toolchain's swift-format.
 lint:

@@ -247,14 +247,27 @@ import Testing
             input.contains { $0.contains("iifname \"eth4\"") && $0.contains("udp sport 68 udp dport 67") }, "\(input)")
         let output = render("output")
         #expect(
-            output.contains { $0.contains("udp sport 67 udp dport 67") && $0.contains("ip saddr 10.0.1.1") },
+            output.contains { $0.contains("udp sport 67 udp dport 67") && !$0.contains("ip saddr") },
             "\(output)")
         #expect(output.contains { $0.contains("udp sport 67 udp dport 68") }, "\(output)")
         let server = workspace.policy(for: Target(kind: .host, name: "dhcp-1"))
         let relayed = server.table.chain(named: "input")!.rules.filter { $0.origin?.service == "dhcp/relayed" }
         #expect(relayed.count == 1 && relayed[0].sport == PortSet(67) && relayed[0].saddr != nil)
         let sets = Dictionary(uniqueKeysWithValues: server.table.sets.map { ($0.name, $0.elements) })
-        if case .set(let name)? = relayed.first?.saddr { #expect(sets[name] == [IPAddress("10.0.1.1")!]) }
+        if case .set(let name)? = relayed.first?.saddr {
+            #expect(Set(sets[name] ?? []) == [IPAddress("10.0.1.1")!, IPAddress("10.0.4.1")!])
+        }
+        // The server answers at the relay's address in the cameras' zone (giaddr), found with dnsmasq
+        // by the interop suite: its own rule out of the server and into the gateway.
+        let answer = server.table.chain(named: "output")!.rules.filter {
+            $0.origin?.service == "dhcp/relayed" && $0.origin?.kind == .reply
+        }
+        if case .set(let name)? = answer.first?.daddr {
+            #expect(Set(sets[name] ?? []) == [IPAddress("10.0.1.1")!, IPAddress("10.0.4.1")!])
+        } else {
+            Issue.record("no answer rule for relayed requests: \(answer.map(NftBackend.render))")
+        }
+        #expect(input.contains { $0.contains("udp sport 67 udp dport 67") && !$0.contains("ip daddr") }, "\(input)")
         // The same site without the relay: the camera zone has no DHCP server and check says so.
         let noRelay = SiteFixture.diagnostics(
             ProtocolTruthSites.dhcpRelay.replacingOccurrences(of: "roles: [dhcp/relay]", with: "roles: []"))

@@ -105,6 +105,14 @@ struct ChainBuilder {
         reply.kind = .reply
         // Peer flows already run both ways; only client/server broadcasts need reply rules.
         let needsReplies = service.broadcast && service.initiation == .client
+        // A DHCP relay speaks from, and is answered at, its address in the clients' zone (giaddr), not
+        // its address toward the server: any address of the initiator, and answers are new to conntrack.
+        let answersAnywhere = service.answersEveryAddress
+        let initiatorEveryAddress =
+            answersAnywhere
+            ? FlowDeriver.uniqued(group.initiators.map(\.host)).flatMap { name in
+                (site.host(named: name)?.addresses ?? []).map(\.address).filter { $0.family == group.family }
+            } : []
         let isListener = group.listeners.contains { $0.host == host.name }
         let isInitiator = group.initiators.contains { $0.host == host.name }
         let initiatorAddresses = group.initiators.map(\.address)
@@ -124,7 +132,7 @@ struct ChainBuilder {
                     if service.unaddressedInitiator {
                         acc.anySource = true
                     } else {
-                        acc.sources.formUnion(initiatorAddresses)
+                        acc.sources.formUnion(answersAnywhere ? initiatorEveryAddress : initiatorAddresses)
                     }
                 }
                 if service.multicast != nil && group.family == .ipv4 {
@@ -133,13 +141,16 @@ struct ChainBuilder {
                         hook: .output, kind: .flow, service: service.id, transport: .igmp, family: .ipv4)
                     add(key, origin: origin) { $0.anyDestination = true }
                 }
-                if needsReplies {
+                if needsReplies || answersAnywhere {
                     // The answer to a broadcast request is NEW to conntrack: let it out explicitly.
                     let key = Key(
                         hook: .output, kind: .reply, service: service.id, transport: transport, family: group.family,
                         sport: group.dports, dport: group.sports,
                         local: ownAddresses(in: group.listeners, family: group.family))
-                    let targets = initiatorAddresses + broadcastAddresses(zone: group.fromZone, family: group.family)
+                    let targets =
+                        answersAnywhere
+                        ? initiatorEveryAddress
+                        : initiatorAddresses + broadcastAddresses(zone: group.fromZone, family: group.family)
                     add(key, origin: reply) { $0.destinations.formUnion(targets) }
                 }
             }
@@ -148,7 +159,7 @@ struct ChainBuilder {
                     hook: .output, kind: .flow, service: service.id, transport: transport, family: group.family,
                     // The rate limit protects the listener (its input, the gateway forward), not the sender.
                     sport: group.sports, dport: dports, helper: helper,
-                    local: sending(service, in: group.initiators, family: group.family))
+                    local: answersAnywhere ? nil : sending(service, in: group.initiators, family: group.family))
                 let targets =
                     listenerAddresses
                     + (service.broadcast ? broadcastAddresses(zone: group.fromZone, family: group.family) : [])
@@ -159,12 +170,14 @@ struct ChainBuilder {
                     key.multicastScope = scope
                     add(key, origin: origin) { $0.anyDestination = true }
                 }
-                if needsReplies {
+                if needsReplies || answersAnywhere {
                     let key = Key(
                         hook: .input, kind: .reply, service: service.id, transport: transport, family: group.family,
                         sport: group.dports, dport: group.sports,
-                        iifname: broadcastInterface(service, zone: group.fromZone),
-                        local: receiving(service, in: group.initiators, zone: group.fromZone, family: group.family))
+                        iifname: answersAnywhere ? nil : broadcastInterface(service, zone: group.fromZone),
+                        local: answersAnywhere
+                            ? nil : receiving(service, in: group.initiators, zone: group.fromZone, family: group.family)
+                    )
                     add(key, origin: reply) { $0.sources.formUnion(listenerAddresses) }
                 }
             }

@@ -141,7 +141,7 @@ public enum ProfileLoader {
         let keys = [
             "summary", "transport", "port", "configurable", "source-port", "initiation", "scope", "broadcast",
             "unaddressed-initiator", "family", "helper", "related-ports", "example-port", "cite", "note", "rate-limit",
-            "multicast", "shares-port-with",
+            "multicast", "shares-port-with", "answers-every-address",
         ]
         guard let fields = node.fields("service '\(id)'", allowed: keys, log: &log) else { return nil }
         var service = Service(
@@ -189,6 +189,7 @@ public enum ProfileLoader {
                     fix: "write a prefix inside 224.0.0.0/4, e.g. 239.192.0.0/14")
             }
         }
+        service.answersEveryAddress = fields["answers-every-address"]?.bool("answers-every-address", log: &log) ?? false
         if let other = fields["shares-port-with"]?.string("shares-port-with", log: &log) {
             service.sharesPortWith = qualify(other, profile: service.profileName)
         }

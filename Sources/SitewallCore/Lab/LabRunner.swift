@@ -111,6 +111,10 @@ public final class Lab: @unchecked Sendable {
         }
         Lab.liveLock.withLock { _ = Lab.live.removeValue(forKey: ObjectIdentifier(self)) }
         guard wasCreated else { return }
+        // Whatever still runs in the lab (a daemon a test started) goes with it, never outlives it.
+        for namespace in plan.namespaces {
+            _ = try? Subprocess.run("/bin/sh", ["-c", "ip netns pids \(namespace) 2>/dev/null | xargs -r kill -9"])
+        }
         let lines = plan.namespaces.map { "netns del \($0)" }.joined(separator: "\n") + "\n"
         // -force: keep deleting after one that was never created.
         _ = try? Subprocess.run("/usr/sbin/ip", ["-force", "-batch", "-"], stdin: lines)

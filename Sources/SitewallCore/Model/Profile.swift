@@ -69,6 +69,9 @@ public struct Service: Sendable, Hashable {
     /// senders may send to it, receivers' input rules do not pin their own addresses, and receivers
     /// may send IGMP membership reports. IPv4 only; multicast stays in the zone (TTL 1).
     public var multicast: IPNetwork?
+    /// The initiator speaks from, and is answered at, any of its addresses (a DHCP relay uses its
+    /// address in the clients' zone, giaddr, toward the server): answers get reply rules of their own.
+    public var answersEveryAddress = false
     /// Another service of the profile that the same program serves on the same port (a DHCP server's
     /// relayed requests): not a clash.
     public var sharesPortWith: String?
