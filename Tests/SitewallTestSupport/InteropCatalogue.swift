@@ -20,6 +20,27 @@ public enum InteropCatalogue {
 
     static let udhcpc = "udhcpc -i {if:%} -n -q -f -B -s /bin/true -t 4 -T 1"
 
+    /// dnsmasq on `host`'s interfaces in `zones` (nil: its only one): a DHCP server of `pools`
+    /// ("FIRST,LAST" of a /24 each), or a relay from `relay.from` (giaddr) to the server `relay.to`.
+    /// A veth leaves UDP checksums to "hardware" and udhcpc's packet socket checks them, so the
+    /// interfaces checksum in software first.
+    static func dnsmasq(
+        _ host: String, zones: [String?] = [nil], pools: [String] = [], relay: (from: String, to: String)? = nil,
+        name: String
+    ) -> InteropServer {
+        let interfaces = zones.map { zone in zone.map { "{if:\(host)@\($0)}" } ?? "{if:\(host)}" }
+        var command = interfaces.map { "ethtool -K \($0) tx off; " }.joined()
+        command += "dnsmasq --no-daemon --conf-file=/dev/null --port=0 --log-dhcp --pid-file={dir}/\(name).pid"
+        command += interfaces.map { " --interface=\($0)" }.joined()
+        if let relay {
+            command += " --dhcp-relay=\(relay.from),\(relay.to)"
+        } else {
+            command += " --bind-interfaces --dhcp-leasefile={dir}/\(name).leases"
+            command += pools.map { " --dhcp-range=\($0),255.255.255.0,1h" }.joined()
+        }
+        return InteropServer(host, command, listens: "udp:67")
+    }
+
     /// MegaPower: NTP from port 123, alarm mail, DHCP from a server on a host, TFTP both ways.
     static let megapower = InteropSite(
         "megapower-video", example: "megapower-video",
@@ -35,12 +56,7 @@ public enum InteropCatalogue {
         servers: [
             InteropServer("time-1", "chronyd -f {dir}/server.conf -d -x", listens: "udp:123"),
             InteropServer("mail-1", "{py} -m aiosmtpd -n -l {addr:mail-1}:25", listens: "tcp:25"),
-            InteropServer(
-                "dhcp-1",
-                "ethtool -K {if:dhcp-1} tx off; "
-                    + "dnsmasq --no-daemon --conf-file=/dev/null --port=0 --interface={if:dhcp-1} --bind-interfaces "
-                    + "--dhcp-range=10.60.1.100,10.60.1.150,255.255.255.0,1h --dhcp-leasefile={dir}/leases "
-                    + "--pid-file={dir}/dnsmasq.pid", listens: "udp:67"),
+            dnsmasq("dhcp-1", pools: ["10.60.1.100,10.60.1.150"], name: "dhcp"),
             InteropServer("mpcpu-1", "in.tftpd -L -s {dir}/firmware -a {addr:mpcpu-1}:69", listens: "udp:69"),
             InteropServer(
                 "snapshot-pc", "in.tftpd -L -c -s {dir}/snapshots -a {addr:snapshot-pc}:69", listens: "udp:69"),
@@ -258,16 +274,8 @@ public enum InteropCatalogue {
         "campus", example: "campus",
         servers: [
             InteropServer("plc-1", "{py} {interop}/modbus_server.py {addr:plc-1} 502", listens: "tcp:502"),
-            InteropServer(
-                "time-1",
-                "dnsmasq --no-daemon --conf-file=/dev/null --port=0 --interface={if:time-1} "
-                    + "--dhcp-range=10.10.4.100,10.10.4.150,255.255.255.0,1h --dhcp-leasefile={dir}/leases "
-                    + "--pid-file={dir}/server.pid", listens: "udp:67"),
-            InteropServer(
-                "gw-1",
-                "ethtool -K {if:gw-1@video} tx off; "
-                    + "dnsmasq --no-daemon --conf-file=/dev/null --port=0 --interface={if:gw-1@video} "
-                    + "--dhcp-relay={addr:gw-1@video},{addr:time-1} --pid-file={dir}/relay.pid", listens: "udp:67"),
+            dnsmasq("time-1", pools: ["10.10.4.100,10.10.4.150"], name: "server"),
+            dnsmasq("gw-1", zones: ["video"], relay: ("{addr:gw-1@video}", "{addr:time-1}"), name: "relay"),
         ],
         ready: 0.5,
         exchanges: [
@@ -290,14 +298,8 @@ public enum InteropCatalogue {
         "dhcp-on-a-gateway",
         yaml: ProtocolTruthSites.dhcpOnAGateway + "\n  ops-pc: { address: 10.0.1.9, roles: [dhcp/client] }\n",
         servers: [
-            InteropServer(
-                "gw",
-                // A veth leaves UDP checksums to "hardware"; udhcpc's packet socket checks them.
-                "ethtool -K {if:gw@cams} tx off; ethtool -K {if:gw@ops} tx off; "
-                    + "dnsmasq --no-daemon --conf-file=/dev/null --port=0 --interface={if:gw@cams} "
-                    + "--interface={if:gw@ops} --bind-interfaces --dhcp-range=10.0.4.100,10.0.4.150,255.255.255.0,1h "
-                    + "--dhcp-range=10.0.1.100,10.0.1.150,255.255.255.0,1h --dhcp-leasefile={dir}/leases --log-dhcp "
-                    + "--pid-file={dir}/dnsmasq.pid", listens: "udp:67")
+            dnsmasq(
+                "gw", zones: ["cams", "ops"], pools: ["10.0.4.100,10.0.4.150", "10.0.1.100,10.0.1.150"], name: "dhcp")
         ],
         ready: 0.5,
         exchanges: [
@@ -317,16 +319,8 @@ public enum InteropCatalogue {
         "dhcp-relay-not-in-the-site",
         yaml: ProtocolTruthSites.dhcpRelay.replacingOccurrences(of: "roles: [dhcp/relay]", with: "roles: []"),
         servers: [
-            InteropServer(
-                "dhcp-1",
-                "ethtool -K {if:dhcp-1} tx off; dnsmasq --no-daemon --conf-file=/dev/null --port=0 "
-                    + "--interface={if:dhcp-1} --dhcp-range=10.0.4.100,10.0.4.150,255.255.255.0,1h "
-                    + "--dhcp-leasefile={dir}/leases --pid-file={dir}/server.pid", listens: "udp:67"),
-            InteropServer(
-                "gw",
-                "ethtool -K {if:gw@cams} tx off; dnsmasq --no-daemon --conf-file=/dev/null --port=0 "
-                    + "--interface={if:gw@cams} --dhcp-relay={addr:gw@cams},{addr:dhcp-1} --pid-file={dir}/relay.pid",
-                listens: "udp:67"),
+            dnsmasq("dhcp-1", pools: ["10.0.4.100,10.0.4.150"], name: "server"),
+            dnsmasq("gw", zones: ["cams"], relay: ("{addr:gw@cams}", "{addr:dhcp-1}"), name: "relay"),
         ],
         ready: 0.5,
         exchanges: [

@@ -24,8 +24,11 @@ public struct FlowGroup: Sendable {
     public var crossesZones: Bool { fromZone != toZone }
 
     /// "hmi-1, hmi-2 and 3 more"
-    static func describe(_ members: [HostAddress]) -> String {
-        let names = Array(Set(members.map(\.host))).sorted()
+    static func describe(_ members: [HostAddress]) -> String { describe(names: members.map(\.host)) }
+
+    /// "a, b, c and 2 more", sorted and without repeats.
+    static func describe(names: [String]) -> String {
+        let names = Array(Set(names)).sorted()
         if names.count <= 3 { return names.joined(separator: ", ") }
         return names.prefix(3).joined(separator: ", ") + " and \(names.count - 3) more"
     }

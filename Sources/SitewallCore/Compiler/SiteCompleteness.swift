@@ -193,14 +193,8 @@ extension SiteChecks {
         }
         for (service, hosts) in nobody.sorted(by: { $0.key < $1.key }) {
             let roles = FlowDeriver.uniqued(hosts.flatMap { $0.uses[service]?.roles ?? [] })
-            let names = hosts.map(\.name)
-            let shown =
-                names.count <= 3
-                ? names.joined(separator: ", ")
-                : names.prefix(3).joined(separator: ", ")
-                    + " and \(names.count - 3) more"
             log.warning(
-                "\(shown) use\(names.count == 1 ? "s" : "") '\(service)' (role \(roles.joined(separator: ", "))), "
+                "\(FlowGroup.describe(names: hosts.map(\.name))) use\(hosts.count == 1 ? "s" : "") '\(service)' (role \(roles.joined(separator: ", "))), "
                     + "but no host of the site offers it",
                 at: hosts[0].location,
                 fix: "add the host that serves '\(service)' with its role, or drop the role that uses it")

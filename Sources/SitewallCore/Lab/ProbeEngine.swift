@@ -203,8 +203,20 @@ public final class ProbeEngine {
 
     private func finish(_ fd: Int32, _ id: Int, _ observation: Observation) {
         if outcome[id] == nil { outcome[id] = observation }
+        forget(fd)
+    }
+
+    private func forget(_ fd: Int32) {
         close(fd)
         sockets[fd] = nil
+    }
+
+    /// The result of a non-blocking connect: 0 once connected.
+    private static func pendingError(_ fd: Int32) -> Int32 {
+        var error: Int32 = 0
+        var size = socklen_t(MemoryLayout<Int32>.size)
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size)
+        return error
     }
 
     // MARK: messages
@@ -260,10 +272,7 @@ public final class ProbeEngine {
                 // From the address the probe was for (a host with several addresses would otherwise
                 // answer from its first), on the listening port; a request from 0.0.0.0 is answered to
                 // the zone's broadcast, as a DHCP server answers.
-                defer {
-                    close(reply)
-                    sockets[reply] = nil
-                }
+                defer { forget(reply) }
                 guard withSocketAddress(probe.toAddress, port: port, { bind(reply, $0, $1) }) == 0 else { return }
                 if source?.value == 0, case .unaddressed(let answerTo)? = probe.delivery {
                     _ = withSocketAddress(answerTo, port: probe.sport ?? 68) { address, length in
@@ -298,8 +307,7 @@ public final class ProbeEngine {
                     data.withUnsafeBytes { sendto(reply, $0.baseAddress, $0.count, 0, address, length) }
                 }
             }
-            close(reply)
-            sockets[reply] = nil
+            forget(reply)
         } else {
             let payload = bytes.starts(with: [0, 3]) ? String(decoding: bytes.dropFirst(4), as: UTF8.self) : text
             if payload.hasPrefix("SWP ACK "), let id = Int(payload.dropFirst(8)), outcome[id] == nil {
@@ -443,18 +451,11 @@ public final class ProbeEngine {
             self.sockets[socket.fd]?.role = .ftpClient(id: id, passive: passive, stage: stage + 1)
         }
         if stage == 0 {
-            var error: Int32 = 0
-            var size = socklen_t(MemoryLayout<Int32>.size)
-            getsockopt(socket.fd, SOL_SOCKET, SO_ERROR, &error, &size)
-            guard error == 0 else { return finish(socket.fd, id, .refused) }
+            guard Self.pendingError(socket.fd) == 0 else { return finish(socket.fd, id, .refused) }
             advance()
             return
         }
-        guard let text = readLine(socket.fd) else {
-            sockets[socket.fd] = nil
-            close(socket.fd)
-            return
-        }
+        guard let text = readLine(socket.fd) else { return forget(socket.fd) }
         switch stage {
         case 1 where text.hasPrefix("220"):
             send(socket.fd, "USER swp\r\n")
@@ -478,11 +479,7 @@ public final class ProbeEngine {
 
     /// The server's side of a control connection: PASV opens a data listener, PORT connects to the client.
     private func handleFTPSession(_ socket: Socket) throws {
-        guard let line = readLine(socket.fd) else {
-            sockets[socket.fd] = nil
-            close(socket.fd)
-            return
-        }
+        guard let line = readLine(socket.fd) else { return forget(socket.fd) }
         if line.hasPrefix("USER") {
             send(socket.fd, "331 any password will do\r\n")
         } else if line.hasPrefix("PASV") {
@@ -529,20 +526,13 @@ public final class ProbeEngine {
                 if accepted >= 0 { close(accepted) }
                 if let probe { finish(socket.fd, probe, .passed) }
             case .dataConnector(let probe):
-                var error: Int32 = 0
-                var size = socklen_t(MemoryLayout<Int32>.size)
-                getsockopt(socket.fd, SOL_SOCKET, SO_ERROR, &error, &size)
-                if let probe, error == 0 {
+                if let probe, Self.pendingError(socket.fd) == 0 {
                     finish(socket.fd, probe, .passed)
                 } else {
-                    sockets[socket.fd] = nil
-                    close(socket.fd)
+                    forget(socket.fd)
                 }
             case .tcpClient(let id):
-                var error: Int32 = 0
-                var size = socklen_t(MemoryLayout<Int32>.size)
-                getsockopt(socket.fd, SOL_SOCKET, SO_ERROR, &error, &size)
-                finish(socket.fd, id, error == 0 ? .passed : .refused)
+                finish(socket.fd, id, Self.pendingError(socket.fd) == 0 ? .passed : .refused)
             case .udp:
                 handleDatagram(on: socket)
             case .echo(let id):

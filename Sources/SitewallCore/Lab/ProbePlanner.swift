@@ -60,8 +60,11 @@ public struct ProbePlanner {
     }
 
     /// An allowed flow group no probe can prove, and why: `verify` lists these and fails unless told.
-    public func unprobed() -> [UnprobedFlow] {
-        let probed = Set(plan().filter { $0.reason == "flow" }.map { "\($0.fromAddress)|\($0.toAddress)" })
+    public func unprobed() -> [UnprobedFlow] { unprobed(given: plan()) }
+
+    /// The same, from a plan already made (verify plans once).
+    public func unprobed(given probes: [Probe]) -> [UnprobedFlow] {
+        let probed = Set(probes.filter { $0.reason == "flow" }.map { "\($0.fromAddress)|\($0.toAddress)" })
         var result: [UnprobedFlow] = []
         for group in flows where group.allowed {
             let pairs = samplePairs(group)

@@ -47,7 +47,7 @@ public enum Verifier {
         let results = try ProbeEngine(lab: lab, timeout: options.timeout).run(probes)
         return VerifyReport(
             site: workspace.resolved.site.name, labPrefix: lab.plan.prefix, results: results,
-            unprobed: planner.unprobed())
+            unprobed: planner.unprobed(given: probes))
     }
 }
 
