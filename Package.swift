@@ -31,6 +31,9 @@ let package = Package(
             ]
         ),
         .target(name: "SitewallTestSupport", dependencies: ["SitewallCore"], path: "Tests/SitewallTestSupport"),
+        // The interop suite as a program (make interop; the interrupt test runs it). Not installed.
+        .executableTarget(
+            name: "sitewall-interop", dependencies: ["SitewallCore", "SitewallTestSupport"], path: "Tests/InteropTool"),
         .testTarget(name: "SitewallCoreTests", dependencies: ["SitewallCore", "SitewallTestSupport"]),
         .testTarget(name: "SitewallKernelTests", dependencies: ["SitewallCore", "SitewallTestSupport"]),
     ]

@@ -22,6 +22,5 @@ extension ExitCode {
     static let refused = ExitCode.failure
     /// The command could not do its work (an unreadable file, a kernel error, a failed write after a commit).
     static let trouble = ExitCode(2)
-    /// Interrupted by a signal (128 + SIGINT).
-    static let interrupted = ExitCode(130)
+    // Interrupted: 128 + the signal, from Lab.removingLabsOnSignals (verify).
 }

@@ -47,4 +47,84 @@ extension Trait where Self == ConditionTrait {
         let results = try Self.run(.dropAll)
         #expect(!results.isEmpty && results.allSatisfy { !$0.expected })
     }
+
+    enum Interruption: String, CaseIterable, Sendable {
+        /// What a terminal's Ctrl-C does: SIGINT to the whole foreground process group.
+        case ctrlC
+        /// A kill of the runner alone: its script, clients and daemons get no signal of their own.
+        case sigterm
+    }
+
+    /// Interrupted while its daemons run, a run leaves no namespace, no process and no scratch folder.
+    @Test(arguments: Interruption.allCases)
+    func anInterruptedRunLeavesNothingBehind(_ interruption: Interruption) throws {
+        guard NftLoadTests.requireLab() else { return }
+        let temporary = FileManager.default.temporaryDirectory.path
+        let scratchFolders = {
+            Set(
+                ((try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? []).filter {
+                    $0.hasPrefix("sitewall-interop-") || $0.hasPrefix("sitewall-lab-")
+                })
+        }
+        let before = scratchFolders()
+        let scratch = try ScratchDirectory("sitewall-test")
+        let job = try ForegroundJob(
+            Repository.built("sitewall-interop"), ["--site", "security-center-iiot", "--mode", "nft"],
+            stderr: scratch.file("stderr"))
+        let pid = job.pid
+        let prefix = "swl\(pid % 100_000)x"
+        // Whatever the run leaves (on a failure) goes when the test ends.
+        defer {
+            if job.wait(seconds: 0) == nil { kill(-pid, SIGKILL) }
+            for namespace in Lab.existingNamespaces(prefix: prefix) {
+                _ = try? Run.program("/bin/sh", ["-c", "ip netns pids \(namespace) | xargs -r kill -9"])
+                _ = try? Run.program("/usr/sbin/ip", ["netns", "del", namespace])
+            }
+            for folder in scratchFolders().subtracting(before) {
+                try? FileManager.default.removeItem(atPath: temporary + "/" + folder)
+            }
+        }
+        let inLab = { () -> [Int32] in
+            Lab.existingNamespaces(prefix: prefix).flatMap { namespace in
+                ((try? Run.program("/usr/sbin/ip", ["netns", "pids", namespace]))?.stdout ?? "")
+                    .split(separator: "\n").compactMap { Int32($0) }
+            }
+        }
+        // Wait until the daemons run (three or more processes in the lab), then interrupt.
+        let deadline = Date().addingTimeInterval(60)
+        var running = inLab()
+        while running.count < 3 && Date() < deadline && job.wait(seconds: 0) == nil {
+            usleep(50_000)
+            running = inLab()
+        }
+        try #require(running.count >= 3, "the daemons never started: \(running)")
+        let runFolders = scratchFolders().subtracting(before)
+        switch interruption {
+        case .ctrlC: kill(-pid, SIGINT)
+        case .sigterm: kill(pid, SIGTERM)
+        }
+        let status = job.wait(seconds: 30)
+        let message = job.stderr
+        #expect(status == (interruption == .ctrlC ? 130 : 143), "\(message)")
+        #expect(message.contains("interrupted: the lab, its daemons and clients were removed"))
+        #expect(Lab.existingNamespaces(prefix: prefix).isEmpty)
+        // Killed processes may linger a moment as zombies until init reaps them; none may still run.
+        let stillRunning = { () -> [Int32] in
+            running.filter { pid in
+                guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else {
+                    return false
+                }
+                return !status.contains("State:\tZ")
+            }
+        }
+        let settled = Date().addingTimeInterval(5)
+        while !stillRunning().isEmpty && Date() < settled { usleep(50_000) }
+        #expect(stillRunning().isEmpty, "still running: \(stillRunning())")
+        // Nothing of the run's own (its script and clients name its folders) outlives it either.
+        for folder in runFolders {
+            let left = try Run.program("/usr/bin/pgrep", ["-af", folder])
+            #expect(left.stdout.isEmpty, "left running: \(left.stdout)")
+        }
+        #expect(scratchFolders().subtracting(before).isEmpty, "left: \(scratchFolders().subtracting(before))")
+    }
 }

@@ -196,22 +196,20 @@ import Testing
 
     @Test func interruptedVerifyRemovesItsLab() throws {
         guard NftLoadTests.requireLab() else { return }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Repository.executable)
-        process.arguments = [
-            "verify", Repository.example("campus"), "--profiles", Repository.profiles, "--timeout", "10",
-        ]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        // The lab's names start with the process id (Lab.init); wait until it stands, then interrupt.
-        let prefix = "swl\(process.processIdentifier % 100_000)x"
+        let scratch = try ScratchDirectory("sitewall-test")
+        let job = try ForegroundJob(
+            Repository.executable,
+            ["verify", Repository.example("campus"), "--profiles", Repository.profiles, "--timeout", "10"],
+            stderr: scratch.file("stderr"))
+        // The lab's names start with the process id (Lab.init); wait until it stands, then interrupt
+        // as Ctrl-C does (the whole foreground process group).
+        let prefix = "swl\(job.pid % 100_000)x"
         let deadline = Date().addingTimeInterval(20)
         while Lab.existingNamespaces(prefix: prefix).count < 10 && Date() < deadline { usleep(50_000) }
         #expect(Lab.existingNamespaces(prefix: prefix).count >= 10)
-        process.interrupt()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 130)
+        kill(-job.pid, SIGINT)
+        #expect(job.wait(seconds: 30) == 130, "\(job.stderr)")
+        #expect(job.stderr.contains("interrupted; the lab was removed"))
         #expect(Lab.existingNamespaces(prefix: prefix).isEmpty)
     }
 }

@@ -190,8 +190,26 @@ public enum InteropRunner {
 
     static func quoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 
+    /// Ctrl-C or a kill while it runs removes the lab, its daemons and clients and the scratch folder.
     public static func run(_ site: InteropSite, mode: InteropMode) throws -> [InteropResult] {
         let workspace = try site.workspace()
+        let scratch = try ScratchDirectory("sitewall-interop")
+        let dir = scratch.path
+        // The script leads a process group of its own: it and its clients go at once.
+        let stopScript: @Sendable () -> Void = {
+            let text = (try? String(contentsOfFile: "\(dir)/script.pid", encoding: .utf8)) ?? ""
+            if let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1 { kill(-pid, SIGKILL) }
+        }
+        let removeScratch: @Sendable () -> Void = { try? FileManager.default.removeItem(atPath: dir) }
+        return try Lab.removingLabsOnSignals(
+            message: "interrupted: the lab, its daemons and clients were removed", stopping: stopScript,
+            then: removeScratch
+        ) { try run(site, mode: mode, workspace: workspace, dir: dir) }
+    }
+
+    static func run(
+        _ site: InteropSite, mode: InteropMode, workspace: Workspace, dir: String
+    ) throws -> [InteropResult] {
         let lab = Lab(site: workspace.resolved)
         defer { lab.tearDown() }
         try lab.build()
@@ -204,12 +222,10 @@ public enum InteropRunner {
             case .dropAll: try lab.load(nft: InteropMode.dropAllRuleset, into: target.name)
             }
         }
-        let scratch = try ScratchDirectory("sitewall-interop")
         // Daemons drop privileges (mosquitto, postgres): let them read and write here.
-        chmod(scratch.path, 0o777)
-        let dir = scratch.path
+        chmod(dir, 0o777)
         let namespace = { (host: String) in lab.plan.node(for: host)?.namespace ?? "missing-\(host)" }
-        var script = "set -u\ncd \(dir)\n"
+        var script = "set -u\necho $$ > \(dir)/script.pid\ncd \(dir)\n"
         script += "stop() { for f in \(dir)/server-*.pid; do [ -f \"$f\" ] && kill -TERM -- -\"$(cat \"$f\")\" "
         script += "2>/dev/null; done; sleep 0.3; for f in \(dir)/server-*.pid; do [ -f \"$f\" ] && "
         script += "kill -KILL -- -\"$(cat \"$f\")\" 2>/dev/null; done; }\ntrap stop EXIT INT TERM\n"
@@ -237,7 +253,7 @@ public enum InteropRunner {
             clients.append("$c\(i)")
         }
         script += "wait \(clients.joined(separator: " "))\nsleep 0.5\n"
-        _ = try Subprocess.run("/bin/sh", ["-c", script])
+        _ = try Subprocess.run("/usr/bin/setsid", ["-w", "/bin/sh", "-c", script])
         // (A daemon that ignored its signal is killed when the lab is torn down.)
         let read = { (name: String) in (try? String(contentsOfFile: "\(dir)/\(name)", encoding: .utf8)) ?? "" }
         // Daemons that log to a file of their own write it as daemon-*.log.

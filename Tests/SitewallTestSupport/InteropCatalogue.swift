@@ -3,12 +3,13 @@ import Foundation
 /// The real protocol software the interop suite runs through every example's compiled rules:
 /// each exchange the site allows, and beside it the neighbour that matters, which must fail.
 public enum InteropCatalogue {
-    public static let sites = [megapower, opto22, plantScada, securityCenter, campus, dhcpGateway, unaskedRelay].filter
-    { site in
+    public static let all = [megapower, opto22, plantScada, securityCenter, campus, dhcpGateway, unaskedRelay]
+
+    /// The sites to run: all of them, or those SITEWALL_INTEROP_ONLY=a,b names.
+    public static let sites = all.filter { site in
         ProcessInfo.processInfo.environment["SITEWALL_INTEROP_ONLY"].map {
             $0.split(separator: ",").contains { $0 == site.name }
-        }
-            ?? true
+        } ?? true
     }
 
     static func chrony(_ name: String, server: String) -> String {

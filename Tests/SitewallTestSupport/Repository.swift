@@ -27,14 +27,17 @@ public enum Repository {
     }()
 
     /// The built `sitewall` executable, next to the test bundle.
-    public static var executable: String {
+    public static var executable: String { built("sitewall") }
+
+    /// An executable of this package, next to the test bundle.
+    public static func built(_ name: String) -> String {
         var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         while url.path != "/" {
-            let candidate = url.deletingLastPathComponent().appendingPathComponent("sitewall").path
+            let candidate = url.deletingLastPathComponent().appendingPathComponent(name).path
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
             url.deleteLastPathComponent()
         }
-        return root + "/.build/debug/sitewall"
+        return root + "/.build/debug/" + name
     }
 }
 

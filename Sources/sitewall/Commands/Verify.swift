@@ -56,31 +56,18 @@ extension Sitewall {
 
         func run() throws {
             let workspace = try options.load()
-            // Ctrl-C or a kill still removes the lab's namespaces.
-            var sources: [DispatchSourceSignal] = []
-            for sig in [SIGINT, SIGTERM, SIGHUP] {
-                signal(sig, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-                source.setEventHandler {
-                    Lab.tearDownAll()
-                    Output.error("interrupted; the lab was removed")
-                    Foundation.exit(ExitCode.interrupted.rawValue)
-                }
-                source.resume()
-                sources.append(source)
-            }
-            defer { for source in sources { source.cancel() } }
             var verifyOptions = Verifier.Options()
             verifyOptions.timeout = timeout
             verifyOptions.pairsPerGroup = pairs
             if target == .iptables { verifyOptions.load = Verifier.Options.iptablesLoader }
             if target == .netlink { verifyOptions.load = Verifier.Options.netlinkLoader }
+            // Ctrl-C or a kill still removes the lab's namespaces.
             let report: VerifyReport
             do {
-                report = try Verifier.run(workspace, options: verifyOptions)
+                report = try Lab.removingLabsOnSignals(message: "sitewall: interrupted; the lab was removed") {
+                    try Verifier.run(workspace, options: verifyOptions)
+                }
             } catch {
-                // Interrupted: the signal handler is removing the lab and will exit with 130.
-                if Lab.interrupted { while true { sleep(1) } }
                 Output.error("\(error)")
                 throw ExitCode.trouble
             }
