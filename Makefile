@@ -7,7 +7,14 @@ APT_PACKAGES := libnftnl-dev libmnl-dev libnftables-dev nftables iptables iprout
 TEST_APT_PACKAGES := dnsmasq udhcpc chrony swaks snmpd snmp snmptrapd mosquitto mosquitto-clients openssl curl \
 	postgresql python3-venv conntrack ethtool
 
-.PHONY: all deps test-deps build example examples test interop lint check clean bench
+.PHONY: all deps test-deps build example examples test interop lint check clean bench release install deb
+
+# make install: PREFIX and DESTDIR as usual; CONFIG=debug installs the debug build (for tests).
+PREFIX ?= /usr/local
+DESTDIR ?=
+CONFIG ?= release
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+SHARE := $(DESTDIR)$(PREFIX)/share
 
 all: build
 
@@ -45,13 +52,56 @@ example: deps build
 	else echo "not root: skipped the nft load check"; fi
 	@echo "wrote $(OUT)/gw-1.nft and one file per host in $(OUT)/campus/"
 
+# The release binary, with the Swift runtime linked in (it runs where no toolchain is installed).
+release: deps
+	$(SWIFT) build -c release --static-swift-stdlib --product sitewall
+
+# The binary, the profiles (the binary finds them in ../share/sitewall/profiles), the examples,
+# man pages, shell completions, the boot unit and the documentation.
+install: $(if $(filter release,$(CONFIG)),release,build)
+	install -D -m 755 .build/$(CONFIG)/sitewall $(DESTDIR)$(PREFIX)/bin/sitewall
+	cd Profiles && find . -type f -name '*.yaml' | while read -r f; do \
+		install -D -m 644 "$$f" "$(SHARE)/sitewall/profiles/$$f" || exit 1; done
+	install -d $(SHARE)/sitewall/examples $(SHARE)/doc/sitewall $(SHARE)/man/man1
+	install -m 644 Examples/*.yaml $(SHARE)/sitewall/examples/
+	install -m 644 README.md LICENSE docs/*.md dist/target.example $(SHARE)/doc/sitewall/
+	rm -rf .build/man && mkdir -p .build/man
+	$(SWIFT) build --product generate-manual > /dev/null
+	.build/debug/generate-manual .build/$(CONFIG)/sitewall --multi-page \
+		--date $$(git log -1 --format=%cs 2>/dev/null || date +%F) --output-directory .build/man
+	install -m 644 .build/man/*.1 $(SHARE)/man/man1/
+	install -d $(SHARE)/bash-completion/completions $(SHARE)/zsh/site-functions $(SHARE)/fish/vendor_completions.d
+	.build/$(CONFIG)/sitewall --generate-completion-script bash > $(SHARE)/bash-completion/completions/sitewall
+	.build/$(CONFIG)/sitewall --generate-completion-script zsh > $(SHARE)/zsh/site-functions/_sitewall
+	.build/$(CONFIG)/sitewall --generate-completion-script fish > $(SHARE)/fish/vendor_completions.d/sitewall.fish
+	install -d $(DESTDIR)$(SYSTEMDDIR)
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' dist/sitewall.service > $(DESTDIR)$(SYSTEMDDIR)/sitewall.service
+	@echo "installed under $(DESTDIR)$(PREFIX); put the site in /etc/sitewall/site.yaml, this machine's name in" \
+		"/etc/sitewall/target (see $(PREFIX)/share/doc/sitewall/target.example), then systemctl enable sitewall"
+
+# A Debian package of `make install` (PREFIX=/usr) in .build/sitewall_VERSION_ARCH.deb.
+VERSION := $(shell sed -n 's/.*"sitewall \([0-9.]*\) .*/\1/p' Sources/sitewall/Sitewall.swift)
+DEB := .build/sitewall_$(VERSION)_$(shell dpkg --print-architecture).deb
+deb: release
+	rm -rf .build/deb && $(MAKE) --no-print-directory install PREFIX=/usr DESTDIR=$(CURDIR)/.build/deb \
+		SYSTEMDDIR=/lib/systemd/system > /dev/null
+	strip .build/deb/usr/bin/sitewall
+	mkdir -p .build/deb/DEBIAN
+	sed -e 's/@VERSION@/$(VERSION)/' -e "s/@ARCH@/$$(dpkg --print-architecture)/" \
+		-e "s/@SIZE@/$$(du -sk .build/deb | cut -f1)/" dist/control.in > .build/deb/DEBIAN/control
+	dpkg-deb --root-owner-group -Zxz --build .build/deb $(DEB)
+	@echo "built $(DEB)"
+
 examples: build
 	@for f in Examples/*.yaml; do $(BIN) check $$f || exit 1; done
 
 # Tests run one at a time: the kernel tests build labs of many namespaces, and two at once on a
 # 2-core machine only make probe timeouts likelier.
+# InstallTests installs the Debian package into a copy-on-write root without the toolchain or the
+# checkout, and runs the files `make install` put in .build/deb with the checkout hidden.
 test: deps test-deps lint
 	$(SWIFT) build --build-tests
+	$(MAKE) --no-print-directory deb
 	$(SWIFT) test --no-parallel
 
 # The interop suite alone: real protocol software through every example's rules (about 6 minutes).

@@ -6,7 +6,7 @@ struct Sitewall: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sitewall",
         abstract: "Compile vendor port profiles and a site description into least-privilege firewall rules.",
-        version: "0.1.0",
+        version: versionText,
         subcommands: [
             Compile.self, Check.self, Apply.self, Diff.self, Confirm.self, Rollback.self, Verify.self, Profiles.self,
             GenerateSite.self, WatchdogCommand.self,
@@ -14,20 +14,33 @@ struct Sitewall: ParsableCommand {
     )
 }
 
+/// sitewall's version and the shipped profile set's, for --version.
+let versionText: String = {
+    let profiles = ProfileLocator.shipped.map { folder in
+        "profiles \(ProfileLoader.setVersion(in: folder) ?? "(no version)") in \(folder)"
+    }
+    return "sitewall 0.2.0 (\(profiles ?? "no shipped profiles found"))"
+}()
+
+enum ProfileOptions {
+    static let help: String =
+        "A folder of profiles to use before the others (repeatable); then $SITEWALL_PROFILES (folders separated "
+        + "by ':'), \(ProfileLocator.machineFolder) and the profiles sitewall ships with. A profile replaces a "
+        + "later one of the same name."
+}
+
 /// Options every command that reads a site shares.
 struct SiteOptions: ParsableArguments {
     @Argument(help: "The site description (YAML).")
     var site: String
 
-    @Option(help: "The profiles folder (default: $SITEWALL_PROFILES, or the Profiles/ folder sitewall ships with).")
-    var profiles: String?
-
-    var profilesDirectory: String { ProfileLocator.locate(explicit: profiles) }
+    @Option(help: ArgumentHelp(ProfileOptions.help, valueName: "folder"))
+    var profiles: [String] = []
 
     /// Loads the site, printing every diagnostic to stderr and exiting 1 on errors.
     func load() throws -> Workspace {
         do {
-            return try Workspace.load(site: site, profiles: profilesDirectory)
+            return try Workspace.load(site: site, profilePath: ProfileLocator.path(explicit: profiles))
         } catch let error as DiagnosticsError {
             Output.printDiagnostics(error.diagnostics)
             let count = error.errors.count

@@ -101,7 +101,7 @@ import Testing
         let show = try Self.sitewall("profiles", "show", "plant-scada")
         #expect(show.status == 0)
         #expect(show.stdout.contains("plant-scada/alarm  tcp/2080, configurable"))
-        #expect(show.stdout.contains("source: 000_6d1a2f70aee8f97d.txt: row 2080 'Alarm server.'"))
+        #expect(show.stdout.contains("source: aveva-server-processes: row 2080 'Alarm server.'"))
         #expect(show.stdout.contains("Invalid port number (2080-2088,2073,3073,5482,20222 are reserved)."))
         let missing = try Self.sitewall("profiles", "show", "plantscada")
         #expect(missing.status == 1 && missing.stderr.contains("did you mean 'plant-scada'?"))

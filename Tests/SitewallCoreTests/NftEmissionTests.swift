@@ -41,7 +41,7 @@ import Testing
         #expect(
             line.contains(
                 "comment \"opto22/pac-control-host: pac-control -> snap-pac "
-                    + "[002 firmware table '22001 PAC Control and ioControl host port']\""
+                    + "[opto22-ports firmware table '22001 PAC Control and ioControl host port']\""
             ))
     }
 

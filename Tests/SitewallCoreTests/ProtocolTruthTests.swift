@@ -189,7 +189,7 @@ import Testing
         #expect(!groups.isEmpty)
         for group in groups { #expect(group.initiatorRoles == ["plant-scada/client"], "\(group.summary)") }
         let note = try #require(Repository.catalog.services["plant-scada/system-services"]?.note)
-        #expect(note.contains("The role of 2087") && note.contains("safe reading"))
+        #expect(note.contains("open item") && note.contains("safe reading"))
     }
 
     /// 6: OPC UA discovery as the profile reads it: clients and registering servers reach the LDS on

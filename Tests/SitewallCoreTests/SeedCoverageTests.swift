@@ -14,12 +14,12 @@ import Testing
         var description: String { "\(document) \(ports) (\(what))" }
     }
 
-    static let plantSCADA = "000_6d1a2f70aee8f97d.txt"
-    static let genetec = "001_d240484fe08123b1.txt"
-    static let opto = "002_7067607ca248d15c.txt"
-    static let megapower = "003_9a467e77855fc095.txt"
+    static let plantSCADA = "aveva-server-processes"
+    static let genetec = "genetec-iiot-ports"
+    static let opto = "opto22-ports"
+    static let megapower = "megapower-cpu-ports"
 
-    /// Transcribed by hand from ../shared/seeds, one entry per port row.
+    /// Transcribed by hand from the four vendor documents (Profiles/profile-set.yaml), one entry per port row.
     static let rows: [Row] = [
         Row(document: plantSCADA, ports: "2073", what: "CtAPI"),
         Row(document: plantSCADA, ports: "2080", what: "Alarm server"),

@@ -59,7 +59,7 @@ import Testing
         }
         #expect(report.entries.contains { $0.kind == "rule-missing" && ($0.rule ?? "").contains("tcp dport 20230") })
         #expect(report.entries.contains { $0.kind == "rule-extra" && ($0.rule ?? "").contains("tcp dport 20222") })
-        #expect(report.text.contains("plant-scada/odbc  [000 row 20222"))
+        #expect(report.text.contains("plant-scada/odbc  [aveva-server-processes row 20222"))
     }
 
     @Test func aHostOnlyInOneSiteGainsOrLosesItsTable() throws {

@@ -30,7 +30,7 @@ import Testing
                 "nft delete rule inet sitewall forward handle "
                 + "$(nft -a list chain inet sitewall forward | grep 'dport 20222' | sed 's/.*handle //')",
             expect: [
-                "plant-scada/odbc  [000 row 20222",
+                "plant-scada/odbc  [aveva-server-processes row 20222",
                 "- no longer: gw-1 forwards tcp/20222 from bi-1 (set plant_scada_odbc_client_enterprise_v4) "
                     + "to odbc-1 (set plant_scada_odbc_server_supervisory_v4) (in eth0, out eth1) (rule missing)",
             ]),
@@ -328,11 +328,11 @@ import Testing
     @Test func otherTablesOnTheSameHooksAreWarnedAbout() throws {
         guard NftLoadTests.requireLab() else { return }
         let site = Repository.example("campus")
+        let scratch = try ScratchDirectory("sitewall-w")
         let result = try NetnsSandbox.run(
             """
             \(Self.sitewall([
-                "apply", site, "--gateway", "gw-1", "--force", "--state-directory",
-                "/tmp/sitewall-w-\(UUID().uuidString)",
+                "apply", site, "--gateway", "gw-1", "--force", "--state-directory", scratch.file("state"),
             ])) > /dev/null
             nft add table ip filter
             nft add chain ip filter FORWARD '{ type filter hook forward priority -10; policy accept; }'

@@ -1,9 +1,20 @@
 /// The text `sitewall profiles show` prints: every service with its ports, direction and sources.
 public enum ProfileReport {
-    public static func render(_ profile: Profile) -> String {
+    public static func render(_ profile: Profile, documents: [String: SourceDocument] = [:]) -> String {
         var out = "\(profile.name): \(profile.vendor) \(profile.product)\n"
         if !profile.summary.isEmpty { out += "  \(profile.summary)\n" }
-        if !profile.documents.isEmpty { out += "  documents: \(profile.documents.joined(separator: ", "))\n" }
+        out += "  file: \(profile.file)\n"
+        for file in profile.replaces { out += "  replaces: \(file)\n" }
+        // Every document the profile cites, by the id its citations use.
+        var cited = profile.documents
+        let all =
+            profile.services.flatMap(\.citations) + profile.roles.flatMap { ($0.offers + $0.uses).flatMap(\.citations) }
+            + profile.constraints.flatMap(\.citations)
+        for citation in all where !cited.contains(citation.document) { cited.append(citation.document) }
+        if !cited.isEmpty {
+            out += "  documents:\n"
+            for id in cited { out += "    \(id): \(documents[id]?.name ?? "(not listed in any profile-set.yaml)")\n" }
+        }
         out += "\nservices:\n"
         for service in profile.services {
             let transports = service.transports.map(\.rawValue).joined(separator: "+")

@@ -8,8 +8,12 @@ public struct Workspace: Sendable {
 
     /// Loads and checks everything; throws `DiagnosticsError` listing every error (and warning) found.
     public static func load(site path: String, profiles directory: String) throws -> Workspace {
+        try load(site: path, profilePath: [ProfileFolder(directory)])
+    }
+
+    public static func load(site path: String, profilePath: [ProfileFolder]) throws -> Workspace {
         var log = DiagnosticLog()
-        let catalog = ProfileLoader.load(directory: directory, log: &log)
+        let catalog = ProfileLoader.load(path: profilePath, log: &log)
         try log.throwIfErrors()
         guard let site = SiteLoader.load(path: path, log: &log) else { throw DiagnosticsError(log.diagnostics) }
         return try load(site: site, catalog: catalog, log: log)

@@ -1,38 +1,140 @@
 import Foundation
 
-/// Reads every `*.yaml` profile under a folder into a catalog, checking references between them.
+/// One folder of a profile search path.
+public struct ProfileFolder: Hashable, Sendable {
+    public var path: String
+    /// Named by the user (--profiles, SITEWALL_PROFILES): missing is an error, not a skip.
+    public var required: Bool
+
+    public init(_ path: String, required: Bool = true) {
+        self.path = path
+        self.required = required
+    }
+}
+
+/// Reads every `*.yaml` profile under the folders of a search path into a catalog, checking
+/// references between them. A profile in an earlier folder replaces one of the same name in a later
+/// folder (a site's own version of a shipped profile); the documents they cite come from each
+/// folder's profile-set.yaml.
 public enum ProfileLoader {
+    /// The file in a profile folder that gives the set's version and the documents its profiles cite.
+    public static let setFile = "profile-set.yaml"
+
     public static func load(directory: String) throws -> ProfileCatalog {
+        try load(path: [ProfileFolder(directory)])
+    }
+
+    public static func load(path: [ProfileFolder]) throws -> ProfileCatalog {
         var log = DiagnosticLog()
-        let catalog = load(directory: directory, log: &log)
+        let catalog = load(path: path, log: &log)
         try log.throwIfErrors()
         return catalog
     }
 
     public static func load(directory: String, log: inout DiagnosticLog) -> ProfileCatalog {
-        let files = yamlFiles(under: directory)
-        if files.isEmpty {
-            log.error(
-                "no profiles found in '\(directory)'", at: nil,
-                fix: "pass --profiles DIR pointing at sitewall's Profiles/ folder, or set SITEWALL_PROFILES")
+        load(path: [ProfileFolder(directory)], log: &log)
+    }
+
+    public static func load(path: [ProfileFolder], log: inout DiagnosticLog) -> ProfileCatalog {
+        var folders: [ProfileFolder] = []
+        for folder in path where !folders.contains(where: { same($0.path, folder.path) }) {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue {
+                folders.append(folder)
+            } else if folder.required {
+                log.error(
+                    "profile folder '\(folder.path)' does not exist", at: nil,
+                    fix: "check --profiles and SITEWALL_PROFILES (a colon-separated list of folders)")
+            }
+        }
+        var documents: [String: SourceDocument] = [:]
+        for folder in folders {
+            for document in loadDocuments(folder.path, log: &log) where documents[document.id] == nil {
+                documents[document.id] = document
+            }
         }
         var profiles: [Profile] = []
-        for path in files {
-            let display = path.hasPrefix(directory) ? "Profiles" + path.dropFirst(directory.count) : path
-            guard let root = YAMLNode.load(file: path, displayName: display, log: &log) else { continue }
-            if let profile = parseProfile(root, log: &log) {
-                if let twin = profiles.first(where: { $0.name == profile.name }) {
-                    log.error(
-                        "profile '\(profile.name)' is defined twice", at: root.location,
-                        fix: "rename one; the other is in \(twin.file)")
-                } else {
-                    profiles.append(profile)
+        $documents.withValue(documents) {
+            for folder in folders {
+                var here: [Profile] = []
+                for file in yamlFiles(under: folder.path) {
+                    guard let root = YAMLNode.load(file: file, displayName: file, log: &log),
+                        let profile = parseProfile(root, log: &log)
+                    else { continue }
+                    if let twin = here.first(where: { $0.name == profile.name }) {
+                        log.error(
+                            "profile '\(profile.name)' is defined twice", at: root.location,
+                            fix: "rename one; the other is in \(twin.file)")
+                    } else {
+                        here.append(profile)
+                    }
+                }
+                // An earlier folder's profile of the same name stands in for this one.
+                for var profile in here {
+                    if let index = profiles.firstIndex(where: { $0.name == profile.name }) {
+                        profiles[index].replaces.append(profile.file)
+                    } else {
+                        profile.replaces = []
+                        profiles.append(profile)
+                    }
                 }
             }
         }
-        let catalog = ProfileCatalog(profiles: profiles)
+        if profiles.isEmpty && !log.hasErrors {
+            log.error(
+                "no profiles found in \(folders.map { "'\($0.path)'" }.joined(separator: ", "))", at: nil,
+                fix: "pass --profiles DIR pointing at a folder of profiles, or set SITEWALL_PROFILES")
+        }
+        let catalog = ProfileCatalog(profiles: profiles, documents: documents)
         checkReferences(catalog, log: &log)
         return catalog
+    }
+
+    static func same(_ a: String, _ b: String) -> Bool {
+        URL(fileURLWithPath: a).standardizedFileURL.resolvingSymlinksInPath().path
+            == URL(fileURLWithPath: b).standardizedFileURL.resolvingSymlinksInPath().path
+    }
+
+    /// The version a folder's profile-set.yaml gives (read without a YAML parser: --version needs it fast).
+    public static func setVersion(in directory: String) -> String? {
+        guard let text = try? String(contentsOfFile: directory + "/" + setFile, encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("version:") {
+            return line.dropFirst("version:".count).trimmingCharacters(in: .whitespaces)
+        }
+        return nil
+    }
+
+    /// The documents citations may name while profiles are parsed; nil (a lone profile's text): any.
+    @TaskLocal static var documents: [String: SourceDocument]?
+
+    static func loadDocuments(_ directory: String, log: inout DiagnosticLog) -> [SourceDocument] {
+        let file = directory + "/" + setFile
+        guard FileManager.default.fileExists(atPath: file),
+            let root = YAMLNode.load(file: file, displayName: file, log: &log),
+            let fields = root.fields("a profile set", allowed: ["version", "documents"], log: &log)
+        else { return [] }
+        var documents: [SourceDocument] = []
+        for (id, keyNode, value) in fields["documents"]?.entries("documents", log: &log) ?? [] {
+            guard isValidName(id) else {
+                log.error("document id '\(id)' must be lower-case letters, digits and '-'", at: keyNode.location)
+                continue
+            }
+            let allowed = ["vendor", "title", "section", "date"]
+            guard let fields = value.fields("a document", allowed: allowed, log: &log) else { continue }
+            guard let vendor = fields["vendor"]?.string("vendor", log: &log),
+                let title = fields["title"]?.string("title", log: &log)
+            else {
+                log.error(
+                    "document '\(id)' needs a vendor and a title", at: keyNode.location,
+                    fix: "name it as its publisher does: vendor, title, and the section and date if known")
+                continue
+            }
+            documents.append(
+                SourceDocument(
+                    id: id, vendor: vendor, title: title, section: fields["section"]?.string("section", log: &log),
+                    date: fields["date"]?.string("date", log: &log)))
+        }
+        return documents
     }
 
     public static func parse(_ text: String, file: String, log: inout DiagnosticLog) -> Profile? {
@@ -44,6 +146,7 @@ public enum ProfileLoader {
         guard let enumerator = FileManager.default.enumerator(atPath: directory) else { return [] }
         var files: [String] = []
         while let item = enumerator.nextObject() as? String {
+            guard item != setFile else { continue }
             if item.hasSuffix(".yaml") || item.hasSuffix(".yml") { files.append(directory + "/" + item) }
         }
         return files.sorted()
@@ -114,6 +217,19 @@ public enum ProfileLoader {
                 let doc = fields["doc"]?.string("doc", log: &log), let ref = fields["ref"]?.string("ref", log: &log)
             {
                 citations.append(Citation(document: doc, reference: ref))
+            } else {
+                continue
+            }
+            guard let documents else { continue }
+            let id = citations[citations.count - 1].document
+            if let document = documents[id] {
+                citations[citations.count - 1].source = document.name
+            } else {
+                log.error(
+                    "the citation names document '\(id)', which no profile-set.yaml on the profile path lists",
+                    at: item.location,
+                    fix: "cite one of \(documents.keys.sorted().joined(separator: ", ")), or add '\(id)' to the "
+                        + "profile-set.yaml next to the profile (vendor, title, section, date)")
             }
         }
         return citations

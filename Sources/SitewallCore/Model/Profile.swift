@@ -1,27 +1,61 @@
+/// A document profiles cite (profile-set.yaml next to the profiles): named as its publisher names it.
+public struct SourceDocument: Hashable, Sendable, Codable {
+    /// The short id citations and tools use ("aveva-server-processes").
+    public var id: String
+    public var vendor: String
+    public var title: String
+    public var section: String?
+    public var date: String?
+
+    public init(id: String, vendor: String, title: String, section: String? = nil, date: String? = nil) {
+        self.id = id
+        self.vendor = vendor
+        self.title = title
+        self.section = section
+        self.date = date
+    }
+
+    /// What a reader looks for: vendor, title, section and date.
+    public var name: String { ([vendor, title] + [section, date].compactMap { $0 }).joined(separator: ", ") }
+
+    /// sitewall's own protocol notes (docs/): background, shown after the vendors' documents.
+    public static let protocolNotes = "protocol-notes"
+}
+
 /// A statement in a source document that a profile fact rests on.
 public struct Citation: Hashable, Sendable, Codable, CustomStringConvertible {
-    /// The document's file name (for the vendor seeds) or reference name.
+    /// The id of the document (profile-set.yaml).
     public var document: String
     /// The row or sentence, quoted closely enough to find it.
     public var reference: String
+    /// The document's full name (vendor, title, section, date), for readers of the policy.
+    public var source: String?
 
-    public init(document: String, reference: String) {
+    public init(document: String, reference: String, source: String? = nil) {
         self.document = document
         self.reference = reference
+        self.source = source
     }
 
     public var description: String { "\(document): \(reference)" }
 
-    /// The citation to show first: a vendor document (seed files start with a number) over background references.
-    public static func preferred(_ citations: [Citation]) -> Citation? {
-        citations.first { $0.document.first?.isNumber ?? false } ?? citations.first
+    // The id and reference are the citation; the name only spells the id out.
+    public static func == (lhs: Citation, rhs: Citation) -> Bool {
+        lhs.document == rhs.document && lhs.reference == rhs.reference
     }
 
-    /// A short form for rule comments: the document's first part and the row.
-    public var short: String {
-        let doc = document.split(separator: "_").first.map(String.init) ?? document
-        return "\(doc) \(reference)"
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(document)
+        hasher.combine(reference)
     }
+
+    /// The citation to show first: a vendor's document over sitewall's background notes.
+    public static func preferred(_ citations: [Citation]) -> Citation? {
+        citations.first { $0.document != SourceDocument.protocolNotes } ?? citations.first
+    }
+
+    /// A short form for rule comments: the document's id and the row.
+    public var short: String { "\(document) \(reference)" }
 }
 
 /// Who opens a connection for a service.
@@ -155,6 +189,8 @@ public struct Profile: Sendable {
     public var roles: [Role]
     public var constraints: [VendorConstraint]
     public var file: String
+    /// Files of profiles of the same name later on the profile path, which this one replaces.
+    public var replaces: [String] = []
 }
 
 /// Every loaded profile, indexed by service and role id.
@@ -162,8 +198,11 @@ public struct ProfileCatalog: Sendable {
     public let profiles: [Profile]
     public let services: [String: Service]
     public let roles: [String: Role]
+    /// The documents the profiles cite, by id.
+    public let documents: [String: SourceDocument]
 
-    public init(profiles: [Profile]) {
+    public init(profiles: [Profile], documents: [String: SourceDocument] = [:]) {
+        self.documents = documents
         self.profiles = profiles.sorted { $0.name < $1.name }
         var services: [String: Service] = [:]
         var roles: [String: Role] = [:]

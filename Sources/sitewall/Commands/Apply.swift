@@ -27,7 +27,10 @@ extension Sitewall {
         @Option(help: "Roll back to the previous ruleset unless 'sitewall confirm' runs within SECONDS.")
         var confirm: Int?
 
-        @Option(help: "Also write the equivalent nft script here (for the nftables boot service).")
+        @Option(
+            help: ArgumentHelp(
+                "Also write the nft script of the table here once confirmed; /etc/nftables.conf loads it with "
+                    + "include \"PATH\" after its flush ruleset line (sitewall.service needs no such file)."))
         var persist: String?
 
         @Option(help: "Where --confirm keeps the previous ruleset (default /run/sitewall).")

@@ -20,8 +20,8 @@ extension Sitewall {
         @Argument(help: "A new version of the site: review what it would change.")
         var newSite: String?
 
-        @Option(help: "The profiles folder (default: $SITEWALL_PROFILES, or the Profiles/ folder sitewall ships with).")
-        var profiles: String?
+        @Option(help: ArgumentHelp(ProfileOptions.help, valueName: "folder"))
+        var profiles: [String] = []
 
         @OptionGroup var target: TargetOptions
 
@@ -47,7 +47,7 @@ extension Sitewall {
 
         func load(_ path: String) throws -> Workspace {
             do {
-                return try Workspace.load(site: path, profiles: ProfileLocator.locate(explicit: profiles))
+                return try Workspace.load(site: path, profilePath: ProfileLocator.path(explicit: profiles))
             } catch let error as DiagnosticsError {
                 Output.printDiagnostics(error.diagnostics)
                 throw ExitCode.trouble

@@ -10,13 +10,12 @@ extension Sitewall {
         )
 
         struct Location: ParsableArguments {
-            @Option(
-                help: "The profiles folder (default: $SITEWALL_PROFILES, or the Profiles/ folder sitewall ships with).")
-            var profiles: String?
+            @Option(help: ArgumentHelp(ProfileOptions.help, valueName: "folder"))
+            var profiles: [String] = []
 
             func load() throws -> ProfileCatalog {
                 do {
-                    return try ProfileLoader.load(directory: ProfileLocator.locate(explicit: profiles))
+                    return try ProfileLoader.load(path: ProfileLocator.path(explicit: profiles))
                 } catch let error as DiagnosticsError {
                     Output.printDiagnostics(error.diagnostics)
                     throw ExitCode.failure
@@ -51,7 +50,7 @@ extension Sitewall {
                             + DidYouMean.hint(for: name, among: catalog.profiles.map(\.name), kind: "profile"))
                     throw ExitCode.failure
                 }
-                print(ProfileReport.render(profile))
+                print(ProfileReport.render(profile, documents: catalog.documents))
             }
         }
     }
