@@ -31,8 +31,9 @@ import Testing
     static var toolchain: String {
         let swift = (try? Run.program("/bin/sh", ["-c", "readlink -f \"$(command -v swift)\""]))?.stdout ?? ""
         let url = URL(fileURLWithPath: swift.trimmingCharacters(in: .whitespacesAndNewlines))
-        // .../usr/bin/swift -> the folder above usr
-        return url.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        // .../usr/bin/swift -> the folder above usr; never "/" (that would hide everything).
+        let folder = url.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        return folder.count > 1 ? folder : Repository.root
     }
 
     /// Runs `script` with the installed tree at /mnt/root, the checkout and the toolchain hidden,
@@ -85,7 +86,7 @@ import Testing
         let share = Self.tree + "/usr/share"
         for page in ["sitewall", "sitewall.apply", "sitewall.compile", "sitewall.diff", "sitewall.verify"] {
             let text = (try? String(contentsOfFile: "\(share)/man/man1/\(page).1", encoding: .utf8)) ?? ""
-            #expect(text.contains(".TH"), "\(page).1")
+            #expect(text.contains(".Sh NAME") && text.contains(".Sh SYNOPSIS"), "\(page).1")
         }
         let bash = (try? String(contentsOfFile: "\(share)/bash-completion/completions/sitewall", encoding: .utf8)) ?? ""
         #expect(bash.contains("complete") && bash.contains("--gateway"))
@@ -139,7 +140,7 @@ import Testing
                 root=/mnt/root
                 # Private tmpfs for /dev, /run and /tmp: nothing in there reaches the machine's.
                 mount -t tmpfs none $root/dev && touch $root/dev/null && mount --bind /dev/null $root/dev/null
-                for d in run tmp \(Repository.root) \(Self.toolchain); do mount -t tmpfs none $root$d; done
+                for d in /run /tmp \(Repository.root) \(Self.toolchain); do mount -t tmpfs none $root$d; done
                 mount -t proc proc $root/proc
                 mount -t sysfs sysfs $root/sys
                 cp \(package) $root/tmp/sitewall.deb

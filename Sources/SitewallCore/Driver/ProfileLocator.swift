@@ -22,7 +22,11 @@ public enum ProfileLocator {
     /// The profiles that came with this binary: `../share/sitewall/profiles` beside an installed
     /// binary, or the Profiles/ folder of the checkout it was built in.
     public static var shipped: String? {
-        let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath()
+        // The running binary itself: argv[0] is a bare name when the binary was found on PATH.
+        let path =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? CommandLine.arguments.first ?? "."
+        let executable = URL(fileURLWithPath: path).resolvingSymlinksInPath()
         var directory = executable.deletingLastPathComponent()
         var candidates = [directory.appendingPathComponent("../share/sitewall/profiles").standardized.path]
         for _ in 0..<6 {

@@ -82,7 +82,7 @@ public enum ProfileLoader {
         }
         if profiles.isEmpty && !log.hasErrors {
             log.error(
-                "no profiles found in \(folders.map { "'\($0.path)'" }.joined(separator: ", "))", at: nil,
+                "no profiles found (looked in \(path.map { "'\($0.path)'" }.joined(separator: ", ")))", at: nil,
                 fix: "pass --profiles DIR pointing at a folder of profiles, or set SITEWALL_PROFILES")
         }
         let catalog = ProfileCatalog(profiles: profiles, documents: documents)
