@@ -106,4 +106,27 @@ import Testing
         let missing = try Self.sitewall("profiles", "show", "plantscada")
         #expect(missing.status == 1 && missing.stderr.contains("did you mean 'plant-scada'?"))
     }
+
+    /// Without root, commands that read or change the ruleset say what they need (issue 17).
+    @Test(.enabled(if: geteuid() == 0, "needs root to run the commands as nobody"))
+    func withoutRootTheMessageSaysWhatIsNeeded() throws {
+        let scratch = try Self.temporaryDirectory()
+        chmod(scratch.path, 0o755)
+        let site = scratch.file("campus.yaml")
+        try String(contentsOfFile: Repository.example("campus"), encoding: .utf8)
+            .write(toFile: site, atomically: true, encoding: .utf8)
+        chmod(site, 0o644)
+        let asNobody = { (arguments: [String]) in
+            try Run.program(
+                "/usr/bin/setpriv",
+                ["--reuid=65534", "--regid=65534", "--clear-groups", Repository.executable] + arguments
+                    + ["--profiles", Repository.profiles])
+        }
+        let apply = try asNobody(["apply", site, "--gateway", "gw-1", "--state-directory", "/run/sitewall-nobody/x"])
+        #expect(apply.status != 0)
+        #expect(apply.stderr.contains("fix: run as root"), "\(apply.stderr)")
+        let diff = try asNobody(["diff", site, "--gateway", "gw-1"])
+        #expect(diff.status == 2)
+        #expect(diff.stderr.contains("fix: run as root (the ruleset needs CAP_NET_ADMIN)"), "\(diff.stderr)")
+    }
 }

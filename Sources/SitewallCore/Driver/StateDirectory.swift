@@ -38,23 +38,40 @@ public final class StateDirectory {
         return stat("/proc/self/ns/net", &info) == 0 ? String(info.st_ino) : "default"
     }
 
+    private static let permissionFix =
+        "\n  fix: run as root (apply, confirm and rollback change the ruleset), or pass --state-directory a folder "
+        + "only you may write"
+
     /// Creates (0700) or opens a directory without following a link, then checks it is ours alone.
     private static func openVerified(path: String, parent: Int32, name: String) throws -> Int32 {
         if parent == AT_FDCWD {
             let folder = (path as NSString).deletingLastPathComponent
             if !folder.isEmpty && !FileManager.default.fileExists(atPath: folder) {
-                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                do {
+                    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                } catch {
+                    throw Unsafe(description: "cannot create the state directory \(path)" + permissionFix)
+                }
             }
         }
         if mkdirat(parent, name, 0o700) != 0 && errno != EEXIST {
-            throw Unsafe(description: "cannot create the state directory \(path): \(String(cString: strerror(errno)))")
+            let code = errno
+            let fix = code == EACCES || code == EPERM ? permissionFix : ""
+            throw Unsafe(
+                description: "cannot create the state directory \(path): \(String(cString: strerror(code)))" + fix)
         }
         let fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else {
+            let code = errno
+            if code == EACCES || code == EPERM {
+                throw Unsafe(
+                    description: "cannot open the state directory \(path): \(String(cString: strerror(code)))"
+                        + permissionFix)
+            }
             let reason =
-                errno == ELOOP || errno == ENOTDIR
+                code == ELOOP || code == ENOTDIR
                 ? "it is a symbolic link or not a directory"
-                : String(cString: strerror(errno))
+                : String(cString: strerror(code))
             throw Unsafe(description: "refusing the state directory \(path): \(reason); remove it and try again")
         }
         var info = stat()

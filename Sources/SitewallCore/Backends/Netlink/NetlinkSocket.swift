@@ -37,7 +37,12 @@ public struct NetlinkError: Error, CustomStringConvertible, Sendable {
         if let message { return message }
         var text = "\(operation) failed"
         let total = max(refusedCount, refusals.count)
-        if total == 1 { return text + ": " + refusals[0].description }
+        if total == 1 {
+            text += ": " + refusals[0].description
+            // Without CAP_NET_ADMIN the kernel refuses the socket or every message.
+            if refusals[0].errno == EPERM { text += "\n  fix: run as root (the ruleset needs CAP_NET_ADMIN)" }
+            return text
+        }
         text += " (\(total) objects refused):"
         for refusal in refusals.prefix(20) { text += "\n  " + refusal.description }
         if total > 20 { text += "\n  ... and \(total - 20) more" }
