@@ -253,12 +253,26 @@ public enum InteropRunner {
             clients.append("$c\(i)")
         }
         script += "wait \(clients.joined(separator: " "))\nsleep 0.5\n"
+        // What conntrack made of the exchanges, for a failure's report (entries outlive short connections).
+        for node in lab.plan.nodes {
+            script += "ip netns exec \(node.namespace) conntrack -L > \(dir)/conntrack-\(node.namespace).log 2>&1\n"
+        }
         _ = try Subprocess.run("/usr/bin/setsid", ["-w", "/bin/sh", "-c", script])
         // (A daemon that ignored its signal is killed when the lab is torn down.)
         let read = { (name: String) in (try? String(contentsOfFile: "\(dir)/\(name)", encoding: .utf8)) ?? "" }
         // Daemons that log to a file of their own write it as daemon-*.log.
         let own = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix("daemon-") }
         let serverLogs = (site.servers.indices.map { "server-\($0).log" } + own).map(read).joined(separator: "\n")
+        // The connection-tracking tables of the two ends and of every gateway.
+        let conntrack = { (exchange: InteropExchange) -> String in
+            let nodes = lab.plan.nodes.filter {
+                $0.isGateway || $0.namespace == namespace(exchange.from) || $0.namespace == namespace(exchange.to)
+            }
+            return nodes.map {
+                "\nconntrack in \($0.namespace):\n" + read("conntrack-\($0.namespace).log").suffix(2000)
+            }
+            .joined()
+        }
         return site.exchanges.enumerated().map { i, exchange in
             let output = read("client-\(i).log")
             let hits = exchange.evidence.map { expand($0, site: workspace.resolved, lab: lab, dir: dir) }.map {
@@ -278,7 +292,8 @@ public enum InteropRunner {
             return InteropResult(
                 site: site.name, exchange: exchange, expected: mode.expects(exchange), observed: observed,
                 evidence: String(shown.trimmingCharacters(in: .whitespaces).prefix(120)),
-                details: "client:\n\(output.suffix(1500))\ndaemons on \(exchange.to):\n\(daemons)")
+                details: "client:\n\(output.suffix(1500))\ndaemons on \(exchange.to):\n\(daemons)"
+                    + conntrack(exchange))
         }
     }
 }

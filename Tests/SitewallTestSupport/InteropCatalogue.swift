@@ -119,14 +119,14 @@ public enum InteropCatalogue {
         exchanges: [
             InteropExchange(
                 "FTP passive", software: "curl -> pyftpdlib", allowed: true, from: "eng-1", to: "pac-a",
-                client: "curl -s --max-time 6 ftp://{addr:pac-a}/strategy.txt", evidence: ["PAC strategy archive"]),
+                client: "curl -sS --max-time 6 ftp://{addr:pac-a}/strategy.txt", evidence: ["PAC strategy archive"]),
             InteropExchange(
                 "FTP active", software: "curl -> pyftpdlib", allowed: true, from: "eng-1", to: "pac-a",
-                client: "curl -s --max-time 6 -P - ftp://{addr:pac-a}/strategy.txt",
+                client: "curl -sS --max-time 6 -P - ftp://{addr:pac-a}/strategy.txt",
                 evidence: ["PAC strategy archive"]),
             InteropExchange(
                 "FTP, host without the role", software: "curl -> pyftpdlib", allowed: false, from: "tablet-1",
-                to: "pac-a", client: "curl -s --max-time 6 ftp://{addr:pac-a}/strategy.txt",
+                to: "pac-a", client: "curl -sS --max-time 6 ftp://{addr:pac-a}/strategy.txt",
                 evidence: ["PAC strategy archive"]),
             InteropExchange(
                 "HTTPS to groov", software: "curl -> openssl s_server", allowed: true, from: "tablet-1", to: "epic-1",
