@@ -153,6 +153,10 @@ import Testing
                   sitewall check /usr/share/sitewall/examples/campus.yaml
                   sitewall compile /usr/share/sitewall/examples/campus.yaml --gateway gw-1 | nft -c -f - && echo loads
                   sitewall verify /usr/share/sitewall/examples/opto22-pac.yaml --timeout 2 | tail -1
+                  mkdir -p /etc/sitewall && cp /usr/share/sitewall/examples/campus.yaml /etc/sitewall/site.yaml
+                  echo "gateway gw-1" > /etc/sitewall/target
+                  $(sed -n "s/^ExecStart=//p" /lib/systemd/system/sitewall.service) > /dev/null
+                  nft list chain inet sitewall forward | grep -q "tcp dport 502" && echo "boot unit applied"
                   dpkg -L sitewall | grep -c "^/usr/share/man/man1/sitewall"
                   dpkg -r sitewall > /dev/null && test ! -e /usr/bin/sitewall && echo removed
                 '
@@ -164,6 +168,7 @@ import Testing
         #expect(result.stdout.contains("sitewall 0.2.0 (profiles 2026.11.22 in /usr/share/sitewall/profiles)"))
         #expect(result.stdout.contains("0 errors, 0 warnings") && result.stdout.contains("loads"))
         #expect(result.stdout.contains(" 0 failed"), "\(result.stdout)")
+        #expect(result.stdout.contains("boot unit applied"), "\(result.stdout)")
         #expect(result.stdout.contains("\n14\n") && result.stdout.contains("removed"), "\(result.stdout)")
     }
 }
