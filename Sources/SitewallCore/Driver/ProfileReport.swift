@@ -7,10 +7,7 @@ public enum ProfileReport {
         for file in profile.replaces { out += "  replaces: \(file)\n" }
         // Every document the profile cites, by the id its citations use.
         var cited = profile.documents
-        let all =
-            profile.services.flatMap(\.citations) + profile.roles.flatMap { ($0.offers + $0.uses).flatMap(\.citations) }
-            + profile.constraints.flatMap(\.citations)
-        for citation in all where !cited.contains(citation.document) { cited.append(citation.document) }
+        for citation in profile.citations where !cited.contains(citation.document) { cited.append(citation.document) }
         if !cited.isEmpty {
             out += "  documents:\n"
             for id in cited { out += "    \(id): \(documents[id]?.name ?? "(not listed in any profile-set.yaml)")\n" }

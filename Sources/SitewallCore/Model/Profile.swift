@@ -191,6 +191,12 @@ public struct Profile: Sendable {
     public var file: String
     /// Files of profiles of the same name later on the profile path, which this one replaces.
     public var replaces: [String] = []
+
+    /// Every citation the profile makes: its services', its roles' endpoints' and its constraints'.
+    public var citations: [Citation] {
+        services.flatMap(\.citations) + roles.flatMap { ($0.offers + $0.uses).flatMap(\.citations) }
+            + constraints.flatMap(\.citations)
+    }
 }
 
 /// Every loaded profile, indexed by service and role id.
