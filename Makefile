@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN := .build/debug/sitewall
 OUT ?= out
-APT_PACKAGES := libnftnl-dev libmnl-dev libnftables-dev nftables iptables iproute2 util-linux tftp-hpa tftpd-hpa python3 procps binutils
+APT_PACKAGES := libnftnl-dev libmnl-dev libnftables-dev libyaml-dev nftables iptables iproute2 util-linux tftp-hpa tftpd-hpa python3 procps binutils
 # The real protocol software of the interop suite (tests only); its PyPI part is pinned in interop/requirements.txt.
 TEST_APT_PACKAGES := dnsmasq udhcpc chrony swaks snmpd snmp snmptrapd mosquitto mosquitto-clients openssl curl \
 	postgresql python3-venv conntrack ethtool

@@ -9,8 +9,7 @@ let package = Package(
         .library(name: "SitewallCore", targets: ["SitewallCore"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
-        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0")
     ],
     targets: [
         .target(name: "CSitewallLinux"),
@@ -22,7 +21,9 @@ let package = Package(
         ),
         // libnftables (libnftables-dev) renders foreign rules in nft syntax for diff; apply never uses it.
         .systemLibrary(name: "CNftables", pkgConfig: "libnftables", providers: [.apt(["libnftables-dev"])]),
-        .target(name: "SitewallCore", dependencies: ["Yams", "CSitewallLinux", "CNftnl", "CNftables"]),
+        // libyaml (libyaml-dev): site and profile files are composed from its events (Input/YAMLTree.swift).
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .target(name: "SitewallCore", dependencies: ["CYAML", "CSitewallLinux", "CNftnl", "CNftables"]),
         .executableTarget(
             name: "sitewall",
             dependencies: [

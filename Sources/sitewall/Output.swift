@@ -12,6 +12,10 @@ enum Output {
         FileHandle.standardError.write(Data("sitewall: \(InputText.terminalSafe(message))\n".utf8))
     }
 
+    static func warning(_ message: String) {
+        FileHandle.standardError.write(Data("sitewall: warning: \(InputText.terminalSafe(message))\n".utf8))
+    }
+
     static func printDiagnostics(_ diagnostics: [Diagnostic]) {
         for diagnostic in diagnostics {
             FileHandle.standardError.write(Data((diagnostic.description + "\n").utf8))
@@ -35,5 +39,33 @@ enum Output {
             Output.error("cannot write \(path): \(reason)")
             throw ExitCode.failure
         }
+    }
+}
+
+/// "compiling 1200/50000" on stderr while long work runs, redrawn at most ten times a second; only on
+/// a terminal (a pipe or a log file gets nothing), and erased when done.
+struct Progress {
+    let total: Int
+    let what: String
+    private var done = 0
+    private var shownAt: UInt64 = 0
+    private let visible = isatty(STDERR_FILENO) == 1
+
+    init(total: Int, what: String) {
+        self.total = total
+        self.what = what
+    }
+
+    mutating func advance() {
+        done += 1
+        guard visible else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard now - shownAt >= 100_000_000 else { return }
+        shownAt = now
+        FileHandle.standardError.write(Data("\r\(what) \(done)/\(total)\u{1B}[K".utf8))
+    }
+
+    func finish() {
+        if visible && shownAt != 0 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
     }
 }

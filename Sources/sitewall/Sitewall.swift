@@ -6,6 +6,14 @@ struct Sitewall: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sitewall",
         abstract: "Compile vendor port profiles and a site description into least-privilege firewall rules.",
+        discussion: """
+            EXIT STATUS
+              0    success; diff: no differences
+              1    bad input, a refusal (nothing was changed), differences (diff), failed probes (verify)
+              2    trouble: an unreadable file, a kernel or system error
+              64   usage: an unknown option or subcommand, a missing or invalid argument
+              128+N  interrupted by signal N (verify removes its lab first)
+            """,
         version: versionText,
         subcommands: [
             Compile.self, Check.self, Apply.self, Diff.self, Confirm.self, Rollback.self, Verify.self, Profiles.self,

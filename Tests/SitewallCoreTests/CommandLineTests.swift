@@ -71,6 +71,74 @@ import Testing
         #expect(single.status == 1 && !FileManager.default.fileExists(atPath: directory + "/s.nft"))
     }
 
+    /// compile --all replaces its folder whole: files of targets that left the site go, a failure
+    /// leaves the previous folder as it was, and a folder holding anything else is refused (issue 17).
+    @Test func compileAllReplacesItsFolderWhole() throws {
+        let scratch = try Self.temporaryDirectory()
+        let out = scratch.file("out")
+        #expect(try Self.sitewall("compile", Repository.example("campus"), "--all", "--output", out).status == 0)
+        try "table inet sitewall {}\n".write(toFile: out + "/retired-host.nft", atomically: true, encoding: .utf8)
+        let again = try Self.sitewall("compile", Repository.example("campus"), "--all", "--output", out)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stdout.contains("removed 1 file of targets no longer in the site: retired-host.nft"))
+        let files = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
+        #expect(files.count == 16 && !files.contains("retired-host.nft"), "\(files)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path) == ["out"], "no staging left")
+
+        // A site that fails to compile leaves the folder as it was.
+        let bad = scratch.file("bad.yaml")
+        try
+            ("site: t\nzones:\n  a: { networks: [10.0.0.0/24] }\nhosts:\n"
+            + "  s: { address: 10.0.0.1, roles: [opto22/chart-logic-server] }\n")
+            .write(toFile: bad, atomically: true, encoding: .utf8)
+        let failed = try Self.sitewall("compile", bad, "--all", "--output", out)
+        #expect(failed.status == 1 && failed.stderr.contains("nothing was written"), "\(failed.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out).sorted() == files)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path).sorted() == ["bad.yaml", "out"])
+
+        // Anything compile does not write is a reason to refuse, not to delete.
+        try "keep me\n".write(toFile: out + "/notes.txt", atomically: true, encoding: .utf8)
+        let foreign = try Self.sitewall("compile", Repository.example("campus"), "--all", "--output", out)
+        #expect(foreign.status == 1)
+        #expect(foreign.stderr.contains("it holds 'notes.txt', which compile does not write"), "\(foreign.stderr)")
+        #expect(FileManager.default.fileExists(atPath: out + "/notes.txt"))
+        try FileManager.default.createSymbolicLink(atPath: scratch.file("link"), withDestinationPath: out)
+        let link = try Self.sitewall("compile", Repository.example("campus"), "--all", "--output", scratch.file("link"))
+        #expect(link.status == 1 && link.stderr.contains("it is a symbolic link"), "\(link.stderr)")
+    }
+
+    /// Small things a new user met (issue 17): counts in words, profiles by role, hints that list
+    /// the profile asked for, diff's warnings on stderr (in DiffTests), verify's JSON failures only.
+    @Test func messagesANewUserReads() throws {
+        let scratch = try Self.temporaryDirectory()
+        let site = scratch.file("one.yaml")
+        try """
+        site: t
+        zones:
+          a: { networks: [10.0.0.0/24] }
+          b: { networks: [10.0.1.0/24] }
+        hosts:
+          m: { address: 10.0.0.1, roles: [modbus/client] }
+          s: { address: 10.0.1.1, roles: [modbus/server] }
+        conduits:
+          - { from: a, to: b, services: [modbus] }
+        """.write(toFile: site, atomically: true, encoding: .utf8)
+        let check = try Self.sitewall("check", site)
+        #expect(check.stdout.contains("2 hosts, 2 zones, 1 conduit, 1 allowed flow group; 0 errors, 0 warnings"))
+
+        let byRole = try Self.sitewall("profiles", "show", "plant-scada/alarm-server")
+        #expect(byRole.status == 0 && byRole.stdout.contains("role plant-scada/alarm-server is in profile plant-scada"))
+        let bareRole = try Self.sitewall("profiles", "show", "alarm-server")
+        #expect(bareRole.status == 1)
+        #expect(bareRole.stderr.contains("plant-scada/alarm-server (sitewall profiles show plant-scada)"))
+        let partial = try Self.sitewall("profiles", "show", "scada")
+        #expect(partial.stderr.contains("did you mean 'plant-scada'?"), "\(partial.stderr)")
+
+        let bare = try Run.program(Repository.executable, [])
+        #expect(bare.status == 0 && bare.stdout.contains("USAGE: sitewall <subcommand>"), "\(bare.stderr)")
+        #expect(bare.stdout.contains("EXIT STATUS"), "exit codes are documented in the help")
+    }
+
     @Test func compileCreatesTheOutputFolder() throws {
         let scratch = try Self.temporaryDirectory()
         let directory = scratch.path

@@ -140,7 +140,8 @@ import Testing
                 root=/mnt/root
                 # Private tmpfs for /dev, /run and /tmp: nothing in there reaches the machine's.
                 mount -t tmpfs none $root/dev && touch $root/dev/null && mount --bind /dev/null $root/dev/null
-                for d in /run /tmp \(Repository.root) \(Self.toolchain); do mount -t tmpfs none $root$d; done
+                # The checkout and the toolchain first: either may live under /tmp, which is hidden next.
+                for d in \(Repository.root) \(Self.toolchain) /run /tmp; do mount -t tmpfs none $root$d; done
                 mount -t proc proc $root/proc
                 mount -t sysfs sysfs $root/sys
                 cp \(package) $root/tmp/sitewall.deb

@@ -94,7 +94,9 @@ struct ChainBuilder {
         service.broadcast ? host.interfaces?[zone] : nil
     }
 
-    mutating func add(_ group: FlowGroup) {
+    /// Adds a group's rules; `isListener` and `isInitiator` say which side this host is on (the
+    /// compiler knows it from its index, without scanning the group's members).
+    mutating func add(_ group: FlowGroup, isListener: Bool, isInitiator: Bool) {
         let service = group.service
         let origin = RuleOrigin(
             kind: .flow, service: service.id, initiatorRoles: group.initiatorRoles,
@@ -113,8 +115,6 @@ struct ChainBuilder {
             ? FlowDeriver.uniqued(group.initiators.map(\.host)).flatMap { name in
                 (site.host(named: name)?.addresses ?? []).map(\.address).filter { $0.family == group.family }
             } : []
-        let isListener = group.listeners.contains { $0.host == host.name }
-        let isInitiator = group.initiators.contains { $0.host == host.name }
         let initiatorAddresses = group.initiators.map(\.address)
         // ICMP echo has no ports.
         let dports = group.dports.isEmpty ? nil : group.dports

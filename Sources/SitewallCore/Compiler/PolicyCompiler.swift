@@ -1,11 +1,68 @@
+import Foundation
+
 /// Turns a resolved site into the policy for one host or gateway.
-public struct PolicyCompiler {
+public struct PolicyCompiler: Sendable {
     public let site: ResolvedSite
     public let flows: [FlowGroup]
+    /// A host's part in one allowed flow group.
+    struct Membership: Hashable, Sendable {
+        var group: Int
+        var listener = false
+        var initiator = false
+    }
+
+    /// Host name -> the allowed flow groups it takes part in, in flow order; and the groups that cross
+    /// zones (a gateway's forward rules). A host's policy reads only its own groups: compiling every
+    /// target stays linear in the site instead of every target scanning every group's members.
+    private let groupsOfHost: [String: [Membership]]
+    private let crossingGroups: [Int]
+    /// Tables already compiled, by what decides them (see `classKey`): the hosts of one role mix in
+    /// one zone share one table instead of each building its own copy of the same sets.
+    private let tables = TableCache()
 
     public init(site: ResolvedSite, flows: [FlowGroup]? = nil) {
         self.site = site
         self.flows = flows ?? FlowDeriver.derive(site)
+        var groupsOfHost: [String: [Membership]] = [:]
+        var crossing: [Int] = []
+        for (index, group) in self.flows.enumerated() where group.allowed {
+            for (members, listener) in [(group.listeners, true), (group.initiators, false)] {
+                for member in members {
+                    var list = groupsOfHost[member.host, default: []]
+                    if list.last?.group != index { list.append(Membership(group: index)) }
+                    if listener { list[list.count - 1].listener = true } else { list[list.count - 1].initiator = true }
+                    groupsOfHost[member.host] = list
+                }
+            }
+            if group.crossesZones { crossing.append(index) }
+        }
+        self.groupsOfHost = groupsOfHost
+        self.crossingGroups = crossing
+    }
+
+    /// The allowed groups a host's rules can come from, in flow order.
+    private func memberships(of host: ResolvedHost) -> [Membership] {
+        let own = groupsOfHost[host.name] ?? []
+        guard host.isGateway else { return own }
+        var byGroup = Dictionary(uniqueKeysWithValues: own.map { ($0.group, $0) })
+        for index in crossingGroups where byGroup[index] == nil { byGroup[index] = Membership(group: index) }
+        return byGroup.values.sorted { $0.group < $1.group }
+    }
+
+    /// The class of a target: targets of one class compile to the same table (nil: a class of its own).
+    func classKey(of target: Target) -> [Membership]? {
+        guard let host = site.host(named: target.name) else { return nil }
+        return classKey(host, memberships(of: host))
+    }
+
+    /// What a host's table depends on besides its memberships: nothing for a host with one address
+    /// per family (ChainBuilder matches own addresses only for several, and interfaces only on a
+    /// gateway); such hosts with equal memberships get equal tables. nil: compile it on its own.
+    private func classKey(_ host: ResolvedHost, _ memberships: [Membership]) -> [Membership]? {
+        guard !host.isGateway else { return nil }
+        let v4 = host.addresses.filter { $0.address.family == .ipv4 }.count
+        let v6 = host.addresses.count - v4
+        return v4 <= 1 && v6 <= 1 ? memberships : nil
     }
 
     /// The hosts and gateways there are to compile for.
@@ -41,9 +98,15 @@ public struct PolicyCompiler {
         guard let host = site.host(named: target.name) else {
             return Policy(site: site.site.name, target: target, table: Table())
         }
+        let memberships = memberships(of: host)
+        let key = classKey(host, memberships)
+        if let key, let table = tables.table(for: key) {
+            return Policy(site: site.site.name, target: target, table: table)
+        }
         var builder = ChainBuilder(site: site, host: host)
-        for group in flows where group.allowed {
-            builder.add(group)
+        for membership in memberships {
+            builder.add(
+                flows[membership.group], isListener: membership.listener, isInitiator: membership.initiator)
         }
         var table = Table()
         table.chains = [
@@ -61,6 +124,7 @@ public struct PolicyCompiler {
         table.helpers = ConntrackHelper.allCases.filter { helper in
             table.chains.contains { $0.rules.contains { $0.helper == helper } }
         }
+        if let key { tables.store(table, for: key) }
         return Policy(site: site.site.name, target: target, table: table)
     }
 }
@@ -98,4 +162,20 @@ enum Baseline {
         },
     ]
     static let forward: [Rule] = [invalid, established]
+}
+
+/// Compiled tables by host class, shared by every copy of a compiler; bounded, so that a site of
+/// hosts that are all different costs no more memory than compiling them one by one.
+final class TableCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var tables: [[PolicyCompiler.Membership]: Table] = [:]
+    static let capacity = 512
+
+    func table(for key: [PolicyCompiler.Membership]) -> Table? {
+        lock.withLock { tables[key] }
+    }
+
+    func store(_ table: Table, for key: [PolicyCompiler.Membership]) {
+        lock.withLock { if tables.count < Self.capacity { tables[key] = table } }
+    }
 }

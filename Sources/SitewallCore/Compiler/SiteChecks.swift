@@ -34,10 +34,25 @@ enum SiteChecks {
     }
 
     /// A rule that can never match because an earlier accept in the same chain takes all its packets.
-    static func shadowedRules(_ policy: Policy, site: ResolvedSite, log: inout DiagnosticLog) {
-        let sets = Dictionary(uniqueKeysWithValues: policy.table.sets.map { ($0.name, Set($0.elements)) })
-        let location = site.site.host(named: policy.target.name)?.location
-        for chain in policy.table.chains {
+    struct Shadowing {
+        var chain: String
+        var message: String
+    }
+
+    static func report(_ findings: [Shadowing], policy: Policy, site: ResolvedSite, log: inout DiagnosticLog) {
+        let location = site.host(named: policy.target.name)?.location
+        for finding in findings {
+            log.warning(
+                "on \(policy.target), chain \(finding.chain): \(finding.message)", at: location,
+                fix: "the two services share a port; if they are the same program, drop one of the roles")
+        }
+    }
+
+    /// The shadowed rules of a table, for every target that has it.
+    static func shadowedRules(in table: Table) -> [Shadowing] {
+        let sets = Dictionary(uniqueKeysWithValues: table.sets.map { ($0.name, Set($0.elements)) })
+        var findings: [Shadowing] = []
+        for chain in table.chains {
             let flowRules = chain.rules.filter { $0.origin?.kind != .baseline }
             for (i, later) in flowRules.enumerated() {
                 guard let earlier = flowRules[..<i].first(where: { covers($0, later, sets: sets) }) else { continue }
@@ -48,13 +63,13 @@ enum SiteChecks {
                 let kind =
                     earlier.saddr == later.saddr && earlier.daddr == later.daddr && earlier.dport == later.dport
                     ? "duplicates" : "is shadowed by"
-                log.warning(
-                    "on \(policy.target), chain \(chain.name): the rule for \(what(later)) \(kind) "
-                        + "the earlier rule for \(what(earlier))",
-                    at: location,
-                    fix: "the two services share a port; if they are the same program, drop one of the roles")
+                findings.append(
+                    Shadowing(
+                        chain: chain.name,
+                        message: "the rule for \(what(later)) \(kind) the earlier rule for \(what(earlier))"))
             }
         }
+        return findings
     }
 
     static func covers(_ a: Rule, _ b: Rule, sets: [String: Set<IPAddress>]) -> Bool {

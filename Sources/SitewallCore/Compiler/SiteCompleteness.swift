@@ -5,11 +5,13 @@ extension SiteChecks {
     /// would refuse and `nft -f` of the compiled file would lock the operator out.
     static func managementPaths(_ site: ResolvedSite, flows: [FlowGroup], log: inout DiagnosticLog) {
         let ssh = "ssh/ssh"
-        var reachable = Set<[String]>()
-        for group in flows where group.allowed && group.service.id == ssh {
-            for listener in Set(group.listeners.map(\.host)) {
-                for initiator in Set(group.initiators.map(\.host)) { reachable.insert([initiator, listener]) }
-            }
+        // Per allowed SSH group, who listens and who opens: a pair is checked against these sets
+        // (not a set of every pair, which grows with the square of the site).
+        let sshGroups = flows.filter { $0.allowed && $0.service.id == ssh }.map {
+            (listeners: Set($0.listeners.map(\.host)), initiators: Set($0.initiators.map(\.host)))
+        }
+        let reaches = { (initiator: String, listener: String) in
+            sshGroups.contains { $0.listeners.contains(listener) && $0.initiators.contains(initiator) }
         }
         for host in site.hosts where !host.management.isEmpty {
             let written = site.site.host(named: host.name)?.management ?? []
@@ -28,7 +30,7 @@ extension SiteChecks {
                         "management host '\(manager)' of '\(host.name)' has no SSH client role, "
                             + "so it could not reach '\(host.name)' after the rules are applied",
                         at: location, fix: "add 'ssh/client' to the roles of '\(manager)'")
-                } else if !reachable.contains([manager, host.name]) {
+                } else if !reaches(manager, host.name) {
                     let from = station.addresses.first?.zone ?? "?"
                     let to = host.addresses.first?.zone ?? "?"
                     log.error(

@@ -3,7 +3,7 @@
 public enum SiteResolver {
     public static func resolve(_ site: Site, catalog: ProfileCatalog, log: inout DiagnosticLog) -> ResolvedSite {
         let zones = checkZones(site, log: &log)
-        var resolved = ResolvedSite(site: site, catalog: catalog, zones: zones, hosts: [], conduits: [])
+        var resolved = ResolvedSite(site: site, catalog: catalog, zones: zones)
         var addressOwners: [IPAddress: (String, SourceLocation?)] = [:]
         var cache = RoleCache()
         for host in site.hosts {
@@ -21,7 +21,7 @@ public enum SiteResolver {
                 }
             }
             if let host = resolveHost(host, site: site, zones: zones, catalog: catalog, cache: &cache, log: &log) {
-                resolved.hosts.append(host)
+                resolved.add(host)
             }
         }
         resolved.conduits = resolveConduits(site.conduits, zones: zones, catalog: catalog, log: &log)

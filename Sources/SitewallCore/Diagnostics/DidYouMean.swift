@@ -16,14 +16,20 @@ public enum DidYouMean {
         return candidates.first { $0.lowercased().hasSuffix("/" + lowered) || $0.lowercased().hasPrefix(lowered + "/") }
     }
 
-    /// "did you mean 'x'?" or a short list of what exists.
-    public static func hint(for name: String, among candidates: [String], kind: String) -> String {
+    /// "did you mean 'x'?", the names that contain the one given, or a list of what exists
+    /// (at most `limit` names, saying how many there are in all).
+    public static func hint(for name: String, among candidates: [String], kind: String, limit: Int = 8) -> String {
         if let match = suggestion(for: name, among: candidates) {
             return "did you mean '\(match)'?"
         }
-        let shown = candidates.sorted().prefix(8).joined(separator: ", ")
-        let more = candidates.count > 8 ? ", ..." : ""
-        return candidates.isEmpty ? "no \(kind) is defined" : "known \(kind)s: \(shown)\(more)"
+        guard !candidates.isEmpty else { return "no \(kind) is defined" }
+        let containing = candidates.filter { !name.isEmpty && $0.lowercased().contains(name.lowercased()) }.sorted()
+        if !containing.isEmpty, containing.count <= limit {
+            return "did you mean " + containing.map { "'\($0)'" }.joined(separator: " or ") + "?"
+        }
+        let shown = candidates.sorted().prefix(limit).joined(separator: ", ")
+        let more = candidates.count > limit ? ", ... (\(candidates.count) in all)" : ""
+        return "known \(kind)s: \(shown)\(more)"
     }
 
     static func editDistance(_ a: String, _ b: String) -> Int {

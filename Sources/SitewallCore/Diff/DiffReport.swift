@@ -51,6 +51,7 @@ public struct DiffReport: Sendable {
         }
     }
 
+    /// The differences and the closing line; `warnings` are not part of it (the CLI writes them to stderr).
     public var text: String {
         let title =
             mode == .live ? "compiled site vs running ruleset" : "old site vs new site (what the change would do)"
@@ -62,7 +63,6 @@ public struct DiffReport: Sendable {
             out += service.isEmpty ? "table and chains\n" : "\(service)\(citation)\n"
             for item in items { out += "  \(item.sign) \(item.message)\n" }
         }
-        for warning in warnings { out += "warning: \(warning)\n" }
         let minus = entries.filter { $0.sign == "-" }.count
         let plus = entries.count - minus
         if mode == .live {

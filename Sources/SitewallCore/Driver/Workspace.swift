@@ -3,6 +3,8 @@ public struct Workspace: Sendable {
     public let catalog: ProfileCatalog
     public let resolved: ResolvedSite
     public let flows: [FlowGroup]
+    /// Built once: it indexes the flows by host.
+    public let compiler: PolicyCompiler
     /// Warnings (and, if `load` did not throw, no errors) found while loading.
     public let diagnostics: [Diagnostic]
 
@@ -33,10 +35,10 @@ public struct Workspace: Sendable {
         SiteChecks.managementPaths(resolved, flows: flows, log: &log)
         SiteChecks.peerPorts(resolved, flows: flows, log: &log)
         try log.throwIfErrors()
-        return Workspace(catalog: catalog, resolved: resolved, flows: flows, diagnostics: log.diagnostics)
+        return Workspace(
+            catalog: catalog, resolved: resolved, flows: flows, compiler: PolicyCompiler(site: resolved, flows: flows),
+            diagnostics: log.diagnostics)
     }
-
-    public var compiler: PolicyCompiler { PolicyCompiler(site: resolved, flows: flows) }
 
     public func policy(for target: Target) -> Policy { compiler.compile(target) }
 
@@ -47,9 +49,14 @@ public struct Workspace: Sendable {
         log.append(contentsOf: diagnostics)
         SiteChecks.conduitGaps(resolved, flows: flows, log: &log)
         SiteChecks.completeness(resolved, flows: flows, log: &log)
-        let compiler = self.compiler
+        // Targets of one class share a table: analyse it once.
+        var byClass: [[PolicyCompiler.Membership]: [SiteChecks.Shadowing]] = [:]
         for target in compiler.targets {
-            SiteChecks.shadowedRules(compiler.compile(target), site: resolved, log: &log)
+            let policy = compiler.compile(target)
+            let key = compiler.classKey(of: target)
+            let findings = key.flatMap { byClass[$0] } ?? SiteChecks.shadowedRules(in: policy.table)
+            if let key { byClass[key] = findings }
+            SiteChecks.report(findings, policy: policy, site: resolved, log: &log)
         }
         return log.diagnostics
     }

@@ -2,8 +2,12 @@ import Foundation
 
 /// Reads a site description (YAML) into a `Site`, reporting every syntax and shape problem with its position.
 public enum SiteLoader {
-    public static func load(path: String, log: inout DiagnosticLog) -> Site? {
-        guard let root = YAMLNode.load(file: path, displayName: path, log: &log) else { return nil }
+    /// Reads a site file; one larger than `maximumBytes` (256 MiB, or $SITEWALL_MAX_INPUT_MIB) is refused unread.
+    public static func load(path: String, log: inout DiagnosticLog, maximumBytes: Int = YAMLNode.maximumBytes) -> Site?
+    {
+        guard let root = YAMLNode.load(file: path, displayName: path, log: &log, maximumBytes: maximumBytes) else {
+            return nil
+        }
         return parse(root, log: &log)
     }
 
@@ -37,7 +41,7 @@ public enum SiteLoader {
         else {
             return nil
         }
-        var site = Site(name: "site", file: root.file, zones: [], hosts: [], conduits: [])
+        var site = Site(name: "site", file: root.file)
         if let node = fields["site"], let name = node.string("site", log: &log),
             checkName(name, "site name", at: node.location, log: &log)
         {
@@ -54,7 +58,7 @@ public enum SiteLoader {
         }
         for (name, keyNode, value) in fields["hosts"]?.entries("hosts", log: &log) ?? [] {
             guard checkName(name, "host name", at: keyNode.location, log: &log) else { continue }
-            if let host = parseHost(name, at: keyNode.location, value, log: &log) { site.hosts.append(host) }
+            if let host = parseHost(name, at: keyNode.location, value, log: &log) { site.add(host) }
         }
         if fields["hosts"] == nil { log.error("the site has no 'hosts:'", at: root.location) }
         for item in fields["conduits"]?.list("conduits", log: &log) ?? [] {

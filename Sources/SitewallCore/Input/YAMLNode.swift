@@ -1,113 +1,99 @@
 import Foundation
-import Yams
 
-/// A YAML node that knows its file, so every value can report file:line:column.
-struct YAMLNode {
-    let node: Node
+/// A node of a composed YAML file that knows its file, so every value can report file:line:column.
+public struct YAMLNode {
+    let tree: YAMLTree
+    let index: Int32
     let file: String
 
+    private var node: YAMLTree.Node { tree.node(index) }
+
     var location: SourceLocation? {
-        node.mark.map { SourceLocation(file: file, line: $0.line, column: $0.column) }
+        SourceLocation(file: file, line: Int(node.line), column: Int(node.column))
+    }
+
+    /// The largest file read unless the caller says otherwise (SITEWALL_MAX_INPUT_MIB overrides it).
+    static let defaultMaximumBytes = 256 << 20
+
+    public static var maximumBytes: Int {
+        if let text = ProcessInfo.processInfo.environment["SITEWALL_MAX_INPUT_MIB"], let mib = Int(text), mib > 0 {
+            return mib << 20
+        }
+        return defaultMaximumBytes
     }
 
     /// Reads and composes a file; syntax errors become diagnostics with the parser's position.
-    static func load(file path: String, displayName: String, log: inout DiagnosticLog) -> YAMLNode? {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
-        else {
-            log.error("cannot read '\(path)'", at: nil, fix: "check the path and that the file is readable UTF-8 text")
+    static func load(
+        file path: String, displayName: String, log: inout DiagnosticLog, maximumBytes limit: Int = maximumBytes
+    ) -> YAMLNode? {
+        let bytes: [UInt8]
+        do {
+            bytes = try FileInput.read(path, maximumBytes: limit)
+        } catch FileInput.Failure.tooLarge(let size) {
+            log.error(
+                "'\(path)' is \(size >> 20) MiB, more than sitewall reads (\(limit >> 20) MiB)",
+                at: SourceLocation(file: displayName, line: 1, column: 1),
+                fix: "split the site, or raise the limit with SITEWALL_MAX_INPUT_MIB=N")
+            return nil
+        } catch {
+            log.error("cannot read '\(path)'", at: nil, fix: "check the path and that the file is readable")
             return nil
         }
-        return parse(text, displayName: displayName, log: &log)
+        return parse(bytes, displayName: displayName, log: &log)
     }
 
     static func parse(_ text: String, displayName: String, log: inout DiagnosticLog) -> YAMLNode? {
-        do {
-            // The basic resolver: sitewall reads every scalar as text itself, and Yams' default
-            // resolver runs regular expressions on each scalar (most of the parse time at scale).
-            guard let node = try Yams.compose(yaml: text, .basic) else {
-                log.error("the file is empty", at: SourceLocation(file: displayName, line: 1, column: 1))
-                return nil
-            }
-            return YAMLNode(node: node, file: displayName)
-        } catch let YamlError.duplicatedKeysInMapping(duplicates, context) {
-            for key in duplicates.sorted() {
-                let (line, column) = secondOccurrence(of: key, in: text, mappingAt: context.mark)
-                log.error(
-                    "'\(key)' appears twice in the same mapping",
-                    at: SourceLocation(file: displayName, line: line, column: column),
-                    fix: "merge the two entries or rename one; the mapping starts at line \(context.mark.line)")
-            }
-            return nil
-        } catch let error as YamlError {
-            log.error(
-                "YAML syntax: \(yamlProblem(error))", at: yamlLocation(error, file: displayName),
-                fix: "check indentation, colons and brackets near this position")
-            return nil
+        parse(Array(text.utf8), displayName: displayName, log: &log)
+    }
+
+    static func parse(_ bytes: [UInt8], displayName: String, log: inout DiagnosticLog) -> YAMLNode? {
+        let at = { (line: Int, column: Int) in SourceLocation(file: displayName, line: line, column: column) }
+        let tree: YAMLTree
+        do throws(YAMLTree.Failure) {
+            tree = try YAMLTree.compose(bytes)
         } catch {
-            log.error("YAML syntax: \(error)", at: SourceLocation(file: displayName, line: 1, column: 1))
+            switch error {
+            case .empty:
+                log.error("the file is empty", at: at(1, 1))
+            case .duplicateKey(let key, let line, let column, let mappingLine):
+                log.error(
+                    "'\(key)' appears twice in the same mapping", at: at(line, column),
+                    fix: "merge the two entries or rename one; the mapping starts at line \(mappingLine)")
+            case .aliasExpansion(let expanded, let written, let line, let column):
+                log.error(
+                    "aliases expand this file past \(expanded) values (it has \(written) written out): refused",
+                    at: at(line, column), fix: "write the repeated parts out, or nest fewer aliases")
+            case .syntax(let problem, let line, let column):
+                log.error(
+                    "YAML syntax: \(problem)", at: at(line, column),
+                    fix: "check indentation, colons and brackets near this position")
+            }
             return nil
         }
-    }
-
-    /// Where a duplicated block-mapping key is written the second time (the parser only gives the mapping).
-    private static func secondOccurrence(of key: String, in text: String, mappingAt mark: Mark) -> (Int, Int) {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        let indent = String(repeating: " ", count: max(0, mark.column - 1))
-        var seen = 0
-        for index in max(0, mark.line - 1)..<lines.count {
-            let line = lines[index]
-            for form in [key, "\"\(key)\"", "'\(key)'"] where line.hasPrefix(indent + form + ":") {
-                seen += 1
-                if seen == 2 { return (index + 1, mark.column) }
-            }
-        }
-        return (mark.line, mark.column)
-    }
-
-    private static func yamlProblem(_ error: YamlError) -> String {
-        switch error {
-        case .scanner(let context, let problem, _, _):
-            return [context?.text, problem].compactMap { $0 }.joined(separator: ": ")
-        case .parser(let context, let problem, _, _):
-            return [context?.text, problem].compactMap { $0 }.joined(separator: ": ")
-        case .composer(let context, let problem, _, _):
-            return [context?.text, problem].compactMap { $0 }.joined(separator: ": ")
-        default: return "\(error)"
-        }
-    }
-
-    private static func yamlLocation(_ error: YamlError, file: String) -> SourceLocation {
-        let mark: Mark?
-        switch error {
-        case .scanner(_, _, let m, _), .parser(_, _, let m, _), .composer(_, _, let m, _): mark = m
-        default: mark = nil
-        }
-        return SourceLocation(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1)
+        return YAMLNode(tree: tree, index: tree.root, file: displayName)
     }
 
     var scalarText: String? {
-        if case .scalar(let scalar) = node { return scalar.string }
-        return nil
+        node.kind == .scalar ? node.text : nil
     }
 
     var isNull: Bool {
-        if case .scalar(let scalar) = node {
-            return scalar.tag == .implicit && (scalar.string == "~" || scalar.string == "null" || scalar.string.isEmpty)
-                && scalar.style == .plain
-        }
-        return false
+        let node = self.node
+        return node.kind == .scalar && node.plain && (node.text == "~" || node.text == "null" || node.text.isEmpty)
     }
 
     /// The entries of a mapping, in file order. Reports a non-mapping and duplicate keys.
     func entries(_ what: String, log: inout DiagnosticLog) -> [(key: String, keyNode: YAMLNode, value: YAMLNode)]? {
-        guard case .mapping(let mapping) = node else {
+        guard node.kind == .mapping else {
             log.error("\(what) must be a mapping (key: value)", at: location)
             return nil
         }
         var seen: [String: SourceLocation?] = [:]
         var result: [(String, YAMLNode, YAMLNode)] = []
-        for (key, value) in mapping {
-            let keyNode = YAMLNode(node: key, file: file)
+        let items = tree.items(of: index)
+        for pair in stride(from: items.startIndex, to: items.endIndex, by: 2) {
+            let keyNode = YAMLNode(tree: tree, index: items[pair], file: file)
+            let value = YAMLNode(tree: tree, index: items[pair + 1], file: file)
             guard let name = keyNode.scalarText else {
                 log.error("\(what) has a key that is not a plain name", at: keyNode.location)
                 continue
@@ -119,7 +105,7 @@ struct YAMLNode {
                 continue
             }
             seen[name] = keyNode.location
-            result.append((name, keyNode, YAMLNode(node: value, file: file)))
+            result.append((name, keyNode, value))
         }
         return result
     }
@@ -142,10 +128,10 @@ struct YAMLNode {
 
     /// A sequence's items; a single scalar counts as a one-item list.
     func list(_ what: String, log: inout DiagnosticLog) -> [YAMLNode]? {
-        switch node {
-        case .sequence(let sequence): return sequence.map { YAMLNode(node: $0, file: file) }
+        switch node.kind {
+        case .sequence: return tree.items(of: index).map { YAMLNode(tree: tree, index: $0, file: file) }
         case .scalar: return [self]
-        default:
+        case .mapping:
             log.error("\(what) must be a list", at: location)
             return nil
         }

@@ -90,7 +90,8 @@ public struct VerifyReport: Sendable, Codable {
         return out
     }
 
-    public func json() throws -> String {
+    /// The report as JSON; the counts stay whole when only the failures are listed.
+    public func json(onlyFailures: Bool = false) throws -> String {
         struct Document: Codable {
             var site: String
             var passed: Int
@@ -102,7 +103,9 @@ public struct VerifyReport: Sendable, Codable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(
             decoding: try encoder.encode(
-                Document(site: site, passed: passed, failed: failed, results: results, unprobed: unprobed)),
+                Document(
+                    site: site, passed: passed, failed: failed,
+                    results: onlyFailures ? failures : results, unprobed: unprobed)),
             as: UTF8.self) + "\n"
     }
 }

@@ -55,12 +55,28 @@ public struct ResolvedSite: Sendable {
     public var site: Site
     public var catalog: ProfileCatalog
     public var zones: [Zone]
-    public var hosts: [ResolvedHost]
+    public private(set) var hosts: [ResolvedHost]
+    /// Host name -> index in `hosts`: lookups by name are constant time at any site size.
+    private var hostIndex: [String: Int] = [:]
     public var conduits: [ResolvedConduit]
     /// Acknowledged blocks (`blocked:` in the site file).
     public var blocked: [ResolvedConduit] = []
 
-    public func host(named name: String) -> ResolvedHost? { hosts.first { $0.name == name } }
+    public init(site: Site, catalog: ProfileCatalog, zones: [Zone], conduits: [ResolvedConduit] = []) {
+        self.site = site
+        self.catalog = catalog
+        self.zones = zones
+        self.hosts = []
+        self.conduits = conduits
+    }
+
+    /// Adds a host (its name is unique in the site).
+    public mutating func add(_ host: ResolvedHost) {
+        hostIndex[host.name] = hosts.count
+        hosts.append(host)
+    }
+
+    public func host(named name: String) -> ResolvedHost? { hostIndex[name].map { hosts[$0] } }
 
     public func zone(named name: String) -> Zone? { zones.first { $0.name == name } }
 

@@ -59,10 +59,24 @@ public struct Site: Sendable {
     public var name: String
     public var file: String
     public var zones: [Zone]
-    public var hosts: [Host]
+    public private(set) var hosts: [Host] = []
+    /// Host name -> index in `hosts` (the first of a name).
+    private var hostIndex: [String: Int] = [:]
     public var conduits: [Conduit]
     /// Cross-zone flows the roles imply that are meant to stay blocked (silences their warning).
     public var blocked: [Conduit] = []
 
-    public func host(named name: String) -> Host? { hosts.first { $0.name == name } }
+    public init(name: String, file: String, zones: [Zone] = [], conduits: [Conduit] = []) {
+        self.name = name
+        self.file = file
+        self.zones = zones
+        self.conduits = conduits
+    }
+
+    public mutating func add(_ host: Host) {
+        if hostIndex[host.name] == nil { hostIndex[host.name] = hosts.count }
+        hosts.append(host)
+    }
+
+    public func host(named name: String) -> Host? { hostIndex[name].map { hosts[$0] } }
 }

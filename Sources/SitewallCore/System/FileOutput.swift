@@ -57,7 +57,7 @@ public enum FileOutput {
     }
 
     /// Creates missing folders (0755) one level at a time, saying which one failed and why.
-    private static func makeFolders(_ folder: String, for path: String) throws {
+    static func makeFolders(_ folder: String, for path: String) throws {
         var info = stat()
         if stat(folder, &info) == 0 {
             guard info.st_mode & S_IFMT == S_IFDIR else {
@@ -72,7 +72,7 @@ public enum FileOutput {
         }
     }
 
-    private static func failure(_ path: String, _ step: String? = nil) -> Refused {
+    static func failure(_ path: String, _ step: String? = nil) -> Refused {
         Refused(
             description: "cannot write \(path): " + (step.map { $0 + ": " } ?? "") + String(cString: strerror(errno)))
     }

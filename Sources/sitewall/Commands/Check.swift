@@ -26,14 +26,20 @@ extension Sitewall {
             let errors = findings.filter { $0.severity == .error }.count
             let warnings = findings.filter { $0.severity == .warning }.count
             let site = workspace.resolved
+            let allowed = workspace.flows.filter(\.allowed).count
+            let counts = [
+                Self.counted(site.hosts.count, "host"), Self.counted(site.zones.count, "zone"),
+                Self.counted(site.conduits.count, "conduit"), Self.counted(allowed, "allowed flow group"),
+            ]
             print(
-                "\(options.site): \(site.hosts.count) hosts, \(site.zones.count) zones, "
-                    + "\(site.conduits.count) conduits, \(workspace.flows.filter(\.allowed).count) "
-                    + "allowed flow groups; \(errors) error\(errors == 1 ? "" : "s"), "
-                    + "\(warnings) warning\(warnings == 1 ? "" : "s")"
-                    + (strict && warnings > 0 ? " (--strict: warnings fail)" : "")
-            )
+                "\(options.site): \(counts.joined(separator: ", ")); "
+                    + "\(Self.counted(errors, "error")), \(Self.counted(warnings, "warning"))"
+                    + (strict && warnings > 0 ? " (--strict: warnings fail)" : ""))
             if errors > 0 || (strict && warnings > 0) { throw ExitCode.failure }
         }
+
+        /// "1 conduit", "2 conduits".
+        static func counted(_ count: Int, _ noun: String) -> String { "\(count) \(noun)\(count == 1 ? "" : "s")" }
     }
+
 }

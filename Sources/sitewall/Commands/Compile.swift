@@ -80,43 +80,84 @@ extension Sitewall {
                 Output.error("\(error)")
                 throw ExitCode.failure
             }
-            // Check every target first: everything the backend cannot express is reported at once,
-            // each with the site line it comes from, and nothing is written.
-            let policies = targets.map { workspace.policy(for: $0) }
-            let problems = policies.flatMap { Backends.unexpressible($0, by: backend.kind) }
-            if !problems.isEmpty {
-                for problem in problems { Output.error("\(problem)") }
-                Output.error(
-                    "\(problems.count) rule\(problems.count == 1 ? "" : "s") cannot be compiled for \(backend.kind); "
-                        + "nothing was written")
-                throw ExitCode.refused
-            }
-            // Render everything before writing anything: bad input leaves no partial output.
-            var rendered: [(Target, [(suffix: String, text: String)])] = []
+            if all, let output { return try writeAll(targets, workspace: workspace, to: output) }
+            // Check the target first: what the backend cannot express is reported, each with the site
+            // line it comes from, and nothing is written.
+            let policy = workspace.policy(for: targets[0])
+            try refuse(Backends.unexpressible(policy, by: backend.kind))
+            let files: [(suffix: String, text: String)]
             do {
-                for (target, policy) in zip(targets, policies) { rendered.append((target, try render(policy))) }
+                files = try render(policy)
             } catch {
                 Output.error("\(error); nothing was written")
                 throw ExitCode.failure
             }
-            if all, let output {
-                var count = 0
-                for (target, files) in rendered {
-                    for file in files {
-                        try Output.writeAtomically(file.text, to: "\(output)/\(target.name).\(file.suffix)")
-                        count += 1
-                    }
-                }
-                print("wrote \(count) file\(count == 1 ? "" : "s") to \(output)")
-            } else if let output {
-                let files = rendered[0].1
+            if let output {
                 for file in files {
                     try Output.writeAtomically(file.text, to: files.count == 1 ? output : "\(output).\(file.suffix)")
                 }
             } else {
-                let files = rendered[0].1
                 let chosen = files.count == 1 ? files[0] : files.first { $0.suffix == (family == .ipv6 ? "v6" : "v4") }!
                 print(chosen.text, terminator: "")
+            }
+        }
+
+        func refuse(_ problems: [Unexpressible]) throws {
+            guard !problems.isEmpty else { return }
+            for problem in problems { Output.error("\(problem)") }
+            Output.error(
+                "\(problems.count) rule\(problems.count == 1 ? "" : "s") cannot be compiled for \(backend.kind); "
+                    + "nothing was written")
+            throw ExitCode.refused
+        }
+
+        /// One target at a time into a new folder that replaces the old one at the end: memory stays
+        /// that of one target, a failure leaves the previous folder as it was, and files of targets no
+        /// longer in the site go with the old folder. Every target is checked before anything is kept.
+        func writeAll(_ targets: [Target], workspace: Workspace, to output: String) throws {
+            var folder: OutputFolder
+            do {
+                folder = try OutputFolder(replacing: output)
+            } catch {
+                Output.error("\(error)")
+                throw ExitCode.failure
+            }
+            var problems: [Unexpressible] = []
+            var progress = Progress(total: targets.count, what: "compiling")
+            do {
+                for target in targets {
+                    let policy = workspace.policy(for: target)
+                    problems += Backends.unexpressible(policy, by: backend.kind)
+                    if problems.isEmpty {
+                        for file in try render(policy) {
+                            try folder.write(file.text, name: "\(target.name).\(file.suffix)")
+                        }
+                    }
+                    progress.advance()
+                }
+                progress.finish()
+                try refuse(problems)
+            } catch {
+                progress.finish()
+                folder.abandon()
+                if error is ExitCode { throw error }
+                Output.error("\(error); nothing was written")
+                throw ExitCode.failure
+            }
+            let removed: [String]
+            do {
+                removed = try folder.commit()
+            } catch {
+                Output.error("\(error); the folder was left as it was")
+                throw ExitCode.failure
+            }
+            let count = folder.written.count
+            print("wrote \(count) file\(count == 1 ? "" : "s") to \(output)")
+            if !removed.isEmpty {
+                let shown = removed.prefix(10).joined(separator: ", ") + (removed.count > 10 ? ", ..." : "")
+                print(
+                    "removed \(removed.count) file\(removed.count == 1 ? "" : "s") of targets no longer in the site: \(shown)"
+                )
             }
         }
     }

@@ -98,6 +98,8 @@ extension Sitewall {
                 Output.error("\(error)")
                 throw ExitCode.trouble
             }
+            // Warnings are not differences: stderr, so that stdout stays the diff itself.
+            if format == .text { for warning in report.warnings { Output.warning(warning) } }
             print(format == .json ? try report.json() : report.text, terminator: "")
             if !report.entries.isEmpty { throw ExitCode.failure }
         }

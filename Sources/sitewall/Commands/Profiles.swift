@@ -40,15 +40,28 @@ extension Sitewall {
             static let configuration = CommandConfiguration(
                 abstract: "Show a profile's services, roles and constraints with citations.")
             @OptionGroup var location: Location
-            @Argument(help: "The profile name.") var name: String
+            @Argument(help: "The profile name, or one of its roles (profile/role).") var name: String
 
             func run() throws {
                 let catalog = try location.load()
-                guard let profile = catalog.profile(named: name) else {
-                    Output.error(
-                        "no profile '\(name)': "
-                            + DidYouMean.hint(for: name, among: catalog.profiles.map(\.name), kind: "profile"))
+                let owner = catalog.profiles.first { $0.roles.contains { $0.id == name } }
+                guard let profile = catalog.profile(named: name) ?? owner else {
+                    // A role's own name (without its profile) names the profile to show.
+                    let roles = catalog.profiles.flatMap { profile in profile.roles.map { (profile, $0.id) } }
+                    let byRole = roles.filter { $0.1.hasSuffix("/" + name) }
+                    if !byRole.isEmpty {
+                        let found = byRole.map { "\($0.1) (sitewall profiles show \($0.0.name))" }
+                        Output.error("no profile '\(name)'; it is a role: \(found.joined(separator: ", "))")
+                    } else {
+                        Output.error(
+                            "no profile '\(name)': "
+                                + DidYouMean.hint(
+                                    for: name, among: catalog.profiles.map(\.name), kind: "profile", limit: .max))
+                    }
                     throw ExitCode.failure
+                }
+                if owner != nil && catalog.profile(named: name) == nil {
+                    print("role \(name) is in profile \(profile.name)")
                 }
                 print(ProfileReport.render(profile, documents: catalog.documents))
             }

@@ -71,7 +71,9 @@ extension Sitewall {
                 Output.error("\(error)")
                 throw ExitCode.trouble
             }
-            print(format == .json ? try report.json() : report.text(onlyFailures: failuresOnly), terminator: "")
+            print(
+                format == .json ? try report.json(onlyFailures: failuresOnly) : report.text(onlyFailures: failuresOnly),
+                terminator: "")
             if report.failed > 0 || (!report.unprobed.isEmpty && !acceptUnprobed) { throw ExitCode.failure }
         }
     }

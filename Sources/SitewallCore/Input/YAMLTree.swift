@@ -1,0 +1,187 @@
+import CYAML
+import Foundation
+
+/// A composed YAML document, built straight from libyaml's event stream: every node in one array,
+/// every collection's children in another. Scalars stay text (sitewall reads each value itself), an
+/// alias is a second reference to its anchor's node (never a copy), and the document's expanded size
+/// (what it would be with every alias written out) is counted as it is built, so that a small file
+/// of nested aliases is refused instead of costing minutes.
+final class YAMLTree: Sendable {
+    enum Kind: UInt8, Sendable { case scalar, sequence, mapping }
+
+    struct Node: Sendable {
+        var kind: Kind
+        /// A plain scalar without a tag (null, ~ and the empty value read as nothing).
+        var plain: Bool
+        var line: Int32
+        var column: Int32
+        /// Scalars: the value. Collections: the range of `children` (mappings: key, value, key, ...).
+        var text: String
+        var first: Int32
+        var count: Int32
+    }
+
+    /// Limits on what a file may cost before a single value is read.
+    struct Limits: Sendable {
+        /// Nodes a document may have with its aliases written out, as a multiple of the nodes written.
+        var aliasExpansion = 10
+        /// Below this many expanded nodes, aliases are never refused.
+        var expandedFloor = 100_000
+    }
+
+    enum Failure: Error {
+        case syntax(problem: String, line: Int, column: Int)
+        case duplicateKey(String, line: Int, column: Int, mappingLine: Int)
+        case aliasExpansion(expanded: Int, written: Int, line: Int, column: Int)
+        case empty
+    }
+
+    let nodes: [Node]
+    let children: [Int32]
+    let root: Int32
+
+    private init(nodes: [Node], children: [Int32], root: Int32) {
+        self.nodes = nodes
+        self.children = children
+        self.root = root
+    }
+
+    func node(_ index: Int32) -> Node { nodes[Int(index)] }
+
+    /// The children of a collection node (mappings: key, value pairs in file order).
+    func items(of index: Int32) -> ArraySlice<Int32> {
+        let node = nodes[Int(index)]
+        return children[Int(node.first)..<Int(node.first + node.count)]
+    }
+
+    /// Composes the first document of `bytes` (UTF-8).
+    static func compose(_ bytes: [UInt8], limits: Limits = Limits()) throws(Failure) -> YAMLTree {
+        var parser = yaml_parser_t()
+        guard yaml_parser_initialize(&parser) == 1 else {
+            throw .syntax(problem: "the YAML parser could not start (out of memory)", line: 1, column: 1)
+        }
+        defer { yaml_parser_delete(&parser) }
+        return try bytes.withUnsafeBufferPointer { (buffer) throws(Failure) -> YAMLTree in
+            yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
+            var builder = Builder(limits: limits)
+            var event = yaml_event_t()
+            while true {
+                guard yaml_parser_parse(&parser, &event) == 1 else { throw Self.syntaxFailure(parser) }
+                defer { yaml_event_delete(&event) }
+                let done = try builder.take(&event)
+                if done { break }
+            }
+            guard let root = builder.root else { throw .empty }
+            return YAMLTree(nodes: builder.nodes, children: builder.children, root: root)
+        }
+    }
+
+    private static func syntaxFailure(_ parser: yaml_parser_t) -> Failure {
+        let problem = parser.problem.map { String(cString: $0) } ?? "unreadable YAML"
+        let context = parser.context.map { String(cString: $0) }
+        let mark = parser.problem_mark
+        return .syntax(
+            problem: [context, problem].compactMap { $0 }.joined(separator: ": "), line: mark.line + 1,
+            column: mark.column + 1)
+    }
+
+    /// Turns events into nodes: a stack of open collections, each gathering its children's indices.
+    private struct Builder {
+        let limits: Limits
+        var nodes: [Node] = []
+        var children: [Int32] = []
+        /// Per node: its size with aliases written out (saturating).
+        var expanded: [Int] = []
+        var open: [(node: Int32, items: [Int32], keys: Set<String>)] = []
+        var anchors: [String: Int32] = [:]
+        var root: Int32?
+
+        init(limits: Limits) { self.limits = limits }
+
+        /// Takes one event; true at the end of the first document.
+        mutating func take(_ event: inout yaml_event_t) throws(Failure) -> Bool {
+            let line = Int32(clamping: event.start_mark.line + 1)
+            let column = Int32(clamping: event.start_mark.column + 1)
+            switch event.type {
+            case YAML_SCALAR_EVENT:
+                let data = event.data.scalar
+                let text = String(
+                    decoding: UnsafeBufferPointer(start: data.value, count: data.length), as: UTF8.self)
+                let plain = data.plain_implicit == 1 && data.style == YAML_PLAIN_SCALAR_STYLE
+                let index = add(
+                    Node(kind: .scalar, plain: plain, line: line, column: column, text: text, first: 0, count: 0))
+                expanded.append(1)
+                anchor(data.anchor, index)
+                try attach(index, expandedSize: 1, line: line, column: column)
+            case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
+                let mapping = event.type == YAML_MAPPING_START_EVENT
+                let index = add(
+                    Node(
+                        kind: mapping ? .mapping : .sequence, plain: false, line: line, column: column, text: "",
+                        first: 0, count: 0))
+                expanded.append(1)
+                anchor(mapping ? event.data.mapping_start.anchor : event.data.sequence_start.anchor, index)
+                open.append((index, [], []))
+            case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
+                let (index, items, _) = open.removeLast()
+                nodes[Int(index)].first = Int32(children.count)
+                nodes[Int(index)].count = Int32(items.count)
+                children += items
+                let node = nodes[Int(index)]
+                try attach(index, expandedSize: expanded[Int(index)], line: node.line, column: node.column)
+            case YAML_ALIAS_EVENT:
+                let name = String(cString: event.data.alias.anchor)
+                guard let target = anchors[name] else {
+                    throw .syntax(
+                        problem: "alias *\(name) names no anchor defined before it", line: Int(line),
+                        column: Int(column))
+                }
+                try attach(target, expandedSize: expanded[Int(target)], line: line, column: column)
+            case YAML_DOCUMENT_END_EVENT:
+                return true
+            default:
+                break
+            }
+            return false
+        }
+
+        private mutating func add(_ node: Node) -> Int32 {
+            nodes.append(node)
+            return Int32(nodes.count - 1)
+        }
+
+        private mutating func anchor(_ name: UnsafeMutablePointer<yaml_char_t>?, _ index: Int32) {
+            if let name { anchors[String(cString: name)] = index }
+        }
+
+        /// Adds a finished node (or an alias to one) to the collection it is in, counting its expanded size.
+        private mutating func attach(_ index: Int32, expandedSize: Int, line: Int32, column: Int32) throws(Failure) {
+            let allowed = max(limits.expandedFloor, limits.aliasExpansion * nodes.count)
+            guard !open.isEmpty else {
+                if expandedSize > allowed {
+                    throw .aliasExpansion(
+                        expanded: expandedSize, written: nodes.count, line: Int(line), column: Int(column))
+                }
+                root = index
+                return
+            }
+            let last = open.count - 1
+            let parent = open[last].node
+            let (grown, overflow) = expanded[Int(parent)].addingReportingOverflow(expandedSize)
+            expanded[Int(parent)] = overflow ? .max : grown
+            if expanded[Int(parent)] > allowed {
+                throw .aliasExpansion(
+                    expanded: expanded[Int(parent)], written: nodes.count, line: Int(line), column: Int(column))
+            }
+            // A mapping's keys: a scalar key written twice is an error where it is written the second time.
+            if nodes[Int(parent)].kind == .mapping, open[last].items.count % 2 == 0, nodes[Int(index)].kind == .scalar {
+                let key = nodes[Int(index)].text
+                if !open[last].keys.insert(key).inserted {
+                    throw .duplicateKey(
+                        key, line: Int(line), column: Int(column), mappingLine: Int(nodes[Int(parent)].line))
+                }
+            }
+            open[last].items.append(index)
+        }
+    }
+}
