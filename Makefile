@@ -117,8 +117,9 @@ lint:
 clean:
 	rm -rf .build $(OUT)
 
-# Benchmarks: generated sites of 100 to 50,000 hosts; compile, apply (netlink vs nft -f),
-# readback+diff and the packet path, in network namespaces. Table on stdout, JSON in .build/bench/.
+# Benchmarks (bench/run.py says what): generated sites of 1,000 to 50,000 hosts, side by side with
+# libyaml's floor and Aerleon (pinned in bench/requirements.txt, its own venv). JSON in .build/bench/.
 bench: deps
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="python3-venv gcc"
 	$(SWIFT) build -c release
 	python3 bench/run.py

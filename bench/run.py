@@ -1,15 +1,23 @@
 #!/usr/bin/env python3
-"""sitewall benchmarks (make bench): compile, apply (netlink vs nft -f), readback+diff and the
-packet path, for generated sites of 100 to 50,000 hosts. Every kernel measurement runs in a
-network namespace of its own. Results: a table on stdout, JSON in .build/bench/results.json."""
+"""sitewall benchmarks (make bench), release build, whole processes, side by side in one run, for
+generated sites of 1,000 to 50,000 hosts (BENCH_SIZES): compile --gateway against libyaml parsing the
+same file (the floor) and against Aerleon's aclgen on the same policy (the peer); check and compile
+--all per host (linear?) with peak memory; apply over netlink against nft -f; diff live and --running
+beyond the compile; and the packet path through the gateway against a minimal stateful ruleset, with
+a C load generator. Every kernel measurement runs in network namespaces of its own. Results: a
+table on stdout, JSON in .build/bench/results.json."""
 
-import json, os, resource, subprocess, sys, tempfile, time
+import json, os, resource, shutil, subprocess, sys, tempfile, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import aerleon as peer  # bench/aerleon.py (it never imports the real package)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, ".build/release/sitewall")
 PROFILES = os.path.join(ROOT, "Profiles")
 OUT = os.path.join(ROOT, ".build/bench")
-SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "100,1000,10000,50000").split(",")]
+SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "1000,10000,50000").split(",")]
+TOOLS = os.path.join(OUT, "tools")
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 
 
@@ -92,26 +100,59 @@ ip -n ${P}s addr add SERVER/16 dev eth0; ip -n ${P}s link set eth0 up; ip -n ${P
 ip -n ${P}g addr add 10.100.255.1/16 dev eth0; ip -n ${P}g addr add 10.101.255.1/16 dev eth1
 ip -n ${P}g link set eth0 up; ip -n ${P}g link set eth1 up
 ip netns exec ${P}g sysctl -qw net.ipv4.ip_forward=1
-[ -n "RULES" ] && ip netns exec ${P}g nft -f RULES
-ip netns exec ${P}s python3 BENCHDIR/pingpong.py serve SERVER 502 &
+ip netns exec ${P}g nft -f RULES
+ip netns exec ${P}s TOOLS/tcprr serve SERVER 502 &
 sleep 0.5
-ip netns exec ${P}c python3 BENCHDIR/pingpong.py send SERVER 502 SECONDS
+ip netns exec ${P}c TOOLS/tcprr send SERVER 502 SECONDS 8
 kill %1 2>/dev/null || true
 """
 
 
+# The baseline a gateway runs anyway: stateful, everything allowed. The loaded figure is what
+# sitewall's ruleset costs over it, not over no firewall at all.
+STATEFUL = """table inet baseline {
+    chain forward { type filter hook forward priority 0; policy accept; ct state established,related accept; }
+}
+"""
+
+
 def packet_path(rules, seconds=2.0):
-    """Request/response transactions per second through the gateway (tcp/502, an allowed flow)."""
+    """Request/response transactions per second through the gateway (tcp/502, an allowed flow), eight
+    connections from a C generator (bench/tcprr.c) so that Python is not what is measured."""
     script = (PACKET_LAB.replace("CLIENT", "10.100.0.2").replace("SERVER", "10.101.0.2")
-              .replace("RULES", rules).replace("BENCHDIR", os.path.join(ROOT, "bench")).replace("SECONDS", str(seconds)))
+              .replace("RULES", rules).replace("TOOLS", TOOLS).replace("SECONDS", str(seconds)))
     out = run(["bash", "-c", script]).stdout
     return float(out.split()[-1])
+
+
+def build_tools():
+    """The C helpers: libyaml's floor and the load generator."""
+    os.makedirs(TOOLS, exist_ok=True)
+    bench = os.path.join(ROOT, "bench")
+    run(["cc", "-O2", "-o", os.path.join(TOOLS, "yamlfloor"), os.path.join(bench, "yamlfloor.c"), "-lyaml"])
+    run(["cc", "-O2", "-o", os.path.join(TOOLS, "tcprr"), os.path.join(bench, "tcprr.c")])
+
+
+def whole_folder(site, work):
+    """compile --all: best time, peak RSS and the size of what it wrote."""
+    out = os.path.join(work, "all")
+    args = [BIN, "compile", site, "--all", "--profiles", PROFILES, "--output", out]
+    best, _ = timed(args, repeat=2)
+    peak = run_peak(args)
+    size = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out))
+    shutil.rmtree(out)
+    return best, peak, size
 
 
 def main():
     if not os.path.exists(BIN):
         sys.exit("build first: swift build -c release")
     os.makedirs(OUT, exist_ok=True)
+    build_tools()
+    aclgen = peer.ensure_venv(ROOT)
+    baseline = os.path.join(OUT, "stateful.nft")
+    with open(baseline, "w") as f:
+        f.write(STATEFUL)
     results = []
     for n in SIZES:
         work = tempfile.mkdtemp(prefix=f"sitewall-bench-{n}-")
@@ -119,42 +160,72 @@ def main():
         with open(site, "w") as f:
             f.write(run([BIN, "generate-site", "--hosts", str(n)]).stdout)
         script = os.path.join(work, "gw-1.nft")
-        compile_s, _ = timed([BIN, "compile", site, "--gateway", "gw-1", "--profiles", PROFILES, "--output", script])
-        peak = run_peak([BIN, "compile", site, "--gateway", "gw-1", "--profiles", PROFILES, "--output", script])
-        policy = json.loads(run([BIN, "compile", site, "--gateway", "gw-1", "--profiles", PROFILES, "--format", "json"]).stdout)
-        rules, sets, elements = counts(policy)
+        gateway = [BIN, "compile", site, "--gateway", "gw-1", "--profiles", PROFILES, "--output", script]
+        compile_s, _ = timed(gateway)
+        peak = run_peak(gateway)
+        floor_s, _ = timed([os.path.join(TOOLS, "yamlfloor"), site])
+        policy_path = os.path.join(work, "policy.json")
+        with open(policy_path, "w") as f:
+            f.write(run([BIN, "compile", site, "--gateway", "gw-1", "--profiles", PROFILES, "--format", "json"]).stdout)
+        rules, sets, elements = counts(json.load(open(policy_path)))
+        peer.write_policy(policy_path, os.path.join(work, "aerleon"))
+        aclgen_s = peer.time_aclgen(aclgen, os.path.join(work, "aerleon"), repeat=REPEAT)
+        check_s, _ = timed([BIN, "check", site, "--profiles", PROFILES], repeat=2)
+        all_s, all_peak, all_bytes = whole_folder(site, work)
         state = os.path.join(work, "state")
         netlink_s, nft_s = apply_vs_nft(site, script, state)
         diff_s = diff_time(site, state)
         running_s, running_peak, dump_bytes = running_diff(site, state, work)
-        # Alternate empty and loaded runs so that drift on the machine hits both alike; best of each.
-        empty_tps = loaded_tps = 0.0
+        # Alternate baseline and loaded runs so that drift on the machine hits both alike; best of each.
+        base_tps = loaded_tps = 0.0
         for _ in range(REPEAT):
-            empty_tps = max(empty_tps, packet_path(""))
+            base_tps = max(base_tps, packet_path(baseline))
             loaded_tps = max(loaded_tps, packet_path(script))
-        row = dict(hosts=n, compile_s=round(compile_s, 3), compile_peak_mib=round(peak / 1024, 1), rules=rules, sets=sets,
-                   elements=elements, apply_netlink_s=round(netlink_s, 4), apply_nft_s=round(nft_s, 4),
-                   apply_ratio=round(netlink_s / nft_s, 3), diff_s=round(diff_s, 3),
-                   running_diff_s=round(running_s, 3), running_dump_mib=round(dump_bytes / 2**20, 1),
+        row = dict(hosts=n, yaml_mib=round(os.path.getsize(site) / 2**20, 2),
+                   floor_s=round(floor_s, 4), compile_s=round(compile_s, 3),
+                   floor_ratio=round(compile_s / floor_s, 1), compile_peak_mib=round(peak / 1024, 1),
+                   aclgen_s=round(aclgen_s, 3), aclgen_ratio=round(aclgen_s / compile_s, 1),
+                   rules=rules, sets=sets, elements=elements,
+                   check_s=round(check_s, 3), check_us_per_host=round(check_s / n * 1e6, 1),
+                   all_s=round(all_s, 3), all_us_per_host=round(all_s / n * 1e6, 1),
+                   all_peak_mib=round(all_peak / 1024, 1), all_output_mib=round(all_bytes / 2**20, 1),
+                   apply_netlink_s=round(netlink_s, 4), apply_nft_s=round(nft_s, 4),
+                   apply_ratio=round(netlink_s / nft_s, 3),
+                   diff_beyond_s=round(diff_s - compile_s, 3), running_beyond_s=round(running_s - compile_s, 3),
+                   running_dump_mib=round(dump_bytes / 2**20, 1),
                    running_peak_ratio=round(running_peak * 1024 / dump_bytes, 1),
-                   packet_tps_empty=round(empty_tps), packet_tps_loaded=round(loaded_tps),
-                   packet_ratio=round(loaded_tps / empty_tps, 3))
+                   tps_stateful=round(base_tps), tps_loaded=round(loaded_tps),
+                   packet_ratio=round(loaded_tps / base_tps, 3))
         results.append(row)
+        shutil.rmtree(work, ignore_errors=True)
         print(f"measured {n} hosts", file=sys.stderr)
     machine = dict(cores=os.cpu_count(), kernel=os.uname().release,
                    cpu=next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?"))
+    linear = {}
+    if len(results) > 1:
+        first, last = results[0], results[-1]
+        for key in ("check_s", "all_s"):
+            linear[key] = dict(hosts=f"{last['hosts']}/{first['hosts']}", ratio=round(last[key] / first[key], 1))
     with open(os.path.join(OUT, "results.json"), "w") as f:
-        json.dump(dict(machine=machine, results=results), f, indent=2)
-    header = ["hosts", "compile s", "peak MiB", "rules", "sets", "elements", "apply netlink s", "nft -f s", "ratio",
-              "diff s", "diff --running s", "dump MiB", "peak/dump", "tps empty", "tps loaded", "ratio"]
-    keys = ["hosts", "compile_s", "compile_peak_mib", "rules", "sets", "elements", "apply_netlink_s", "apply_nft_s",
-            "apply_ratio", "diff_s", "running_diff_s", "running_dump_mib", "running_peak_ratio", "packet_tps_empty",
-            "packet_tps_loaded", "packet_ratio"]
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
+        json.dump(dict(machine=machine, results=results, linear=linear), f, indent=2)
+    columns = [
+        ("hosts", "hosts"), ("yaml_mib", "YAML MiB"), ("floor_s", "libyaml s"), ("compile_s", "gateway s"),
+        ("floor_ratio", "x floor"), ("compile_peak_mib", "peak MiB"), ("aclgen_s", "aclgen s"),
+        ("aclgen_ratio", "aclgen/sitewall"), ("rules", "rules"), ("elements", "elements"), ("check_s", "check s"),
+        ("check_us_per_host", "check us/host"), ("all_s", "--all s"), ("all_us_per_host", "--all us/host"),
+        ("all_peak_mib", "--all peak MiB"), ("all_output_mib", "--all MiB out"), ("apply_netlink_s", "netlink s"),
+        ("apply_nft_s", "nft -f s"), ("apply_ratio", "ratio"), ("diff_beyond_s", "diff +s"),
+        ("running_beyond_s", "--running +s"), ("tps_stateful", "tps stateful"), ("tps_loaded", "tps sitewall"),
+        ("packet_ratio", "ratio"),
+    ]
+    print("| " + " | ".join(h for _, h in columns) + " |")
+    print("|" + "---|" * len(columns))
     for row in results:
-        print("| " + " | ".join(str(row[k]) for k in keys) + " |")
-    print(f"\nmachine: {machine['cores']} cores, {machine['cpu']}, kernel {machine['kernel']}; JSON in {OUT}/results.json")
+        print("| " + " | ".join(str(row[k]) for k, _ in columns) + " |")
+    for key, value in linear.items():
+        print(f"{key}: {value['hosts']} hosts took {value['ratio']}x the time")
+    print(f"\nmachine: {machine['cores']} cores, {machine['cpu']}, kernel {machine['kernel']}; "
+          f"JSON in {OUT}/results.json")
 
 
 def run_peak(args):

@@ -1,5 +1,8 @@
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <string.h>
 #include <sched.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -14,3 +17,28 @@ int CSitewallLinux_exchange(const char *a, const char *b) {
 }
 
 int CSitewallLinux_syncfs(int fd) { return syncfs(fd); }
+
+static volatile int forward_fd = -1;
+
+static void forward(int sig) {
+    int saved = errno;
+    unsigned char byte = (unsigned char)sig;
+    if (write(forward_fd, &byte, 1) < 0) { /* a full pipe already holds a signal to handle */ }
+    errno = saved;
+}
+
+int CSitewallLinux_forward_signal(int sig, int write_fd) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = forward;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    forward_fd = write_fd;
+    return sigaction(sig, &action, NULL);
+}
+
+int CSitewallLinux_signal_ignored(int sig) {
+    struct sigaction current;
+    if (sigaction(sig, NULL, &current) != 0) return -1;
+    return current.sa_handler == SIG_IGN;
+}

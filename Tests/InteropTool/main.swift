@@ -46,7 +46,7 @@ while let flag = arguments.popFirst() {
     }
 }
 guard InteropRunner.missing.isEmpty else {
-    fail("missing \(InteropRunner.missing.joined(separator: ", ")) (make test-deps)")
+    fail("missing \(InteropRunner.missing.joined(separator: ", "))")
 }
 
 var allMatched = true

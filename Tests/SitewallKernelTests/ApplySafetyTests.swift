@@ -400,8 +400,8 @@ import Testing
         }
         for index in 0..<150 {
             batch.addSet(
-                table: "no_such_table", name: "s\(index)", anonymous: false,
-                keyType: AddressSetSpelling.ipv4Type, keyLength: 4, keys: keys, comment: nil)
+                table: "no_such_table", name: "s\(index)", flags: 0, keyType: AddressSetSpelling.ipv4Type,
+                keyLength: 4, elements: keys.map { AnonymousSet.Element(key: $0) }, comment: nil)
         }
         batch.end()
         #expect(batch.bytes > 8_000_000)

@@ -53,6 +53,9 @@ extension Trait where Self == ConditionTrait {
         case ctrlC
         /// A kill of the runner alone: its script, clients and daemons get no signal of their own.
         case sigterm
+        /// The same while a later site runs: every site's run must still hear the signal (the second
+        /// one once lost it).
+        case sigtermInALaterSite
     }
 
     /// Interrupted while its daemons run, a run leaves no namespace, no process and no scratch folder.
@@ -68,9 +71,9 @@ extension Trait where Self == ConditionTrait {
         }
         let before = scratchFolders()
         let scratch = try ScratchDirectory("sitewall-test")
+        let sites = interruption == .sigtermInALaterSite ? "plant-scada,security-center-iiot" : "security-center-iiot"
         let job = try ForegroundJob(
-            Repository.built("sitewall-interop"), ["--site", "security-center-iiot", "--mode", "nft"],
-            stderr: scratch.file("stderr"))
+            Repository.built("sitewall-interop"), ["--site", sites, "--mode", "nft"], stderr: scratch.file("stderr"))
         let pid = job.pid
         let prefix = "swl\(pid % 100_000)x"
         // Whatever the run leaves (on a failure) goes when the test ends.
@@ -90,18 +93,26 @@ extension Trait where Self == ConditionTrait {
                     .split(separator: "\n").compactMap { Int32($0) }
             }
         }
-        // Wait until the daemons run (three or more processes in the lab), then interrupt.
-        let deadline = Date().addingTimeInterval(60)
-        var running = inLab()
-        while running.count < 3 && Date() < deadline && job.wait(seconds: 0) == nil {
-            usleep(50_000)
+        // A lab's namespaces are named swl<pid>x<lab>-N: which lab is up.
+        let labsUp = { Set(Lab.existingNamespaces(prefix: prefix).map { $0.split(separator: "-")[0] }) }
+        // Wait until the daemons run (three or more processes in the lab; for a later site, in a lab
+        // other than the first one seen), then interrupt.
+        let deadline = Date().addingTimeInterval(90)
+        var firstLab: Set<Substring>?
+        var running: [Int32] = []
+        while Date() < deadline && job.wait(seconds: 0) == nil {
+            let labs = labsUp()
             running = inLab()
+            if firstLab == nil && !labs.isEmpty { firstLab = labs }
+            let later = interruption != .sigtermInALaterSite || (!labs.isEmpty && labs != firstLab)
+            if later && running.count >= 3 { break }
+            usleep(50_000)
         }
         try #require(running.count >= 3, "the daemons never started: \(running)")
         let runFolders = scratchFolders().subtracting(before)
         switch interruption {
         case .ctrlC: kill(-pid, SIGINT)
-        case .sigterm: kill(pid, SIGTERM)
+        case .sigterm, .sigtermInALaterSite: kill(pid, SIGTERM)
         }
         let status = job.wait(seconds: 30)
         let message = job.stderr

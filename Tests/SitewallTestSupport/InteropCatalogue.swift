@@ -119,10 +119,11 @@ public enum InteropCatalogue {
         exchanges: [
             InteropExchange(
                 "FTP passive", software: "curl -> pyftpdlib", allowed: true, from: "eng-1", to: "pac-a",
-                client: "curl -sS --max-time 6 ftp://{addr:pac-a}/strategy.txt", evidence: ["PAC strategy archive"]),
+                // -v: the control conversation goes to the log, to show where a failure stops.
+                client: "curl -sSv --max-time 6 ftp://{addr:pac-a}/strategy.txt", evidence: ["PAC strategy archive"]),
             InteropExchange(
                 "FTP active", software: "curl -> pyftpdlib", allowed: true, from: "eng-1", to: "pac-a",
-                client: "curl -sS --max-time 6 -P - ftp://{addr:pac-a}/strategy.txt",
+                client: "curl -sSv --max-time 6 -P - ftp://{addr:pac-a}/strategy.txt",
                 evidence: ["PAC strategy archive"]),
             InteropExchange(
                 "FTP, host without the role", software: "curl -> pyftpdlib", allowed: false, from: "tablet-1",

@@ -34,8 +34,18 @@ public struct NftRuleset: Sendable {
                 tables[Self.key(rule, field: "table"), default: Table()].chains[chain, default: Chain(rules: [])]
                     .rules.append(String(decoding: expr, as: UTF8.self) + " #" + comment)
             } else if let set = item["set"] as? [String: Any], let name = set["name"] as? String {
+                // As `nft list` writes them: `a`, `a-b`, `a/len`; anything else as its JSON.
                 let elements = (set["elem"] as? [Any] ?? []).map { element -> String in
                     if let text = element as? String { return text }
+                    let object = element as? [String: Any]
+                    if let range = object?["range"] as? [String], range.count == 2 {
+                        return range.joined(separator: "-")
+                    }
+                    if let prefix = object?["prefix"] as? [String: Any], let addr = prefix["addr"] as? String,
+                        let length = prefix["len"] as? Int
+                    {
+                        return "\(addr)/\(length)"
+                    }
                     let data = (try? JSONSerialization.data(withJSONObject: element, options: [.sortedKeys])) ?? Data()
                     return String(decoding: data, as: UTF8.self)
                 }

@@ -15,4 +15,13 @@ int CSitewallLinux_exchange(const char *a, const char *b);
 /* syncfs(2): one flush for a folder of thousands of new files instead of an fsync each. */
 int CSitewallLinux_syncfs(int fd);
 
+/* Installs a handler for `sig` that writes the signal's number (one byte) to `write_fd`, the only
+ * async-signal-safe thing to do; Swift reads the pipe on a thread of its own (Lab/LabSignals.swift).
+ * A dispatch signal source cannot do this on Linux: it needs the signal ignored, and a signal the
+ * main thread ignores is dropped once a second source has been made for it. 0, or -1 with errno. */
+int CSitewallLinux_forward_signal(int sig, int write_fd);
+
+/* 1 when `sig` is ignored (SIG_IGN), 0 when not, -1 with errno. */
+int CSitewallLinux_signal_ignored(int sig);
+
 #endif

@@ -9,6 +9,9 @@ public enum IPFamily: String, Sendable, Codable, Hashable, Comparable, CaseItera
 
     public var bitWidth: Int { self == .ipv4 ? 32 : 128 }
 
+    /// The last address of the family (255.255.255.255, ffff:...:ffff).
+    public var maximum: UInt128 { self == .ipv4 ? UInt128(UInt32.max) : .max }
+
     public static func < (lhs: IPFamily, rhs: IPFamily) -> Bool { lhs == .ipv4 && rhs == .ipv6 }
 }
 
@@ -122,6 +125,12 @@ public struct IPNetwork: Hashable, Sendable, CustomStringConvertible, Codable {
         guard other.family == family else { return false }
         let mask = IPNetwork.hostMask(width: family.bitWidth, prefix: prefixLength)
         return other.value & ~mask == address.value
+    }
+
+    /// The last address of the network.
+    public var lastAddress: IPAddress {
+        IPAddress(
+            family: family, value: address.value | IPNetwork.hostMask(width: family.bitWidth, prefix: prefixLength))
     }
 
     /// The directed broadcast address (IPv4 only; IPv6 has none).

@@ -150,10 +150,16 @@ struct NetlinkDump {
                     ? nftnl_set_elem_get_u32(e, UInt16(NFTNL_SET_ELEM_FLAGS)) : 0
                 let others: [Int] = [
                     NFTNL_SET_ELEM_KEY_END, NFTNL_SET_ELEM_DATA, NFTNL_SET_ELEM_TIMEOUT, NFTNL_SET_ELEM_EXPIRATION,
-                    NFTNL_SET_ELEM_USERDATA, NFTNL_SET_ELEM_EXPR, NFTNL_SET_ELEM_OBJREF, NFTNL_SET_ELEM_VERDICT,
+                    NFTNL_SET_ELEM_EXPR, NFTNL_SET_ELEM_OBJREF, NFTNL_SET_ELEM_VERDICT,
                     NFTNL_SET_ELEM_CHAIN, NFTNL_SET_ELEM_EXPRESSIONS,
                 ]
-                let unusual = others.contains { nftnl_set_elem_is_set(e, UInt16($0)) }
+                // User data other than nft's mark of a range open to the end (a comment, say) is not sitewall's.
+                var userdataLength: UInt32 = 0
+                let userdata = nftnl_set_elem_get(e, UInt16(NFTNL_SET_ELEM_USERDATA), &userdataLength)
+                    .map { Array(UnsafeRawBufferPointer(start: $0, count: Int(userdataLength))) }
+                let unusual =
+                    others.contains { nftnl_set_elem_is_set(e, UInt16($0)) }
+                    || (userdata != nil && userdata != AddressSetElements.intervalOpenMark)
                 elements.append(Element(key: key, flags: flags, unusual: unusual))
             }
             if let index = sets.lastIndex(where: { $0.table == table && $0.name == name }) {

@@ -92,8 +92,8 @@ public enum NetlinkReadback {
             }
         }
         for set in dump.sets.sorted(by: { $0.name < $1.name }) where set.flags & NFT_SET_ANONYMOUS.rawValue == 0 {
-            // sitewall's named sets have no flags: an interval, timeout or map set is not one of its own.
-            if set.flags != 0 {
+            // sitewall's named sets are interval sets and nothing else: a timeout or map set is not its own.
+            if set.flags != AddressSetElements.kernelFlags {
                 state.foreignSets.append(
                     "set \(set.name) (flags \(setFlagNames(set.flags)), which sitewall never sets)")
                 continue
@@ -107,12 +107,14 @@ public enum NetlinkReadback {
                 state.foreignSets.append("set \(set.name) (a key type sitewall does not use)")
                 continue
             }
-            guard set.elements.allSatisfy({ $0.flags == 0 && !$0.unusual }) else {
+            guard !set.elements.contains(where: \.unusual),
+                let addresses = AddressSetElements.fromKernel(set.elements.map { ($0.key, $0.flags) }, family: family)
+            else {
                 state.foreignSets.append(
-                    "set \(set.name) (elements that are not plain addresses: ranges, timeouts or data)")
+                    "set \(set.name) (elements that are not address ranges sitewall writes: timeouts, data, "
+                        + "or more than \(AddressSetElements.expansionLimit) addresses)")
                 continue
             }
-            let addresses = set.elements.compactMap { NetworkAddressMatch.address($0.key) }.sorted()
             table.sets.append(AddressSet(name: set.name, family: family, elements: addresses, comment: set.comment))
         }
         for object in dump.chains where object.family == FamilySpelling.inet && object.table == name {

@@ -75,16 +75,16 @@ public enum NftJSONReader {
                     continue
                 }
                 let flags = flags(object)
-                if !flags.isEmpty || object["timeout"] != nil {
+                if flags != AddressSetElements.nftFlags || object["timeout"] != nil {
                     state.foreignSets.append(
                         "set \(setName) (flags \(flags.joined(separator: ", ")), which sitewall never sets)")
                     continue
                 }
-                // Every element must be a plain address: a range, prefix or element with a timeout is not sitewall's.
-                let raw = object["elem"] as? [Any] ?? []
-                let elements = raw.compactMap { ($0 as? String).flatMap(IPAddress.init) }.sorted()
-                if elements.count != raw.count {
-                    state.foreignSets.append("set \(setName) (elements that are not plain addresses)")
+                // Addresses, ranges and prefixes; an element with a timeout, counter or data is not sitewall's.
+                guard let elements = AddressSetElements.fromJSON(object["elem"] as? [Any] ?? [], family: family) else {
+                    state.foreignSets.append(
+                        "set \(setName) (elements that are not address ranges sitewall writes, or more than "
+                            + "\(AddressSetElements.expansionLimit) addresses)")
                     continue
                 }
                 table.sets.append(

@@ -134,20 +134,22 @@ public final class NetlinkBatch {
         return put(NFT_MSG_NEWOBJ, family: Self.family) { nftnl_obj_nlmsg_build_payload($0, o) }
     }
 
-    /// A set of fixed-length keys; anonymous sets get an id and a kernel-chosen name.
+    /// A set of fixed-length keys (an element flagged NFT_SET_ELEM_INTERVAL_END closes a range of an
+    /// interval set); anonymous sets (`flags` with NFT_SET_ANONYMOUS) get a kernel-chosen name.
     @discardableResult
     func addSet(
-        table: String, name: String, anonymous: Bool, keyType: UInt32, keyLength: Int, keys: [[UInt8]], comment: String?
+        table: String, name: String, flags: UInt32, keyType: UInt32, keyLength: Int,
+        elements: [AnonymousSet.Element], comment: String?
     ) -> UInt32 {
         let id = newSetID()
-        let flags = anonymous ? NFT_SET_ANONYMOUS.rawValue | NFT_SET_CONSTANT.rawValue : 0
+        let anonymous = flags & NFT_SET_ANONYMOUS.rawValue != 0
         let seq = setMessages(
-            table: table, name: name, id: id, flags: flags, keyType: keyType, keyLength: keyLength, keys: keys,
-            comment: comment)
-        record(seq, anonymous ? "anonymous set of \(keys.count) elements" : "set \(name)")
+            table: table, name: name, id: id, flags: flags, keyType: keyType, keyLength: keyLength,
+            elements: elements, comment: comment)
+        record(seq, anonymous ? "anonymous set of \(elements.count) elements" : "set \(name)")
         if !anonymous {
             counts.sets += 1
-            counts.elements += keys.count
+            counts.elements += elements.count
         }
         return id
     }
@@ -155,8 +157,8 @@ public final class NetlinkBatch {
     /// The set's message, then its elements' (split to fit netlink's 64 KiB attribute limit) under the
     /// same sequence number, so that a refused element names its set.
     private func setMessages(
-        table: String, name: String, id: UInt32, flags: UInt32, keyType: UInt32, keyLength: Int, keys: [[UInt8]],
-        comment: String?
+        table: String, name: String, id: UInt32, flags: UInt32, keyType: UInt32, keyLength: Int,
+        elements: [AnonymousSet.Element], comment: String?
     ) -> UInt32 {
         guard let s = nftnl_set_alloc() else { return 0 }
         defer { nftnl_set_free(s) }
@@ -169,7 +171,7 @@ public final class NetlinkBatch {
         nftnl_set_set_u32(s, UInt16(NFTNL_SET_KEY_TYPE.rawValue), keyType)
         nftnl_set_set_u32(s, UInt16(NFTNL_SET_KEY_LEN.rawValue), UInt32(keyLength))
         if flags & NFT_SET_ANONYMOUS.rawValue != 0 {
-            nftnl_set_set_u32(s, UInt16(NFTNL_SET_DESC_SIZE.rawValue), UInt32(keys.count))
+            nftnl_set_set_u32(s, UInt16(NFTNL_SET_DESC_SIZE.rawValue), UInt32(elements.count))
         }
         // The keys' byte order and the comment, as nft writes them, so that nft lists the set alike.
         guard let userdata = nftnl_udata_buf_alloc(UInt32(NFT_USERDATA_MAXLEN)) else { return 0 }
@@ -184,11 +186,17 @@ public final class NetlinkBatch {
         nftnl_set_set_data(
             s, UInt16(NFTNL_SET_USERDATA.rawValue), nftnl_udata_buf_data(userdata), nftnl_udata_buf_len(userdata))
         let seq = put(NFT_MSG_NEWSET, family: Self.family) { nftnl_set_nlmsg_build_payload($0, s) }
-        guard !keys.isEmpty else { return seq }
-        for key in keys {
+        guard !elements.isEmpty else { return seq }
+        for element in elements {
             guard let e = nftnl_set_elem_alloc() else { return 0 }
-            key.withUnsafeBytes {
-                _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32(key.count))
+            element.key.withUnsafeBytes {
+                _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32(element.key.count))
+            }
+            if element.flags != 0 { nftnl_set_elem_set_u32(e, UInt16(NFTNL_SET_ELEM_FLAGS), element.flags) }
+            if let userdata = element.userdata {
+                userdata.withUnsafeBytes {
+                    _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_USERDATA), $0.baseAddress, UInt32(userdata.count))
+                }
             }
             nftnl_set_elem_add(s, e)
         }

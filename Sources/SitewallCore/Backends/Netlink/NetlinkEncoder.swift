@@ -21,10 +21,10 @@ public enum NetlinkEncoder {
         for helper in table.helpers { batch.addHelper(table: table.name, helper) }
         for set in table.sets {
             batch.addSet(
-                table: table.name, name: set.name, anonymous: false,
+                table: table.name, name: set.name, flags: AddressSetElements.kernelFlags,
                 keyType: set.family == .ipv4 ? AddressSetSpelling.ipv4Type : AddressSetSpelling.ipv6Type,
                 keyLength: set.family == .ipv4 ? 4 : 16,
-                keys: set.elements.map(NetworkAddressMatch.bytes), comment: set.comment)
+                elements: AddressSetElements.netlink(set.elements), comment: set.comment)
         }
         for chain in table.chains { batch.addChain(table: table.name, chain) }
         for chain in table.chains {
@@ -61,12 +61,12 @@ public enum NetlinkEncoder {
         }
         for expression in expressions {
             try expression.add(to: r, object: description) { set in
-                guard let keys = set.plainKeys else {
+                guard set.plainKeys != nil else {
                     throw UnsupportedConstruct(reason: "an anonymous set with interval or flagged elements")
                 }
                 let id = batch.addSet(
-                    table: table, name: "__set%d", anonymous: true, keyType: set.keyType,
-                    keyLength: Int(set.keyLength), keys: keys, comment: nil)
+                    table: table, name: "__set%d", flags: set.flags, keyType: set.keyType,
+                    keyLength: Int(set.keyLength), elements: set.elements, comment: nil)
                 return ("__set%d", id)
             }
         }

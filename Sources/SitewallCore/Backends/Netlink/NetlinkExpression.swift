@@ -43,6 +43,8 @@ struct AnonymousSet: Hashable, Sendable {
     struct Element: Hashable, Sendable, Comparable {
         var key: [UInt8]
         var flags: UInt32 = 0
+        /// Element user data (nft marks a range open to the end of the address space so).
+        var userdata: [UInt8]? = nil
 
         static func < (lhs: Element, rhs: Element) -> Bool {
             lhs.key.lexicographicallyPrecedes(rhs.key) || (lhs.key == rhs.key && lhs.flags < rhs.flags)

@@ -26,10 +26,11 @@ public enum NftBackend: TextBackend {
         for set in table.sets {
             out += "\tset \(set.name) {\n"
             out += "\t\ttype \(set.family == .ipv4 ? "ipv4_addr" : "ipv6_addr")\n"
+            out += "\t\tflags \(AddressSetElements.nftFlags.joined(separator: ", "))\n"
             if let comment = set.comment { out += "\t\tcomment \"\(RuleComment.clip(comment))\"\n" }
             if !set.elements.isEmpty {
-                out +=
-                    "\t\telements = { " + set.elements.map(\.description).joined(separator: ",\n\t\t\t     ") + " }\n"
+                let elements = AddressSetElements.nft(set.elements)
+                out += "\t\telements = { " + elements.joined(separator: ",\n\t\t\t     ") + " }\n"
             }
             out += "\t}\n\n"
         }
