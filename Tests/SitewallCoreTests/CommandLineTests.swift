@@ -10,6 +10,17 @@ import Testing
 
     static func temporaryDirectory() throws -> ScratchDirectory { try ScratchDirectory("sitewall-cli") }
 
+    /// A Modbus client and server in two zones (no conduit).
+    static let modbusAcrossZones = """
+        site: t
+        zones:
+          a: { networks: [10.0.0.0/24] }
+          b: { networks: [10.0.1.0/24] }
+        hosts:
+          m: { address: 10.0.0.1, roles: [modbus/client] }
+          s: { address: 10.0.1.1, roles: [modbus/server] }
+        """
+
     @Test func checkPassesOnEveryExampleWithoutWarnings() throws {
         for name in Repository.exampleNames {
             let result = try Self.sitewall("check", Repository.example(name))
@@ -36,15 +47,7 @@ import Testing
         let scratch = try Self.temporaryDirectory()
         let directory = scratch.path
         let site = directory + "/gap.yaml"
-        try """
-        site: t
-        zones:
-          a: { networks: [10.0.0.0/24] }
-          b: { networks: [10.0.1.0/24] }
-        hosts:
-          m: { address: 10.0.0.1, roles: [modbus/client] }
-          s: { address: 10.0.1.1, roles: [modbus/server] }
-        """.write(toFile: site, atomically: true, encoding: .utf8)
+        try Self.modbusAcrossZones.write(toFile: site, atomically: true, encoding: .utf8)
         let result = try Self.sitewall("check", site)
         #expect(result.status == 0)
         #expect(result.stderr.contains("warning: no conduit lets m (a) -> s (b): modbus/modbus tcp/502"))
@@ -107,22 +110,27 @@ import Testing
         #expect(link.status == 1 && link.stderr.contains("it is a symbolic link"), "\(link.stderr)")
     }
 
+    /// compile --all shows its progress on a terminal, and nothing of it when stderr is not one (issue 14).
+    @Test func compileAllShowsProgressOnATerminalOnly() throws {
+        let scratch = try Self.temporaryDirectory()
+        let command = [
+            Repository.executable, "compile", Repository.example("campus"), "--all", "--output", scratch.file("out"),
+            "--profiles", Repository.profiles,
+        ].joined(separator: " ")
+        // util-linux's script(1) runs the command on a pseudo-terminal and copies what it writes.
+        let terminal = try Run.program("/usr/bin/script", ["-qec", command, "/dev/null"])
+        #expect(terminal.status == 0 && terminal.stdout.contains("compiling 1/16"), "\(terminal.stdout)")
+        let piped = try Self.sitewall("compile", Repository.example("campus"), "--all", "--output", scratch.file("out"))
+        #expect(piped.status == 0 && piped.stderr.isEmpty, "\(piped.stderr)")
+    }
+
     /// Small things a new user met (issue 17): counts in words, profiles by role, hints that list
     /// the profile asked for, diff's warnings on stderr (in DiffTests), verify's JSON failures only.
     @Test func messagesANewUserReads() throws {
         let scratch = try Self.temporaryDirectory()
         let site = scratch.file("one.yaml")
-        try """
-        site: t
-        zones:
-          a: { networks: [10.0.0.0/24] }
-          b: { networks: [10.0.1.0/24] }
-        hosts:
-          m: { address: 10.0.0.1, roles: [modbus/client] }
-          s: { address: 10.0.1.1, roles: [modbus/server] }
-        conduits:
-          - { from: a, to: b, services: [modbus] }
-        """.write(toFile: site, atomically: true, encoding: .utf8)
+        try (Self.modbusAcrossZones + "\nconduits:\n  - { from: a, to: b, services: [modbus] }\n")
+            .write(toFile: site, atomically: true, encoding: .utf8)
         let check = try Self.sitewall("check", site)
         #expect(check.stdout.contains("2 hosts, 2 zones, 1 conduit, 1 allowed flow group; 0 errors, 0 warnings"))
 

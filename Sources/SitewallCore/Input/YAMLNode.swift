@@ -83,9 +83,11 @@ public struct YAMLNode {
     }
 
     /// The entries of a mapping, in file order. Reports a non-mapping and duplicate keys.
-    func entries(_ what: String, log: inout DiagnosticLog) -> [(key: String, keyNode: YAMLNode, value: YAMLNode)]? {
+    func entries(_ what: @autoclosure () -> String, log: inout DiagnosticLog) -> [(
+        key: String, keyNode: YAMLNode, value: YAMLNode
+    )]? {
         guard node.kind == .mapping else {
-            log.error("\(what) must be a mapping (key: value)", at: location)
+            log.error("\(what()) must be a mapping (key: value)", at: location)
             return nil
         }
         var seen: [String: SourceLocation?] = [:]
@@ -95,12 +97,12 @@ public struct YAMLNode {
             let keyNode = YAMLNode(tree: tree, index: items[pair], file: file)
             let value = YAMLNode(tree: tree, index: items[pair + 1], file: file)
             guard let name = keyNode.scalarText else {
-                log.error("\(what) has a key that is not a plain name", at: keyNode.location)
+                log.error("\(what()) has a key that is not a plain name", at: keyNode.location)
                 continue
             }
             if let first = seen[name] {
                 log.error(
-                    "'\(name)' appears twice in \(what)", at: keyNode.location,
+                    "'\(name)' appears twice in \(what())", at: keyNode.location,
                     fix: "merge the two entries; the first is at \(first.map(\.description) ?? "an earlier line")")
                 continue
             }
@@ -111,15 +113,15 @@ public struct YAMLNode {
     }
 
     /// A mapping whose keys must come from `allowed`; unknown keys are errors with a suggestion.
-    func fields(_ what: String, allowed: [String], log: inout DiagnosticLog) -> [String: YAMLNode]? {
-        guard let entries = entries(what, log: &log) else { return nil }
+    func fields(_ what: @autoclosure () -> String, allowed: [String], log: inout DiagnosticLog) -> [String: YAMLNode]? {
+        guard let entries = entries(what(), log: &log) else { return nil }
         var result: [String: YAMLNode] = [:]
         for (key, keyNode, value) in entries {
             if allowed.contains(key) {
                 result[key] = value
             } else {
                 log.error(
-                    "unknown key '\(key)' in \(what)", at: keyNode.location,
+                    "unknown key '\(key)' in \(what())", at: keyNode.location,
                     fix: DidYouMean.hint(for: key, among: allowed, kind: "key"))
             }
         }
@@ -127,52 +129,52 @@ public struct YAMLNode {
     }
 
     /// A sequence's items; a single scalar counts as a one-item list.
-    func list(_ what: String, log: inout DiagnosticLog) -> [YAMLNode]? {
+    func list(_ what: @autoclosure () -> String, log: inout DiagnosticLog) -> [YAMLNode]? {
         switch node.kind {
         case .sequence: return tree.items(of: index).map { YAMLNode(tree: tree, index: $0, file: file) }
         case .scalar: return [self]
         case .mapping:
-            log.error("\(what) must be a list", at: location)
+            log.error("\(what()) must be a list", at: location)
             return nil
         }
     }
 
-    func string(_ what: String, log: inout DiagnosticLog) -> String? {
+    func string(_ what: @autoclosure () -> String, log: inout DiagnosticLog) -> String? {
         guard let text = scalarText else {
-            log.error("\(what) must be a single value", at: location)
+            log.error("\(what()) must be a single value", at: location)
             return nil
         }
         return text
     }
 
-    func strings(_ what: String, log: inout DiagnosticLog) -> [(String, YAMLNode)]? {
-        guard let items = list(what, log: &log) else { return nil }
-        return items.compactMap { item in item.string(what, log: &log).map { ($0, item) } }
+    func strings(_ what: @autoclosure () -> String, log: inout DiagnosticLog) -> [(String, YAMLNode)]? {
+        guard let items = list(what(), log: &log) else { return nil }
+        return items.compactMap { item in item.string(what(), log: &log).map { ($0, item) } }
     }
 
-    func bool(_ what: String, log: inout DiagnosticLog) -> Bool? {
+    func bool(_ what: @autoclosure () -> String, log: inout DiagnosticLog) -> Bool? {
         switch scalarText?.lowercased() {
         case "true", "yes", "on": return true
         case "false", "no", "off": return false
         default:
-            log.error("\(what) must be true or false", at: location)
+            log.error("\(what()) must be true or false", at: location)
             return nil
         }
     }
 
     /// Ports: 2080, "2080-2088", "2080-2088,2073" or a list of those.
-    func ports(_ what: String, allowZero: Bool = false, log: inout DiagnosticLog) -> PortSet? {
-        guard let items = list(what, log: &log) else { return nil }
+    func ports(_ what: @autoclosure () -> String, allowZero: Bool = false, log: inout DiagnosticLog) -> PortSet? {
+        guard let items = list(what(), log: &log) else { return nil }
         var ranges: [PortRange] = []
         for item in items {
             guard let text = item.scalarText, let set = PortSet(text: text) else {
                 log.error(
-                    "\(what): '\(item.scalarText ?? "?")' is not a port or port range (1-65535)", at: item.location,
+                    "\(what()): '\(item.scalarText ?? "?")' is not a port or port range (1-65535)", at: item.location,
                     fix: "write a port like 2080, a range like 2080-2088, or a list [2073, 3073]")
                 return nil
             }
             if set.contains(0) && !allowZero {
-                log.error("\(what): port 0 cannot be opened", at: item.location, fix: "use a port from 1 to 65535")
+                log.error("\(what()): port 0 cannot be opened", at: item.location, fix: "use a port from 1 to 65535")
                 return nil
             }
             ranges += set.ranges
