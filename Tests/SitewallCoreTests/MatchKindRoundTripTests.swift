@@ -142,7 +142,63 @@ import Testing
                 $0.verdict = .drop
                 $0.ctState = [.invalid]
             }, nft: "ct state invalid drop"),
+        Case(
+            kind: "payload, masked, none of a set", rule: modbus(Self.headers, test: .noneOf, verdict: .drop),
+            nft: "tcp dport 502 @ih,32,32 & 0xffff00ff != { 0x20007, 0x60003 } drop"),
+        Case(
+            kind: "payload, masked, one of a set, then present",
+            rule: modbus(Self.headers, test: .oneOf, verdict: .drop, then: .present(at: 12)),
+            nft: "tcp dport 502 @ih,32,32 & 0xffff00ff { 0x20007, 0x60003 } @ih,96,8 >= 0x0 drop"),
+        Case(
+            kind: "payload, one value, then none of one",
+            rule: modbus(
+                [[0, 5, 0, 43]], test: .oneOf, verdict: .drop,
+                then: PayloadMatch(offset: 8, length: 1, test: .noneOf, values: [[14]])),
+            nft: "tcp dport 502 @ih,32,32 & 0xffff00ff == 0x5002b @ih,64,8 != 0xe drop"),
+        Case(
+            kind: "payload, a byte of a set",
+            rule: rule {
+                $0.transport = .tcp
+                $0.dport = PortSet(502)
+                $0.payload = [PayloadMatch(offset: 7, length: 1, test: .oneOf, values: [[16], [15]])]
+            }, nft: "tcp dport 502 @ih,56,8 { 0xf, 0x10 } accept"),
     ]
+
+    static let headers: [[UInt8]] = [[0, 6, 0, 3], [0, 2, 0, 7]]
+
+    static func modbus(
+        _ values: [[UInt8]], test: PayloadMatch.Test, verdict: Verdict, then next: PayloadMatch? = nil
+    ) -> Rule {
+        var rule = Rule(verdict: verdict)
+        rule.transport = .tcp
+        rule.dport = PortSet(502)
+        rule.payload =
+            [PayloadMatch(offset: 4, length: 4, mask: [0xff, 0xff, 0, 0xff], test: test, values: values)]
+            + (next.map { [$0] } ?? [])
+        return rule
+    }
+
+    /// `nft -j list ruleset` of the rules above, as nft 1.0.6 writes them.
+    @Test func payloadMatchesAreReadFromNftJSON() throws {
+        let json = """
+            [{"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 502}},
+             {"match": {"op": "==", "left": {"&": [{"payload": {"base": "ih", "offset": 32, "len": 32}}, 4294902015]},
+                        "right": {"set": [393219, 131079]}}},
+             {"match": {"op": ">=", "left": {"payload": {"base": "ih", "offset": 96, "len": 8}}, "right": 0}},
+             {"drop": null}]
+            """
+        let expressions = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
+        let rule = try #require(RuleSpelling.read(json: expressions))
+        #expect(rule == Self.modbus(Self.headers, test: .oneOf, verdict: .drop, then: .present(at: 12)))
+        // Not the inner header (`@th`), or bits that are not whole bytes: not sitewall's.
+        for changed in [
+            json.replacingOccurrences(of: "\"ih\"", with: "\"th\""),
+            json.replacingOccurrences(of: "\"offset\": 96", with: "\"offset\": 95"),
+        ] {
+            let other = try #require(try JSONSerialization.jsonObject(with: Data(changed.utf8)) as? [[String: Any]])
+            #expect(RuleSpelling.read(json: other) == nil)
+        }
+    }
 
     /// Puts expressions into a libnftnl rule and reads them back with its getters; anonymous sets
     /// travel by a name of their own, as the kernel gives them one.

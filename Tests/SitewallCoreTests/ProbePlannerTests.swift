@@ -52,8 +52,10 @@ import Testing
             })
         // Every flow probe of an allowed flow expects it open.
         #expect(probes.filter { $0.reason == "flow" }.allSatisfy { $0.expected == .accept })
-        // A probe per 5-tuple.
-        let keys = probes.map { "\($0.fromAddress)|\($0.toAddress)|\($0.transport)|\($0.sport ?? 0)|\($0.dport)" }
+        // A probe per 5-tuple and delivery (a Modbus write goes where the flow's connect probe went).
+        let keys = probes.map {
+            "\($0.fromAddress)|\($0.toAddress)|\($0.transport)|\($0.sport ?? 0)|\($0.dport)|\($0.delivery?.reason ?? "")"
+        }
         #expect(Set(keys).count == probes.count)
     }
 

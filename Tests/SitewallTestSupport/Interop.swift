@@ -58,6 +58,9 @@ public struct InteropSite: Sendable {
     /// Seconds the daemons get to start listening.
     public var ready: Double
     public var exchanges: [InteropExchange]
+    /// Its rules look into segments (a Modbus operation filter): iptables refuses it, so an iptables
+    /// run leaves it out (the refusal is tested on its own).
+    public var nftablesOnly = false
 
     public init(
         _ name: String, example: String? = nil, yaml: String? = nil, prepare: String = "", servers: [InteropServer],
@@ -192,6 +195,7 @@ public enum InteropRunner {
 
     /// Ctrl-C or a kill while it runs removes the lab, its daemons and clients and the scratch folder.
     public static func run(_ site: InteropSite, mode: InteropMode) throws -> [InteropResult] {
+        if site.nftablesOnly, case .rules(.iptables) = mode { return [] }
         let workspace = try site.workspace()
         let scratch = try ScratchDirectory("sitewall-interop")
         let dir = scratch.path

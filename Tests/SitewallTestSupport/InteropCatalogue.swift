@@ -3,7 +3,9 @@ import Foundation
 /// The real protocol software the interop suite runs through every example's compiled rules:
 /// each exchange the site allows, and beside it the neighbour that matters, which must fail.
 public enum InteropCatalogue {
-    public static let all = [megapower, opto22, plantScada, securityCenter, campus, dhcpGateway, unaskedRelay]
+    public static let all = [
+        megapower, opto22, plantScada, securityCenter, campus, waterPlant, dhcpGateway, unaskedRelay,
+    ]
 
     /// The sites to run: all of them, or those SITEWALL_INTEROP_ONLY=a,b names.
     public static let sites = all.filter { site in
@@ -294,6 +296,56 @@ public enum InteropCatalogue {
                 allowed: true, from: "mpcpu-1", to: "gw-1",
                 client: udhcpc.replacingOccurrences(of: "%", with: "mpcpu-1"), evidence: ["lease of 10.10.4."]),
         ])
+
+    /// Water plant: named peers (each server pair polls its own area) and read-only Modbus for the
+    /// historian, with pymodbus and with requests written segment by segment (interop/modbus_raw.py).
+    /// iptables cannot look into a segment, so sitewall refuses this site for it (IptablesLoadTests).
+    static let waterPlant: InteropSite = {
+        let server = { (host: String) in
+            InteropServer(host, "{py} {interop}/modbus_server.py {addr:\(host)} 502", listens: "tcp:502")
+        }
+        let raw = { (host: String, request: String) in "{py} {interop}/modbus_raw.py {addr:\(host)} 502 \(request)" }
+        let read = { (host: String) in "{py} {interop}/modbus_client.py {addr:\(host)} 502" }
+        let registers = ["read holding registers [1234, 1234]"]
+        let written = ["answered transaction 2 function"]
+        var site = InteropSite(
+            "water-plant", example: "water-plant",
+            servers: [server("meter-in"), server("plc-treat"), server("plc-dist")], ready: 0.5,
+            exchanges: [
+                InteropExchange(
+                    "Modbus read by the read-only historian", software: "pymodbus -> pymodbus", allowed: true,
+                    from: "historian", to: "meter-in", client: read("meter-in"), evidence: registers),
+                InteropExchange(
+                    "Modbus write by the read-only historian", software: "modbus_raw.py -> pymodbus", allowed: false,
+                    from: "historian", to: "meter-in", client: raw("meter-in", "write"), evidence: written),
+                InteropExchange(
+                    "Modbus write split before its function code", software: "modbus_raw.py -> pymodbus",
+                    allowed: false, from: "historian", to: "meter-in", client: raw("meter-in", "split-write"),
+                    evidence: written),
+                InteropExchange(
+                    "Modbus read and write in one segment", software: "modbus_raw.py -> pymodbus", allowed: false,
+                    from: "historian", to: "meter-in", client: raw("meter-in", "read-write"),
+                    evidence: ["answered transaction 1 function 3"] + written),
+                InteropExchange(
+                    "Modbus write and read in one segment", software: "modbus_raw.py -> pymodbus", allowed: false,
+                    from: "historian", to: "meter-in", client: raw("meter-in", "write-read"),
+                    evidence: ["answered transaction 1 function 3"] + written),
+                InteropExchange(
+                    "Modbus read by the historian of a PLC it does not name", software: "pymodbus -> pymodbus",
+                    allowed: false, from: "historian", to: "plc-treat", client: read("plc-treat"), evidence: registers),
+                InteropExchange(
+                    "Modbus write by the treatment I/O server", software: "modbus_raw.py -> pymodbus", allowed: true,
+                    from: "scada-t1", to: "plc-treat", client: raw("plc-treat", "write"), evidence: written),
+                InteropExchange(
+                    "Modbus read of the other area's PLC", software: "pymodbus -> pymodbus", allowed: false,
+                    from: "scada-t1", to: "plc-dist", client: read("plc-dist"), evidence: registers),
+                InteropExchange(
+                    "Modbus read by the distribution I/O server", software: "pymodbus -> pymodbus", allowed: true,
+                    from: "scada-d2", to: "plc-dist", client: read("plc-dist"), evidence: registers),
+            ])
+        site.nftablesOnly = true
+        return site
+    }()
 
     /// A gateway that serves DHCP to its camera zone only.
     static let dhcpGateway = InteropSite(

@@ -24,6 +24,10 @@ struct ChainBuilder {
         /// For forward rules, which zones (so that each zone pair keeps its own sets).
         var fromZone: String?
         var toZone: String?
+        /// The operations the initiators are held to (their rules are apart from unfiltered ones).
+        var operations: OperationFilter?
+        /// A narrowed group's own index (forward rules): its sources pair only with its destinations.
+        var narrowing: Int?
     }
 
     private struct Accumulator {
@@ -37,6 +41,9 @@ struct ChainBuilder {
 
     private var order: [Key] = []
     private var accumulators: [Key: Accumulator] = [:]
+    /// Per hook, the operation filters' rules, built with the flow rules by `rules(for:)`: they go
+    /// before the established-connection accept, so that every segment is checked.
+    private(set) var screens: [Hook: [Rule]] = [:]
 
     init(site: ResolvedSite, host: ResolvedHost) {
         self.site = site
@@ -96,7 +103,7 @@ struct ChainBuilder {
 
     /// Adds a group's rules; `isListener` and `isInitiator` say which side this host is on (the
     /// compiler knows it from its index, without scanning the group's members).
-    mutating func add(_ group: FlowGroup, isListener: Bool, isInitiator: Bool) {
+    mutating func add(_ group: FlowGroup, index: Int, isListener: Bool, isInitiator: Bool) {
         let service = group.service
         let origin = RuleOrigin(
             kind: .flow, service: service.id, initiatorRoles: group.initiatorRoles,
@@ -127,7 +134,8 @@ struct ChainBuilder {
                     hook: .input, kind: .flow, service: service.id, transport: transport, family: group.family,
                     sport: group.sports, dport: dports, helper: helper, limit: service.limit,
                     iifname: broadcastInterface(service, zone: group.toZone),
-                    local: receiving(service, in: group.listeners, zone: group.toZone, family: group.family))
+                    local: receiving(service, in: group.listeners, zone: group.toZone, family: group.family),
+                    operations: group.operations)
                 add(key, origin: origin) { acc in
                     if service.unaddressedInitiator {
                         acc.anySource = true
@@ -159,7 +167,8 @@ struct ChainBuilder {
                     hook: .output, kind: .flow, service: service.id, transport: transport, family: group.family,
                     // The rate limit protects the listener (its input, the gateway forward), not the sender.
                     sport: group.sports, dport: dports, helper: helper,
-                    local: answersAnywhere ? nil : sending(service, in: group.initiators, family: group.family))
+                    local: answersAnywhere ? nil : sending(service, in: group.initiators, family: group.family),
+                    operations: group.operations)
                 let targets =
                     listenerAddresses
                     + (service.broadcast ? broadcastAddresses(zone: group.fromZone, family: group.family) : [])
@@ -187,7 +196,8 @@ struct ChainBuilder {
                 let key = Key(
                     hook: .forward, kind: .flow, service: service.id, transport: transport, family: group.family,
                     sport: group.sports, dport: dports, helper: helper, limit: service.limit,
-                    iifname: inbound, oifname: outbound, fromZone: group.fromZone, toZone: group.toZone)
+                    iifname: inbound, oifname: outbound, fromZone: group.fromZone, toZone: group.toZone,
+                    operations: group.operations, narrowing: group.narrowed ? index : nil)
                 add(key, origin: origin) { acc in
                     acc.sources.formUnion(initiatorAddresses)
                     acc.destinations.formUnion(listenerAddresses)
@@ -266,7 +276,24 @@ struct ChainBuilder {
                 key.transport == .igmp
                 ? "IGMP membership reports: receives \(key.service) multicast" : RuleComment.make(acc.origin)
             rules.append(rule)
+            if let operations = key.operations { screens[hook, default: []] += Self.screens(rule, operations) }
         }
         return rules
+    }
+
+    /// The operation filter's rules for a flow rule: its matches, each with the filter's tests.
+    static func screens(_ flow: Rule, _ filter: OperationFilter) -> [Rule] {
+        switch filter.protocolName {
+        case .modbus:
+            return ModbusOperations.tests(for: filter).map { test in
+                var rule = flow
+                rule.helper = nil
+                rule.limit = nil
+                rule.payload = test.payload
+                rule.verdict = test.verdict
+                rule.comment = test.why
+                return rule
+            }
+        }
     }
 }

@@ -20,6 +20,11 @@ public struct FlowGroup: Sendable {
     public var location: SourceLocation?
     /// The answering direction of a mutual exchange (adapter to scanner): offerers to users.
     public var reverse = false
+    /// The operations the initiators may perform (Modbus function codes); nil: all.
+    public var operations: OperationFilter?
+    /// Set when named peers or a conduit's host lists narrowed the group: its addresses pair only
+    /// with each other, so a gateway keeps its rule apart instead of merging it with the zone's.
+    public var narrowed = false
 
     public var crossesZones: Bool { fromZone != toZone }
 
@@ -46,6 +51,21 @@ public enum FlowDeriver {
         var zone: String
         var family: IPFamily
         var sports: PortSet?
+        /// Named peers (`uses:`): the only listeners it pairs with.
+        var peers: Set<String>? = nil
+        var operations: OperationFilter? = nil
+        /// The initiator's clusters, for a use within them: the only listeners are hosts of these.
+        var clusters: Set<String>? = nil
+
+        static func less(_ a: InitiatorKey, _ b: InitiatorKey) -> Bool {
+            func narrowing(_ key: InitiatorKey) -> String {
+                (key.peers.map { $0.sorted().joined(separator: ",") } ?? "") + "|"
+                    + (key.operations?.description ?? "") + "|"
+                    + (key.clusters.map { $0.sorted().joined(separator: ",") } ?? "")
+            }
+            return (a.zone, a.family, a.sports?.description ?? "", narrowing(a))
+                < (b.zone, b.family, b.sports?.description ?? "", narrowing(b))
+        }
     }
     private struct ListenerKey: Hashable {
         var zone: String
@@ -97,7 +117,10 @@ public enum FlowDeriver {
                 let service = used.service
                 services[service.id] = service
                 for address in host.addresses where service.family.map({ $0 == address.address.family }) ?? true {
-                    let key = InitiatorKey(zone: address.zone, family: address.address.family, sports: used.sourcePorts)
+                    let key = InitiatorKey(
+                        zone: address.zone, family: address.address.family, sports: used.sourcePorts, peers: used.peers,
+                        operations: used.operations,
+                        clusters: used.withinCluster && !host.clusters.isEmpty ? host.clusters : nil)
                     initiators[service.id, default: [:]][key, default: Bucket()].add(
                         address, roles: used.roles, citations: used.citations)
                     if service.initiation == .mutual, let ports = service.ports {
@@ -140,11 +163,7 @@ public enum FlowDeriver {
             _ serviceID: String, _ service: Service, from initiating: [InitiatorKey: Bucket],
             to listening: [ListenerKey: Bucket], reverse: Bool
         ) {
-            let from = initiating.sorted {
-                ($0.key.zone, $0.key.family, $0.key.sports?.description ?? "") < (
-                    $1.key.zone, $1.key.family, $1.key.sports?.description ?? ""
-                )
-            }
+            let from = initiating.sorted { InitiatorKey.less($0.key, $1.key) }
             let to = listening.sorted {
                 ($0.key.zone, $0.key.family, $0.key.ports.description) < (
                     $1.key.zone, $1.key.family, $1.key.ports.description
@@ -153,18 +172,25 @@ public enum FlowDeriver {
             for (ikey, ibucket) in from {
                 for (lkey, lbucket) in to where ikey.family == lkey.family {
                     // A host talking to itself goes over loopback, which is always allowed.
-                    let from = local(
+                    var from = local(
                         members(
                             ibucket,
                             key: MemberKey(service: serviceID, initiator: ikey, listener: nil, reverse: reverse)),
                         toward: lkey.zone)
-                    let to = local(
+                    var to = local(
                         members(
                             lbucket,
                             key: MemberKey(service: serviceID, initiator: nil, listener: lkey, reverse: reverse)),
                         toward: ikey.zone)
-                    if from.isEmpty || to.isEmpty { continue }
-                    if from.count == 1, to.count == 1, from[0].host == to[0].host { continue }
+                    var narrowed = false
+                    if let peers = ikey.peers {
+                        to = to.filter { peers.contains($0.host) }
+                        narrowed = true
+                    }
+                    if let clusters = ikey.clusters {
+                        to = to.filter { !(site.host(named: $0.host)?.clusters.isDisjoint(with: clusters) ?? true) }
+                        narrowed = true
+                    }
                     // The answering direction of a mutual exchange crosses the conduit that opens the exchange.
                     let conduit =
                         ikey.zone == lkey.zone
@@ -172,16 +198,43 @@ public enum FlowDeriver {
                         : reverse
                             ? site.conduit(from: lkey.zone, to: ikey.zone, service: serviceID)
                             : site.conduit(from: ikey.zone, to: lkey.zone, service: serviceID)
+                    // A conduit that names hosts carries only theirs; the rest of the zone stays closed, as written.
+                    if let conduit {
+                        let (initiating, listening) =
+                            reverse ? (conduit.toHosts, conduit.fromHosts) : (conduit.fromHosts, conduit.toHosts)
+                        if let initiating { from = from.filter { initiating.contains($0.host) } }
+                        if let listening { to = to.filter { listening.contains($0.host) } }
+                        narrowed = narrowed || initiating != nil || listening != nil
+                    }
+                    if from.isEmpty || to.isEmpty { continue }
+                    if from.count == 1, to.count == 1, from[0].host == to[0].host { continue }
+                    // A narrowed side names the roles of the hosts left in it (its sets and comments say so).
+                    func roles(_ members: [HostAddress], _ bucket: Bucket) -> [String] {
+                        guard narrowed else { return bucket.roles.sorted() }
+                        let names = Set(members.map(\.host))
+                        return bucket.roles.filter { role in
+                            names.contains { name in
+                                guard let host = site.host(named: name) else { return false }
+                                return (host.offers[serviceID]?.roles ?? []).contains(role)
+                                    || (host.uses[serviceID]?.roles ?? []).contains(role)
+                            }
+                        }.sorted()
+                    }
+                    var operations = ikey.operations
+                    if let spec = conduit?.operations, let proto = service.operations {
+                        let allowed = OperationFilter(proto, spec: spec)
+                        operations = operations.map { $0.intersection(allowed) } ?? allowed
+                    }
                     groups.append(
                         FlowGroup(
                             service: service, dports: lkey.ports, sports: ikey.sports, family: ikey.family,
                             fromZone: ikey.zone, toZone: lkey.zone,
                             initiators: from, listeners: to,
-                            initiatorRoles: ibucket.roles.sorted(), listenerRoles: lbucket.roles.sorted(),
+                            initiatorRoles: roles(from, ibucket), listenerRoles: roles(to, lbucket),
                             citations: uniqued(ibucket.citations + lbucket.citations + service.citations),
                             conduit: conduit, allowed: ikey.zone == lkey.zone || conduit != nil,
                             location: conduit?.location ?? site.host(named: to[0].host)?.location,
-                            reverse: reverse))
+                            reverse: reverse, operations: operations, narrowed: narrowed))
                 }
             }
         }

@@ -106,19 +106,23 @@ public struct PolicyCompiler: Sendable {
         var builder = ChainBuilder(site: site, host: host)
         for membership in memberships {
             builder.add(
-                flows[membership.group], isListener: membership.listener, isInitiator: membership.initiator)
+                flows[membership.group], index: membership.group, isListener: membership.listener,
+                isInitiator: membership.initiator)
         }
+        let input = builder.rules(for: .input)
+        let forward = host.isGateway ? builder.rules(for: .forward) : []
+        let output = builder.rules(for: .output)
         var table = Table()
         table.chains = [
             Chain(
                 name: "input", hook: .input, priority: 0, policy: .drop,
-                rules: Baseline.input + builder.rules(for: .input)),
+                rules: Baseline.screened(Baseline.input, builder.screens[.input]) + input),
             Chain(
                 name: "forward", hook: .forward, priority: 0, policy: .drop,
-                rules: host.isGateway ? Baseline.forward + builder.rules(for: .forward) : []),
+                rules: host.isGateway ? Baseline.screened(Baseline.forward, builder.screens[.forward]) + forward : []),
             Chain(
                 name: "output", hook: .output, priority: 0, policy: .drop,
-                rules: Baseline.output + builder.rules(for: .output)),
+                rules: Baseline.screened(Baseline.output, builder.screens[.output]) + output),
         ]
         table.sets = builder.namer.sets
         table.helpers = ConntrackHelper.allCases.filter { helper in
@@ -162,6 +166,13 @@ enum Baseline {
         },
     ]
     static let forward: [Rule] = [invalid, established]
+
+    /// A chain's baseline with the operation filters' rules just before the established accept:
+    /// after it, a segment of an open connection would never reach them.
+    static func screened(_ baseline: [Rule], _ screens: [Rule]?) -> [Rule] {
+        guard let screens, !screens.isEmpty, let index = baseline.firstIndex(of: established) else { return baseline }
+        return Array(baseline[..<index]) + screens + baseline[index...]
+    }
 }
 
 /// Compiled tables by host class, shared by every copy of a compiler; bounded, so that a site of

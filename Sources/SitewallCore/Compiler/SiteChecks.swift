@@ -79,6 +79,8 @@ enum SiteChecks {
         guard a.iifname == nil || a.iifname == b.iifname, a.oifname == nil || a.oifname == b.oifname else {
             return false
         }
+        // A test of the payload holds for some segments only.
+        guard a.payload == nil || a.payload == b.payload else { return false }
         func portsCover(_ x: PortSet?, _ y: PortSet?) -> Bool {
             guard let x else { return true }
             guard let y else { return false }

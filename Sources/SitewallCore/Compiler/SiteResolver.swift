@@ -4,6 +4,7 @@ public enum SiteResolver {
     public static func resolve(_ site: Site, catalog: ProfileCatalog, log: inout DiagnosticLog) -> ResolvedSite {
         let zones = checkZones(site, log: &log)
         var resolved = ResolvedSite(site: site, catalog: catalog, zones: zones)
+        resolved.groups = resolveGroups(site, log: &log)
         var addressOwners: [IPAddress: (String, SourceLocation?)] = [:]
         var cache = RoleCache()
         for host in site.hosts {
@@ -20,12 +21,18 @@ public enum SiteResolver {
                     addressOwners[address.value] = (host.name, address.location)
                 }
             }
-            if let host = resolveHost(host, site: site, zones: zones, catalog: catalog, cache: &cache, log: &log) {
-                resolved.add(host)
+            if var resolvedHost = resolveHost(
+                host, site: site, zones: zones, catalog: catalog, cache: &cache, log: &log)
+            {
+                applyUses(host, to: &resolvedHost, site: site, groups: resolved.groups, catalog: catalog, log: &log)
+                resolved.add(resolvedHost)
             }
         }
-        resolved.conduits = resolveConduits(site.conduits, zones: zones, catalog: catalog, log: &log)
-        resolved.blocked = resolveConduits(site.blocked, zones: zones, catalog: catalog, log: &log)
+        resolved.conduits = resolveConduits(
+            site.conduits, zones: zones, catalog: catalog, site: site, groups: resolved.groups, log: &log)
+        resolved.blocked = resolveConduits(
+            site.blocked, zones: zones, catalog: catalog, site: site, groups: resolved.groups, log: &log)
+        checkPeers(resolved, log: &log)
         for block in resolved.blocked {
             for service in block.services.sorted() {
                 guard let conduit = resolved.conduit(from: block.from, to: block.to, service: service) else { continue }
@@ -193,8 +200,9 @@ public enum SiteResolver {
                     result.uses[service.id]
                     ?? UsedService(
                         service: service, sourcePorts: endpoint.sourcePorts ?? service.sourcePorts,
-                        roles: [], citations: [], optional: true)
+                        roles: [], citations: [], optional: true, withinCluster: true)
                 used.optional = used.optional && endpoint.optional
+                used.withinCluster = used.withinCluster && endpoint.withinCluster
                 used.roles.append(role.id)
                 used.citations += endpoint.citations
                 result.uses[service.id] = used
@@ -359,8 +367,185 @@ public enum SiteResolver {
         }
     }
 
+    /// Group name -> its hosts; a group shares no name with a host, and names only hosts.
+    static func resolveGroups(_ site: Site, log: inout DiagnosticLog) -> [String: [String]] {
+        var groups: [String: [String]] = [:]
+        for group in site.groups {
+            if site.host(named: group.name) != nil {
+                log.error(
+                    "group '\(group.name)' has the name of a host", at: group.location,
+                    fix: "give the group a name no host has")
+                continue
+            }
+            var members: [String] = []
+            for member in group.members {
+                if site.host(named: member.value) != nil {
+                    members.append(member.value)
+                } else {
+                    log.error(
+                        "group '\(group.name)' names unknown host '\(member.value)'", at: member.location,
+                        fix: DidYouMean.hint(for: member.value, among: site.hosts.map(\.name), kind: "host"))
+                }
+            }
+            groups[group.name] = members
+        }
+        return groups
+    }
+
+    /// Hosts and groups as host names; unknown names are reported.
+    static func expand(
+        _ names: [Located<String>], site: Site, groups: [String: [String]], what: String, log: inout DiagnosticLog
+    ) -> Set<String> {
+        var hosts = Set<String>()
+        for name in names {
+            if let members = groups[name.value] {
+                hosts.formUnion(members)
+            } else if site.host(named: name.value) != nil {
+                hosts.insert(name.value)
+            } else {
+                log.error(
+                    "\(what) names unknown host or group '\(name.value)'", at: name.location,
+                    fix: DidYouMean.hint(
+                        for: name.value, among: site.hosts.map(\.name) + groups.keys.sorted(), kind: "host or group"))
+            }
+        }
+        return hosts
+    }
+
+    /// A host's `uses:`: the peers and operations of services its roles use.
+    static func applyUses(
+        _ host: Host, to result: inout ResolvedHost, site: Site, groups: [String: [String]],
+        catalog: ProfileCatalog, log: inout DiagnosticLog
+    ) {
+        result.clusters = Set(host.clusters.map(\.value))
+        for entry in host.uses {
+            let use = entry.value
+            guard let named = catalog.servicesNamed(use.service) else {
+                log.error(
+                    "host '\(host.name)' narrows unknown service '\(use.service)'", at: entry.location,
+                    fix: DidYouMean.hint(
+                        for: use.service, among: Array(result.uses.keys) + catalog.profiles.map(\.name),
+                        kind: "service"))
+                continue
+            }
+            let services = named.map(\.id).filter { result.uses[$0] != nil }.sorted()
+            if services.isEmpty {
+                log.error(
+                    "host '\(host.name)' narrows '\(use.service)', but none of its roles uses it", at: entry.location,
+                    fix:
+                        "add a role that uses it (e.g. \(use.service.split(separator: "/")[0])/client), or remove the entry"
+                )
+                continue
+            }
+            let peers = use.peers.map {
+                expand($0, site: site, groups: groups, what: "the use of \(use.service) by '\(host.name)'", log: &log)
+            }
+            for id in services {
+                var used = result.uses[id]!
+                used.peers = peers
+                used.narrowedAt = entry.location
+                if let operations = use.operations {
+                    if let proto = used.service.operations {
+                        used.operations = OperationFilter(proto, spec: operations.value)
+                    } else if services.count == 1 || named.count == 1 {
+                        log.error(
+                            "'\(id)' has no operation filter, so '\(operations.value)' cannot be enforced "
+                                + "for host '\(host.name)'",
+                            at: operations.location,
+                            fix: "remove 'operations:' (only "
+                                + OperationProtocol.allCases.map(\.rawValue).joined(separator: ", ")
+                                + " services can be narrowed to operations)")
+                    }
+                }
+                result.uses[id] = used
+            }
+            if let operations = use.operations, services.count > 1,
+                !services.contains(where: { result.uses[$0]?.service.operations != nil })
+            {
+                log.error(
+                    "none of the services of '\(use.service)' has an operation filter, so '\(operations.value)' "
+                        + "cannot be enforced for host '\(host.name)'",
+                    at: operations.location, fix: "remove 'operations:'")
+            }
+        }
+    }
+
+    /// Named peers that do not offer the service they are named for: the use reaches nothing there.
+    /// A host of clusters whose within-cluster use no host of its clusters offers.
+    static func checkPeers(_ site: ResolvedSite, log: inout DiagnosticLog) {
+        var offeredInCluster: [String: Set<String>] = [:]
+        for host in site.hosts {
+            for service in host.offers.keys { offeredInCluster[service, default: []].formUnion(host.clusters) }
+        }
+        for host in site.hosts where !host.clusters.isEmpty {
+            for used in host.uses.values.sorted(by: { $0.service.id < $1.service.id })
+            where used.withinCluster && used.service.scope == .network
+                // No host at all: reported as an unoffered use already.
+                && offeredInCluster[used.service.id].map({ $0.isDisjoint(with: host.clusters) }) ?? false
+            {
+                log.warning(
+                    "'\(host.name)' uses \(used.service.id) within its clusters "
+                        + "(\(host.clusters.sorted().joined(separator: ", "))), but no host of them offers it",
+                    at: host.location,
+                    fix:
+                        "add the cluster to the hosts that serve it ('clusters: [...]'), or correct this host's clusters"
+                )
+            }
+        }
+        for host in site.hosts {
+            for used in host.uses.values.sorted(by: { $0.service.id < $1.service.id }) {
+                guard let peers = used.peers else { continue }
+                for peer in peers.sorted() {
+                    guard let other = site.host(named: peer) else { continue }
+                    if other.offers[used.service.id] == nil {
+                        log.error(
+                            "'\(host.name)' names '\(peer)' as a peer for \(used.service.id), "
+                                + "but '\(peer)' does not offer it",
+                            at: used.narrowedAt,
+                            fix: "remove '\(peer)', or give it a role that offers \(used.service.id)")
+                    }
+                }
+                checkConduits(host, used, peers: peers, site: site, log: &log)
+                if peers.isEmpty {
+                    log.warning(
+                        "'\(host.name)' names no peers for \(used.service.id), so it may reach none",
+                        at: used.narrowedAt, fix: "name its peers, or remove the entry")
+                }
+            }
+        }
+    }
+
+    /// A conduit that lets the service cross but leaves out the host or a peer it names.
+    static func checkConduits(
+        _ host: ResolvedHost, _ used: UsedService, peers: Set<String>, site: ResolvedSite, log: inout DiagnosticLog
+    ) {
+        let zones = Set(host.addresses.map(\.zone))
+        for peer in peers.sorted() {
+            guard let other = site.host(named: peer) else { continue }
+            for from in zones.sorted() {
+                for to in Set(other.addresses.map(\.zone)).sorted() where to != from {
+                    guard let conduit = site.conduit(from: from, to: to, service: used.service.id) else { continue }
+                    let missing = [
+                        conduit.fromHosts.map { $0.contains(host.name) } == false ? host.name : nil,
+                        conduit.toHosts.map { $0.contains(peer) } == false ? peer : nil,
+                    ].compactMap { $0 }
+                    guard !missing.isEmpty else { continue }
+                    log.warning(
+                        "the conduit from '\(from)' to '\(to)' leaves out \(missing.joined(separator: " and ")), "
+                            + "so '\(host.name)' cannot reach its peer '\(peer)' for \(used.service.id)",
+                        at: conduit.location,
+                        fix: "add \(missing.joined(separator: " and ")) to the conduit's "
+                            + (missing.count == 2
+                                ? "from-hosts and to-hosts" : missing[0] == peer ? "to-hosts" : "from-hosts")
+                            + ", or drop the peer")
+                }
+            }
+        }
+    }
+
     static func resolveConduits(
-        _ conduits: [Conduit], zones: [Zone], catalog: ProfileCatalog, log: inout DiagnosticLog
+        _ conduits: [Conduit], zones: [Zone], catalog: ProfileCatalog, site: Site, groups: [String: [String]],
+        log: inout DiagnosticLog
     ) -> [ResolvedConduit] {
         let zoneNames = zones.map(\.name)
         var result: [ResolvedConduit] = []
@@ -391,11 +576,28 @@ public enum SiteResolver {
                 }
                 services.formUnion(found.map(\.id))
             }
+            if let operations = conduit.operations,
+                !services.contains(where: { catalog.services[$0]?.operations != nil })
+            {
+                log.error(
+                    "the conduit's services have no operation filter, so '\(operations.value)' cannot be enforced",
+                    at: operations.location,
+                    fix: "remove 'operations:' (only "
+                        + OperationProtocol.allCases.map(\.rawValue).joined(separator: ", ")
+                        + " services can be narrowed to operations)")
+            }
+            let fromHosts = conduit.fromHosts.map {
+                expand($0, site: site, groups: groups, what: "the conduit's from-hosts", log: &log)
+            }
+            let toHosts = conduit.toHosts.map {
+                expand($0, site: site, groups: groups, what: "the conduit's to-hosts", log: &log)
+            }
             if ok {
                 result.append(
                     ResolvedConduit(
                         from: conduit.from.value, to: conduit.to.value, services: services, location: conduit.location,
-                        why: conduit.why))
+                        why: conduit.why, fromHosts: fromHosts, toHosts: toHosts, operations: conduit.operations?.value)
+                )
             }
         }
         return result

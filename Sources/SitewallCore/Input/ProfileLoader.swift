@@ -257,7 +257,7 @@ public enum ProfileLoader {
         let keys = [
             "summary", "transport", "port", "configurable", "source-port", "initiation", "scope", "broadcast",
             "unaddressed-initiator", "family", "helper", "related-ports", "example-port", "cite", "note", "rate-limit",
-            "multicast", "shares-port-with", "answers-every-address",
+            "multicast", "shares-port-with", "answers-every-address", "operations",
         ]
         guard let fields = node.fields("service '\(id)'", allowed: keys, log: &log) else { return nil }
         var service = Service(
@@ -341,6 +341,16 @@ public enum ProfileLoader {
                     fix: "use one of: " + ConntrackHelper.allCases.map(\.rawValue).joined(separator: ", "))
             }
         }
+        if let text = fields["operations"]?.string("operations", log: &log) {
+            if let value = OperationProtocol(rawValue: text), service.transports == [.tcp] {
+                service.operations = value
+            } else {
+                log.error(
+                    "'\(id)' cannot take operation filter '\(text)'", at: fields["operations"]?.location,
+                    fix: "use one of: " + OperationProtocol.allCases.map(\.rawValue).joined(separator: ", ")
+                        + " (on a TCP service)")
+            }
+        }
         if let text = fields["family"]?.string("family", log: &log) {
             if let family = IPFamily(rawValue: text) {
                 service.family = family
@@ -377,7 +387,9 @@ public enum ProfileLoader {
                         service: qualify(text, profile: profile), sourcePorts: nil, citations: [], note: nil,
                         location: item.location))
             } else if let fields = item.fields(
-                "an entry of \(what)", allowed: ["service", "source-port", "cite", "note", "optional"], log: &log)
+                "an entry of \(what)",
+                allowed: ["service", "source-port", "cite", "note", "optional", "within-cluster"],
+                log: &log)
             {
                 guard let service = fields["service"]?.string("service", log: &log) else {
                     log.error("an entry of \(what) needs 'service:'", at: item.location)
@@ -390,6 +402,7 @@ public enum ProfileLoader {
                         citations: parseCitations(fields["cite"], log: &log),
                         note: fields["note"]?.string("note", log: &log),
                         optional: fields["optional"]?.bool("optional", log: &log) ?? false,
+                        withinCluster: fields["within-cluster"]?.bool("within-cluster", log: &log) ?? false,
                         location: item.location))
             }
         }

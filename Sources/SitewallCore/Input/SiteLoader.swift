@@ -37,7 +37,8 @@ public enum SiteLoader {
 
     static func parse(_ root: YAMLNode, log: inout DiagnosticLog) -> Site? {
         guard
-            let fields = root.fields("the site", allowed: ["site", "zones", "hosts", "conduits", "blocked"], log: &log)
+            let fields = root.fields(
+                "the site", allowed: ["site", "zones", "groups", "hosts", "conduits", "blocked"], log: &log)
         else {
             return nil
         }
@@ -55,6 +56,13 @@ public enum SiteLoader {
         }
         if fields["zones"] == nil {
             log.error("the site has no 'zones:'", at: root.location, fix: "declare at least one zone with its networks")
+        }
+        for (name, keyNode, value) in fields["groups"]?.entries("groups", log: &log) ?? [] {
+            guard checkName(name, "group name", at: keyNode.location, log: &log) else { continue }
+            let members = (value.strings("members of group '\(name)'", log: &log) ?? []).map {
+                Located($0.0, at: $0.1.location)
+            }
+            site.groups.append(HostGroup(name: name, members: members, location: keyNode.location))
         }
         for (name, keyNode, value) in fields["hosts"]?.entries("hosts", log: &log) ?? [] {
             guard checkName(name, "host name", at: keyNode.location, log: &log) else { continue }
@@ -93,7 +101,10 @@ public enum SiteLoader {
     static func parseHost(_ name: String, at keyLocation: SourceLocation?, _ node: YAMLNode, log: inout DiagnosticLog)
         -> Host?
     {
-        let keys = ["address", "addresses", "zone", "roles", "ports", "gateway", "management", "description"]
+        let keys = [
+            "address", "addresses", "zone", "roles", "ports", "uses", "clusters", "gateway", "management",
+            "description",
+        ]
         guard let fields = node.fields("host '\(name)'", allowed: keys, log: &log) else { return nil }
         var host = Host(name: name, addresses: [], zone: nil, roles: [], ports: [], gateway: nil, location: keyLocation)
         if fields["address"] != nil && fields["addresses"] != nil {
@@ -123,6 +134,14 @@ public enum SiteLoader {
                 host.ports.append(Located(PortOverride(service: service, ports: ports), at: keyNode.location))
             }
         }
+        for (service, keyNode, value) in fields["uses"]?.entries("uses of host '\(name)'", log: &log) ?? [] {
+            if let use = parseUse(service, value, log: &log) { host.uses.append(Located(use, at: keyNode.location)) }
+        }
+        for (cluster, item) in fields["clusters"]?.strings("clusters", log: &log) ?? [] {
+            if checkName(cluster, "cluster name", at: item.location, log: &log) {
+                host.clusters.append(Located(cluster, at: item.location))
+            }
+        }
         for (manager, item) in fields["management"]?.strings("management", log: &log) ?? [] {
             host.management.append(Located(manager, at: item.location))
         }
@@ -138,6 +157,55 @@ public enum SiteLoader {
                 fix: "add 'roles: [...]' (sitewall profiles lists them)")
         }
         return host
+    }
+
+    /// `SERVICE: [PEERS]` or `SERVICE: { peers: [...], operations: ... }`.
+    static func parseUse(_ service: String, _ node: YAMLNode, log: inout DiagnosticLog) -> UseSpec? {
+        var use = UseSpec(service: service)
+        guard node.isMapping else {
+            use.peers = hostNames(node, "peers of \(service)", log: &log)
+            return use
+        }
+        guard let fields = node.fields("the use of \(service)", allowed: ["peers", "operations"], log: &log) else {
+            return nil
+        }
+        use.peers = fields["peers"].map { hostNames($0, "peers of \(service)", log: &log) }
+        use.operations = fields["operations"].flatMap { parseOperations($0, log: &log) }
+        if use.peers == nil && use.operations == nil {
+            log.error(
+                "the use of \(service) narrows nothing", at: node.location,
+                fix: "give 'peers: [HOST, ...]', 'operations: read-only' or both")
+            return nil
+        }
+        return use
+    }
+
+    static func hostNames(_ node: YAMLNode, _ what: String, log: inout DiagnosticLog) -> [Located<String>] {
+        (node.strings(what, log: &log) ?? []).map { Located($0.0, at: $0.1.location) }
+    }
+
+    /// `read-only`, or a list of Modbus function codes (1-127).
+    static func parseOperations(_ node: YAMLNode, log: inout DiagnosticLog) -> Located<OperationSpec>? {
+        if let text = node.scalarText, !(UInt8(text).map { _ in true } ?? false) {
+            guard text == "read-only" else {
+                log.error(
+                    "unknown operations '\(text)'", at: node.location,
+                    fix: "write 'operations: read-only' or a list of function codes, e.g. [3, 4, 16]")
+                return nil
+            }
+            return Located(.readOnly, at: node.location)
+        }
+        var codes: [UInt8] = []
+        for (text, item) in node.strings("operations", log: &log) ?? [] {
+            guard let code = UInt8(text), (1...127).contains(code) else {
+                log.error(
+                    "'\(text)' is not a function code", at: item.location,
+                    fix: "function codes are numbers from 1 to 127 (3 reads holding registers, 16 writes them)")
+                return nil
+            }
+            codes.append(code)
+        }
+        return codes.isEmpty ? nil : Located(.functionCodes(codes), at: node.location)
     }
 
     static func parseGateway(_ name: String, _ node: YAMLNode, log: inout DiagnosticLog) -> GatewaySpec? {
@@ -163,7 +231,9 @@ public enum SiteLoader {
     /// A conduit, or (`block`) an acknowledged block: the same shape plus 'why:'.
     static func parseConduit(_ node: YAMLNode, block: Bool = false, log: inout DiagnosticLog) -> Conduit? {
         let what = block ? "a blocked entry" : "a conduit"
-        let allowed = ["from", "to", "services", "description"] + (block ? ["why"] : [])
+        let allowed =
+            ["from", "to", "services", "description"]
+            + (block ? ["why"] : ["from-hosts", "to-hosts", "operations"])
         guard let fields = node.fields(what, allowed: allowed, log: &log) else { return nil }
         guard let fromNode = fields["from"], let from = fromNode.string("from", log: &log),
             let toNode = fields["to"], let to = toNode.string("to", log: &log)
@@ -188,8 +258,12 @@ public enum SiteLoader {
                 return nil
             }
         }
-        return Conduit(
+        var conduit = Conduit(
             from: Located(from, at: fromNode.location), to: Located(to, at: toNode.location),
             services: services, why: why, location: node.location)
+        conduit.fromHosts = fields["from-hosts"].map { hostNames($0, "from-hosts", log: &log) }
+        conduit.toHosts = fields["to-hosts"].map { hostNames($0, "to-hosts", log: &log) }
+        conduit.operations = fields["operations"].flatMap { parseOperations($0, log: &log) }
+        return conduit
     }
 }

@@ -77,6 +77,8 @@ public struct YAMLNode {
         node.kind == .scalar ? node.text : nil
     }
 
+    var isMapping: Bool { node.kind == .mapping }
+
     var isNull: Bool {
         let node = self.node
         return node.kind == .scalar && node.plain && (node.text == "~" || node.text == "null" || node.text.isEmpty)

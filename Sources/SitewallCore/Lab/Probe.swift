@@ -27,6 +27,7 @@ public struct Probe: Sendable, Hashable, Codable {
         switch delivery {
         case .broadcast(let address)?, .multicast(let address)?: via = " via \(address)"
         case .unaddressed?: via = " via 255.255.255.255"
+        case .modbus(let request)?: via = " modbus \(request.rawValue)"
         default: via = ""
         }
         var origin = fromAddress.description
@@ -48,13 +49,64 @@ public enum Delivery: Sendable, Hashable, Codable {
     /// An FTP control session that then opens a data connection: passive (the client connects to
     /// the port of the 227 answer) or active (the server connects to the port of the PORT command).
     case ftp(passive: Bool)
+    /// A Modbus/TCP request, segment by segment, once the connection is open: it passes when the
+    /// listener has received every byte of it.
+    case modbus(ModbusRequest)
 
     var reason: String {
         switch self {
+        case .modbus(let request): "modbus \(request.rawValue)"
         case .broadcast: "broadcast"
         case .multicast: "multicast"
         case .unaddressed: "from 0.0.0.0"
         case .ftp(let passive): passive ? "ftp passive data" : "ftp active data"
+        }
+    }
+}
+
+/// Modbus/TCP requests `verify` sends through an operation filter (unit 1, holding register 0).
+public enum ModbusRequest: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Read holding registers (3), one request in one segment.
+    case read
+    /// Write single register (6), one request in one segment.
+    case write
+    /// The write in two segments, split before its function code.
+    case splitWrite = "split-write"
+    /// A read and a write in one segment.
+    case readThenWrite = "read-then-write"
+
+    static func request(transaction: UInt16, function: UInt8, _ data: [UInt8]) -> [UInt8] {
+        Bytes.be16(transaction) + [0, 0] + Bytes.be16(UInt16(data.count + 2)) + [1, function] + data
+    }
+    static let readRequest = request(transaction: 1, function: 3, [0, 0, 0, 2])
+    static let writeRequest = request(transaction: 2, function: 6, [0, 0, 0x10, 0xe1])
+
+    /// The segments, in order (a pause between them keeps them apart).
+    public var segments: [[UInt8]] {
+        switch self {
+        case .read: [Self.readRequest]
+        case .write: [Self.writeRequest]
+        case .splitWrite: [Array(Self.writeRequest[..<5]), Array(Self.writeRequest[5...])]
+        case .readThenWrite: [Self.readRequest + Self.writeRequest]
+        }
+    }
+
+    /// The function codes it carries.
+    public var functionCodes: [UInt8] {
+        switch self {
+        case .read: [3]
+        case .write, .splitWrite: [6]
+        case .readThenWrite: [3, 6]
+        }
+    }
+
+    /// What a filter does with it: a request split before its function code, or two in one segment,
+    /// never pass; a whole request passes when its function code is allowed.
+    public func passes(_ filter: OperationFilter?) -> Bool {
+        guard let filter else { return true }
+        switch self {
+        case .read, .write: return functionCodes.allSatisfy(filter.functionCodes.contains)
+        case .splitWrite, .readThenWrite: return false
         }
     }
 }

@@ -39,6 +39,9 @@ public final class ProbeEngine {
         case dataListener(Int?)
         /// A data connection being made: the client's (passive, completes the probe) or the server's.
         case dataConnector(Int?)
+        /// A client that sends a request segment by segment once connected, and passes when the
+        /// listener has confirmed `total` bytes.
+        case requestClient(id: Int, connected: Bool, total: Int, confirmed: Int)
     }
     private struct Socket {
         var fd: Int32
@@ -49,6 +52,9 @@ public final class ProbeEngine {
     private var udpShared: [String: Int32] = [:]
     private var outcome: [Int: Observation] = [:]
     private var probesByID: [Int: Probe] = [:]
+    /// Later segments of requests, each sent when due (a pause keeps segments apart).
+    private var pendingSegments: [(fd: Int32, due: Date, bytes: [UInt8])] = []
+    static let segmentPause = 0.25
 
     public init(lab: Lab, timeout: Double = 1.5) {
         self.lab = lab
@@ -93,6 +99,8 @@ public final class ProbeEngine {
             case .tcp:
                 if case .ftp(let passive)? = probe.delivery {
                     try connectFTP(probe, passive: passive)
+                } else if case .modbus(let request)? = probe.delivery {
+                    try connectRequest(probe, segments: request.segments)
                 } else {
                     try connectTCP(probe)
                 }
@@ -129,6 +137,7 @@ public final class ProbeEngine {
                 lastSend = Date()
                 sends += 1
             }
+            sendDueSegments()
             try pollOnce(milliseconds: 50)
         }
         return probes.map { ProbeResult(probe: $0, observed: outcome[$0.id] ?? .dropped) }
@@ -199,6 +208,72 @@ public final class ProbeEngine {
         if let sport = probe.sport { try bindAny(fd, family: probe.fromAddress.family, port: sport, host: probe.from) }
         let status = withSocketAddress(probe.toAddress, port: probe.dport) { connect(fd, $0, $1) }
         if status == 0 { finish(fd, probe.id, .passed) } else if errno != EINPROGRESS { finish(fd, probe.id, .refused) }
+    }
+
+    private func connectRequest(_ probe: Probe, segments: [[UInt8]]) throws {
+        let total = segments.reduce(0) { $0 + $1.count }
+        let fd = try makeSocket(
+            host: probe.from, family: probe.fromAddress.family, type: SOCK_STREAM,
+            role: .requestClient(id: probe.id, connected: false, total: total, confirmed: 0))
+        // Each send its own segment: no waiting to coalesce small writes.
+        var one: Int32 = 1
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), Self.tcpNoDelay, &one, socklen_t(MemoryLayout<Int32>.size))
+        let status = withSocketAddress(probe.toAddress, port: probe.dport) { connect(fd, $0, $1) }
+        if status != 0 && errno != EINPROGRESS { return finish(fd, probe.id, .refused) }
+        let now = Date()
+        for (i, segment) in segments.enumerated() {
+            pendingSegments.append((fd, now.addingTimeInterval(Double(i) * Self.segmentPause), segment))
+        }
+    }
+
+    /// TCP_NODELAY (netinet/tcp.h, which the Glibc module does not export).
+    static let tcpNoDelay: Int32 = 1
+
+    /// Sends the segments that are due on connected request clients.
+    private func sendDueSegments() {
+        let now = Date()
+        var later: [(fd: Int32, due: Date, bytes: [UInt8])] = []
+        var sentOn = Set<Int32>()
+        for entry in pendingSegments {
+            guard let socket = sockets[entry.fd], case .requestClient(_, let connected, _, _) = socket.role else {
+                continue
+            }
+            // One segment per client per round, and only once connected and due.
+            if !connected || entry.due > now || sentOn.contains(entry.fd) {
+                later.append(entry)
+                continue
+            }
+            _ = entry.bytes.withUnsafeBytes { Glibc.send(entry.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            sentOn.insert(entry.fd)
+        }
+        pendingSegments = later
+    }
+
+    /// A request client: connected, then the listener's "RCVD n" lines add up to the request's size.
+    private func handleRequestClient(_ socket: Socket, id: Int, connected: Bool, total: Int, confirmed: Int) {
+        if !connected {
+            guard Self.pendingError(socket.fd) == 0 else { return finish(socket.fd, id, .refused) }
+            sockets[socket.fd]?.role = .requestClient(id: id, connected: true, total: total, confirmed: 0)
+            // The first segment goes now; the rest keep their pause after it.
+            let now = Date()
+            var index = 0
+            for i in pendingSegments.indices where pendingSegments[i].fd == socket.fd {
+                pendingSegments[i].due = now.addingTimeInterval(Double(index) * Self.segmentPause)
+                index += 1
+            }
+            sendDueSegments()
+            return
+        }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let count = recv(socket.fd, &buffer, buffer.count, 0)
+        guard count > 0 else { return forget(socket.fd) }
+        let text = String(decoding: buffer[0..<count], as: UTF8.self)
+        let received = text.split(whereSeparator: \.isNewline).compactMap { line -> Int? in
+            line.hasPrefix("RCVD ") ? Int(line.dropFirst(5).trimmingCharacters(in: .whitespaces)) : nil
+        }
+        let sum = confirmed + received.reduce(0, +)
+        if sum >= total { return finish(socket.fd, id, .passed) }
+        sockets[socket.fd]?.role = .requestClient(id: id, connected: true, total: total, confirmed: sum)
     }
 
     private func finish(_ fd: Int32, _ id: Int, _ observation: Observation) {
@@ -478,8 +553,12 @@ public final class ProbeEngine {
     }
 
     /// The server's side of a control connection: PASV opens a data listener, PORT connects to the client.
+    /// Anything else it receives (a request of a payload probe) is confirmed by its size: "RCVD n".
     private func handleFTPSession(_ socket: Socket) throws {
-        guard let line = readLine(socket.fd) else { return forget(socket.fd) }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let count = recv(socket.fd, &buffer, buffer.count, 0)
+        guard count > 0 else { return forget(socket.fd) }
+        let line = String(decoding: buffer[0..<count], as: UTF8.self)
         if line.hasPrefix("USER") {
             send(socket.fd, "331 any password will do\r\n")
         } else if line.hasPrefix("PASV") {
@@ -490,6 +569,8 @@ public final class ProbeEngine {
         } else if line.hasPrefix("PORT "), let (address, port) = Self.parseHostPort(line.dropFirst(5)) {
             send(socket.fd, "200 PORT command successful.\r\n")
             try connectData(host: socket.namespace, to: address, port: port, probe: nil)
+        } else {
+            send(socket.fd, "RCVD \(count)\r\n")
         }
     }
 
@@ -497,7 +578,8 @@ public final class ProbeEngine {
         var fds = sockets.values.map { socket -> pollfd in
             var events = Int16(POLLIN)
             switch socket.role {
-            case .tcpClient, .dataConnector, .ftpClient(_, _, stage: 0): events = Int16(POLLOUT)
+            case .tcpClient, .dataConnector, .ftpClient(_, _, stage: 0), .requestClient(_, connected: false, _, _):
+                events = Int16(POLLOUT)
             default: break
             }
             return pollfd(fd: socket.fd, events: events, revents: 0)
@@ -533,6 +615,8 @@ public final class ProbeEngine {
                 }
             case .tcpClient(let id):
                 finish(socket.fd, id, Self.pendingError(socket.fd) == 0 ? .passed : .refused)
+            case .requestClient(let id, let connected, let total, let confirmed):
+                handleRequestClient(socket, id: id, connected: connected, total: total, confirmed: confirmed)
             case .udp:
                 handleDatagram(on: socket)
             case .echo(let id):

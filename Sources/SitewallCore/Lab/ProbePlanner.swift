@@ -89,15 +89,17 @@ public struct ProbePlanner {
         var seen = Set<String>()
         func add(
             _ from: HostAddress, _ to: HostAddress, _ transport: Transport, sport: UInt16?, dport: UInt16,
-            helper: ConntrackHelper?, service: String?, reason: String, delivery: Delivery? = nil
+            helper: ConntrackHelper?, service: String?, reason: String, delivery: Delivery? = nil,
+            expecting: Verdict? = nil
         ) {
             guard from.host != to.host, from.address.family == to.address.family, dport > 0 || transport == .icmp,
                 let point = enforcement(from: from, to: to)
             else { return }
             let key = "\(from.address)|\(to.address)|\(transport)|\(sport ?? 0)|\(dport)|\(delivery?.reason ?? "")"
             guard seen.insert(key).inserted else { return }
-            let expected = expectation(
-                from: from.address, to: to.address, transport: transport, sport: sport, dport: dport)
+            let expected =
+                expecting
+                ?? expectation(from: from.address, to: to.address, transport: transport, sport: sport, dport: dport)
             probes.append(
                 Probe(
                     id: probes.count, from: from.host, fromAddress: from.address, to: to.host, toAddress: to.address,
@@ -154,6 +156,31 @@ public struct ProbePlanner {
                             from, to, transport, sport: sport, dport: ports[0], helper: helper,
                             service: group.service.id, reason: delivery.reason, delivery: delivery)
                     }
+                }
+                // Operations: what a filter lets through and what it stops; an unfiltered use may write.
+                if group.service.operations == .modbus, let (from, to) = samplePairs(group).first {
+                    for request in ModbusRequest.allCases {
+                        // A split write the filter allows may be rejoined by TCP's retransmission: no fixed answer.
+                        if request == .splitWrite
+                            && (group.operations == nil || ModbusRequest.write.passes(group.operations))
+                        {
+                            continue
+                        }
+                        if group.operations == nil && request != .write { continue }
+                        let delivery = Delivery.modbus(request)
+                        add(
+                            from, to, transport, sport: sport, dport: ports[0], helper: nil, service: group.service.id,
+                            reason: delivery.reason, delivery: delivery,
+                            expecting: request.passes(group.operations) ? .accept : .drop)
+                    }
+                }
+                // Named peers: an initiator reaches only those, not another host that offers the service.
+                if group.narrowed, let from = group.initiators.first,
+                    let other = notAPeer(of: from, in: group, transport: transport)
+                {
+                    add(
+                        from, other, transport, sport: sport, dport: ports[0], helper: nil, service: nil,
+                        reason: "not a named peer")
                 }
                 if group.service.unaddressedInitiator, transport == .udp {
                     // A DISCOVER before any lease, from the rule-free station of each listener's zone.
@@ -252,6 +279,20 @@ public struct ProbePlanner {
             result += [.ftp(passive: true), .ftp(passive: false)]
         }
         return result
+    }
+
+    /// A host that offers the group's service on its port, in the family, but is none of its listeners.
+    func notAPeer(of from: HostAddress, in group: FlowGroup, transport: Transport) -> HostAddress? {
+        let listeners = Set(group.listeners.map(\.host))
+        for host in site.hosts where !listeners.contains(host.name) && host.name != from.host {
+            guard let offered = host.offers[group.service.id], offered.ports == group.dports else { continue }
+            if let address = host.addresses.first(where: {
+                $0.address.family == from.address.family && enforcement(from: from, to: $0) != nil
+            }) {
+                return address
+            }
+        }
+        return nil
     }
 
     func station(zone: String, family: IPFamily) -> HostAddress? {

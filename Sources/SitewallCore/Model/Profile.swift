@@ -112,6 +112,8 @@ public struct Service: Sendable, Hashable {
     /// The one address family the protocol exists in (DHCPv4 is IPv4 only); nil: both.
     public var family: IPFamily?
     public var helper: ConntrackHelper?
+    /// The protocol whose operations a site may narrow a use of this service to (Modbus function codes).
+    public var operations: OperationProtocol?
     /// A rate limit on the rule that opens the service (ICMP echo).
     public var limit: RateLimit?
     /// Ports the vendor lists that the helper admits as related (FTP 20): no rule of their own.
@@ -138,6 +140,8 @@ public struct RoleEndpoint: Sendable, Hashable {
     /// A use the product makes only when the site enables it (BootP on a controller): no warning when
     /// no host of the site offers it.
     public var optional = false
+    /// Only to hosts of the user's own clusters, when the site names them (a Plant SCADA client).
+    public var withinCluster = false
     public var location: SourceLocation?
 }
 

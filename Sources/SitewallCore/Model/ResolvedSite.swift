@@ -24,6 +24,14 @@ public struct UsedService: Sendable, Hashable {
     public var citations: [Citation]
     /// Every role that brings it in marks it optional (`optional: true` in the profile).
     public var optional = false
+    /// The only hosts it goes to (`uses:` of the host, groups expanded); nil: every host that offers it.
+    public var peers: Set<String>?
+    /// The operations it may perform (`uses:` of the host).
+    public var operations: OperationFilter?
+    /// Where the site narrows it, for messages.
+    public var narrowedAt: SourceLocation?
+    /// Every role that brings it in uses it only within the host's clusters.
+    public var withinCluster = false
 }
 
 public struct ResolvedHost: Sendable {
@@ -36,6 +44,8 @@ public struct ResolvedHost: Sendable {
     public var interfaces: [String: String]?
     /// Hosts that must keep SSH access to this one (checked by `apply`).
     public var management: [String] = []
+    /// Its clusters (`clusters:`), for uses marked within-cluster.
+    public var clusters: Set<String> = []
     public var location: SourceLocation?
 
     public var isGateway: Bool { interfaces != nil }
@@ -48,6 +58,11 @@ public struct ResolvedConduit: Sendable, Hashable {
     public var location: SourceLocation?
     /// For an acknowledged block: why it is meant.
     public var why: String?
+    /// Only these hosts of each side (groups expanded); nil: the whole zone.
+    public var fromHosts: Set<String>? = nil
+    public var toHosts: Set<String>? = nil
+    /// The operations it lets through, for its services that have an operation filter.
+    public var operations: OperationSpec? = nil
 }
 
 /// A site checked against the profiles: zones known, roles resolved, ports final.
@@ -61,6 +76,8 @@ public struct ResolvedSite: Sendable {
     public var conduits: [ResolvedConduit]
     /// Acknowledged blocks (`blocked:` in the site file).
     public var blocked: [ResolvedConduit] = []
+    /// Group name -> its hosts.
+    public var groups: [String: [String]] = [:]
 
     public init(site: Site, catalog: ProfileCatalog, zones: [Zone], conduits: [ResolvedConduit] = []) {
         self.site = site

@@ -36,6 +36,26 @@ public struct Host: Sendable, Hashable {
     public var gateway: GatewaySpec?
     /// Hosts that must always be able to manage this one over SSH (the apply lockout guard).
     public var management: [Located<String>] = []
+    /// Clusters the host belongs to (Plant SCADA): uses marked within-cluster reach only hosts of these.
+    public var clusters: [Located<String>] = []
+    /// Narrowed uses: the peers (hosts or groups) and operations of a service the host's roles use.
+    public var uses: [Located<UseSpec>] = []
+    public var location: SourceLocation?
+}
+
+/// `uses: { modbus: [meter-1, plc-2] }` or `{ modbus: { peers: [...], operations: read-only } }`.
+public struct UseSpec: Sendable, Hashable {
+    /// A service id or a profile name (every service of it the host uses).
+    public var service: String
+    /// Hosts or groups; nil: every host that offers it, as without the entry.
+    public var peers: [Located<String>]?
+    public var operations: Located<OperationSpec>?
+}
+
+/// `groups: { meters: [meter-1, meter-2] }`: a name for several hosts, for peers and conduits.
+public struct HostGroup: Sendable, Hashable {
+    public var name: String
+    public var members: [Located<String>]
     public var location: SourceLocation?
 }
 
@@ -49,6 +69,11 @@ public struct Conduit: Sendable, Hashable {
     public var to: Located<String>
     /// Service ids or whole profile names.
     public var services: [Located<String>]
+    /// Only these hosts (or groups) of each side; nil: the whole zone.
+    public var fromHosts: [Located<String>]? = nil
+    public var toHosts: [Located<String>]? = nil
+    /// The operations the conduit lets through, for its services that have an operation filter.
+    public var operations: Located<OperationSpec>? = nil
     /// Why an acknowledged block is meant (in `blocked:` only).
     public var why: String?
     public var location: SourceLocation?
@@ -65,6 +90,7 @@ public struct Site: Sendable {
     public var conduits: [Conduit]
     /// Cross-zone flows the roles imply that are meant to stay blocked (silences their warning).
     public var blocked: [Conduit] = []
+    public var groups: [HostGroup] = []
 
     public init(name: String, file: String, zones: [Zone] = [], conduits: [Conduit] = []) {
         self.name = name

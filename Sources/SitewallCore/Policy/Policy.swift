@@ -120,6 +120,8 @@ public struct Rule: Sendable, Hashable, Codable {
     public var dport: PortSet?
     /// ICMPv6 neighbour-discovery types (with hop limit 255, so only on-link senders match).
     public var icmpv6Types: [String]?
+    /// Tests of the segment's payload (an operation filter), all of which must hold.
+    public var payload: [PayloadMatch]?
     /// A token bucket on the rule (ICMP echo): packets beyond it fall through to the chain policy.
     public var limit: RateLimit?
     public var helper: ConntrackHelper?

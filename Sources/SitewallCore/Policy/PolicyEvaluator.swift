@@ -8,12 +8,15 @@ public struct PolicyEvaluator {
         public var sourcePort: UInt16
         public var destinationPort: UInt16
         public var inInterface: String?
+        /// Where a forwarded packet leaves (a gateway's forward chain); nil: rules that name one do not match.
+        public var outInterface: String?
 
         public init(
             source: IPAddress, destination: IPAddress, transport: Transport, sourcePort: UInt16,
             destinationPort: UInt16,
-            inInterface: String? = nil
+            inInterface: String? = nil, outInterface: String? = nil
         ) {
+            self.outInterface = outInterface
             self.source = source
             self.destination = destination
             self.transport = transport
@@ -40,10 +43,13 @@ public struct PolicyEvaluator {
 
     func matches(_ rule: Rule, _ packet: Packet) -> Bool {
         if let states = rule.ctState, !states.contains(.new) { return false }
-        if rule.iif != nil || rule.oif != nil || rule.oifname != nil { return false }
+        if rule.iif != nil || rule.oif != nil { return false }
         if let name = rule.iifname, name != packet.inInterface { return false }
+        if let name = rule.oifname, name != packet.outInterface { return false }
         if let family = rule.family, family != packet.source.family { return false }
         if rule.icmpv6Types != nil { return false }
+        // The first packet of a connection (a SYN) carries no payload to test.
+        if rule.payload != nil { return false }
         if let transport = rule.transport, transport != packet.transport { return false }
         // A rate limit passes the first packet (the bucket starts full).
         if let sport = rule.sport, !sport.contains(packet.sourcePort) { return false }

@@ -116,6 +116,9 @@ public enum IptablesBackend: TextBackend {
             return "lists of both source and destination ports"
         }
         if rule.foreign != nil { return "a rule sitewall did not write" }
+        if rule.payload != nil {
+            return "a test of the payload (an operation filter such as Modbus read-only); use --target nft or netlink"
+        }
         return nil
     }
 
