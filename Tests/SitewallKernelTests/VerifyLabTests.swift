@@ -71,7 +71,49 @@ import Testing
                 kinds.insert(result.probe.reason)
             }
         }
-        #expect(kinds == ["broadcast", "multicast", "from 0.0.0.0", "ftp passive data", "ftp active data"], "\(kinds)")
+        // A Modbus use with no operation filter may write (campus): the write request goes through.
+        #expect(
+            kinds == ["broadcast", "multicast", "from 0.0.0.0", "ftp passive data", "ftp active data", "modbus write"],
+            "\(kinds)")
+    }
+
+    /// Issue 15: read-only Modbus holds in every segment, with nft and over netlink: a read passes; a
+    /// write, a write split before its function code and a read coalesced with a write are dropped;
+    /// named peers and clusters keep each initiator to its own. Without the filter's rules the same
+    /// write passes (the probe can tell).
+    @Test(arguments: [BackendKind.nft, .netlink])
+    func operationFiltersAndPeersHoldInTheKernel(_ loader: BackendKind) throws {
+        guard NftLoadTests.requireLab() else { return }
+        var options = Verifier.Options()
+        if loader == .netlink { options.load = Verifier.Options.netlinkLoader }
+        let report = try Verifier.run(try Self.workspace("water-plant"), options: options)
+        #expect(report.failed == 0, "\(report.text(onlyFailures: true))")
+        let modbus = report.results.filter { $0.probe.reason.hasPrefix("modbus ") && $0.probe.from == "historian" }
+        let observed = Dictionary(uniqueKeysWithValues: modbus.map { ($0.probe.reason, $0.observed) })
+        #expect(
+            observed == [
+                "modbus read": .passed, "modbus write": .dropped, "modbus split-write": .dropped,
+                "modbus read-then-write": .dropped,
+            ], "\(observed)")
+        #expect(report.results.filter { $0.probe.reason == "not its peer" }.count >= 4)
+
+        var unfiltered = options
+        unfiltered.load = { lab, target, policy in
+            var open = policy
+            for index in open.table.chains.indices {
+                open.table.chains[index].rules.removeAll { $0.payload != nil }
+            }
+            if loader == .netlink {
+                try Verifier.Options.netlinkLoader(lab, target, open)
+            } else {
+                try lab.load(nft: NftBackend.render(open), into: target.name)
+            }
+        }
+        let without = try Verifier.run(try Self.workspace("water-plant"), options: unfiltered)
+        #expect(
+            without.results.contains {
+                $0.probe.from == "historian" && $0.probe.reason == "modbus write" && $0.observed == .passed
+            })
     }
 
     /// The probes prove what they claim: without the answer rules of broadcast services and without

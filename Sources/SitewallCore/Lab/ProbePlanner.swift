@@ -180,7 +180,7 @@ public struct ProbePlanner {
                 {
                     add(
                         from, other, transport, sport: sport, dport: ports[0], helper: nil, service: nil,
-                        reason: "not a named peer")
+                        reason: "not its peer")
                 }
                 if group.service.unaddressedInitiator, transport == .udp {
                     // A DISCOVER before any lease, from the rule-free station of each listener's zone.
