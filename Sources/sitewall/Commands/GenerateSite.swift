@@ -12,12 +12,15 @@ extension Sitewall {
         @Option(help: "How many hosts.")
         var hosts: Int = 1000
 
+        @Flag(help: "Narrow it as a real site does: Plant SCADA clusters, Modbus peers by area, a read-only plugin.")
+        var narrowed = false
+
         func validate() throws {
             guard (10...60_000).contains(hosts) else { throw ValidationError("--hosts takes 10 to 60000") }
         }
 
         func run() throws {
-            print(SiteGenerator.yaml(hosts: hosts), terminator: "")
+            print(SiteGenerator.yaml(hosts: hosts, narrowed: narrowed), terminator: "")
         }
     }
 }
