@@ -225,3 +225,87 @@ import Testing
         #expect(hmi.table.chain(named: "output")?.rules.contains { $0.dport == PortSet(2080) } == false)
     }
 }
+
+/// The operation filters' tests against whole messages, offline: the first test that holds decides,
+/// as the rules do in the chain (none: the message goes on to the usual rules).
+@Suite struct OperationFilterMessageTests {
+    static func verdict(_ tests: [(payload: [PayloadMatch], verdict: Verdict, why: String)], _ payload: [UInt8])
+        -> Verdict?
+    {
+        tests.first { $0.payload.allSatisfy { $0.holds(in: payload) } }?.verdict
+    }
+
+    static let modbus = OperationFilter(.modbus, spec: .readOnly).tests()
+    static let read: [UInt8] = ModbusRequest.readRequest
+    static let write: [UInt8] = ModbusRequest.writeRequest
+
+    @Test func modbusReadOnlyDecidesEachSegment() {
+        #expect(Self.verdict(Self.modbus, Self.read) == .accept)
+        #expect(Self.verdict(Self.modbus, Self.write) == .drop)
+        #expect(Self.verdict(Self.modbus, Self.read + Self.write) == .drop)
+        #expect(Self.verdict(Self.modbus, Self.write + Self.read) == .drop)
+        #expect(Self.verdict(Self.modbus, Array(Self.read[..<5])) == .drop)
+        // Split after the function code: the head passes as a whole request's start, the tail is dropped.
+        #expect(Self.verdict(Self.modbus, Array(Self.read[8...])) == .drop)
+        // The unit id does not matter; a wrong length does.
+        var unit = Self.read
+        unit[6] = 17
+        #expect(Self.verdict(Self.modbus, unit) == .accept)
+        var long = Self.read
+        long[5] = 7
+        #expect(Self.verdict(Self.modbus, long) == .drop)
+        // Read Device Identification (43/14) passes; 43/13 (CANopen) does not.
+        let identification: [UInt8] = [0, 9, 0, 0, 0, 5, 1, 43, 14, 1, 0]
+        #expect(Self.verdict(Self.modbus, identification) == .accept)
+        var canopen = identification
+        canopen[8] = 13
+        #expect(Self.verdict(Self.modbus, canopen) == .drop)
+        // No payload: left to the usual rules (the handshake, acknowledgements).
+        #expect(Self.verdict(Self.modbus, []) == nil)
+    }
+
+    static let bacnet = OperationFilter(.bacnet, spec: .readOnly).tests()
+
+    static func frame(_ request: BACnetRequest, forwarded: Bool = false, destination: [UInt8]? = nil) -> [UInt8] {
+        var npdu: [UInt8] = [0x01, 0x04]
+        if let destination {
+            npdu = [0x01, 0x24, 0x00, 0x05, UInt8(destination.count)] + destination + [0xff]
+        }
+        let body = npdu + request.apdu
+        let bvlc: [UInt8] =
+            forwarded
+            ? [0x81, 0x04] + Bytes.be16(UInt16(10 + body.count)) + [10, 0, 0, 5, 0xba, 0xc0]
+            : [0x81, 0x0a] + Bytes.be16(UInt16(4 + body.count))
+        return bvlc + body
+    }
+
+    @Test(arguments: [nil, [], [7], [10, 0, 0, 9, 0xba, 0xc0]] as [[UInt8]?])
+    func bacnetReadOnlyPassesReadsOnly(_ destination: [UInt8]?) {
+        #expect(Self.verdict(Self.bacnet, Self.frame(.readProperty, destination: destination)) == .accept)
+        #expect(Self.verdict(Self.bacnet, Self.frame(.writeProperty, destination: destination)) == .drop)
+        #expect(Self.verdict(Self.bacnet, Self.frame(.reinitializeDevice, destination: destination)) == .drop)
+    }
+
+    @Test func bacnetReadOnlyKnowsTheOtherLayouts() {
+        #expect(Self.verdict(Self.bacnet, Self.frame(.readProperty, forwarded: true)) == .accept)
+        #expect(Self.verdict(Self.bacnet, Self.frame(.writeProperty, forwarded: true)) == .drop)
+        let whoIs = BACnetRequest.frame(broadcast: true, expectingReply: false, apdu: BACnetRequest.whoIs, trailer: [])
+        #expect(Self.verdict(Self.bacnet, whoIs) == .accept)
+        // An answer (a ComplexACK) passes; writeGroup (unconfirmed 10) and a segmented request do not.
+        let ack = BACnetRequest.frame(broadcast: false, expectingReply: false, apdu: [0x30, 1, 12], trailer: [])
+        #expect(Self.verdict(Self.bacnet, ack) == .accept)
+        let writeGroup = BACnetRequest.frame(broadcast: true, expectingReply: false, apdu: [0x10, 10], trailer: [])
+        #expect(Self.verdict(Self.bacnet, writeGroup) == .drop)
+        var segmented = Self.frame(.readProperty)
+        segmented[6] = 0x08
+        #expect(Self.verdict(Self.bacnet, segmented) == .drop)
+        // A network-layer message, or one with a source specifier, is dropped.
+        var network = Self.frame(.readProperty)
+        network[5] = 0x80
+        #expect(Self.verdict(Self.bacnet, network) == .drop)
+        var source = Self.frame(.readProperty)
+        source[5] = 0x08
+        #expect(Self.verdict(Self.bacnet, source) == .drop)
+        #expect(Self.verdict(Self.bacnet, Array("SWP REQ 1".utf8)) == .drop)
+    }
+}

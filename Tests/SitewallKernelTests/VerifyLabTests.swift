@@ -71,10 +71,12 @@ import Testing
                 kinds.insert(result.probe.reason)
             }
         }
-        // A Modbus use with no operation filter may write (campus): the write request goes through.
+        // Modbus and BACnet uses with no operation filter may write (campus): the writes go through.
         #expect(
-            kinds == ["broadcast", "multicast", "from 0.0.0.0", "ftp passive data", "ftp active data", "modbus write"],
-            "\(kinds)")
+            kinds == [
+                "broadcast", "multicast", "from 0.0.0.0", "ftp passive data", "ftp active data", "modbus write",
+                "bacnet write-property",
+            ], "\(kinds)")
     }
 
     /// Issue 15: read-only Modbus holds in every segment, with nft and over netlink: a read passes; a
@@ -96,6 +98,20 @@ import Testing
                 "modbus read-then-write": .dropped,
             ], "\(observed)")
         #expect(report.results.filter { $0.probe.reason == "not its peer" }.count >= 4)
+        // Read-only BACnet: the workstation's ReadProperty and Who-Is pass, its writes do not; the air
+        // handlers, which nothing narrows, still reach it.
+        let bacnet = report.results.filter { $0.probe.from == "bms-ws" && $0.probe.reason.hasPrefix("bacnet ") }
+        #expect(
+            Dictionary(uniqueKeysWithValues: bacnet.map { ($0.probe.reason, $0.observed) }) == [
+                "bacnet read-property": .passed, "bacnet write-property": .dropped,
+                "bacnet reinitialize-device": .dropped,
+            ])
+        #expect(
+            report.results.contains {
+                $0.probe.from == "bms-ws" && $0.probe.reason == "broadcast" && $0.observed == .passed
+            })
+        #expect(
+            report.results.contains { $0.probe.to == "bms-ws" && $0.probe.reason == "flow" && $0.observed == .passed })
 
         var unfiltered = options
         unfiltered.load = { lab, target, policy in
@@ -113,6 +129,10 @@ import Testing
         #expect(
             without.results.contains {
                 $0.probe.from == "historian" && $0.probe.reason == "modbus write" && $0.observed == .passed
+            })
+        #expect(
+            without.results.contains {
+                $0.probe.from == "bms-ws" && $0.probe.reason == "bacnet write-property" && $0.observed == .passed
             })
     }
 

@@ -309,10 +309,43 @@ public enum InteropCatalogue {
         // Writes run beside the reads, so a read may see register 0 written: any values will do.
         let registers = ["read holding registers ["]
         let written = ["answered transaction 2 function"]
+        let console = { (host: String) in bacnetConsole.replacingOccurrences(of: "%", with: host) }
+        // A console that runs `commands` (one a second) and stays long enough for the answers.
+        let bacnet = { (host: String, commands: [String]) in
+            "(sleep 1; " + commands.map { "echo '\($0)'; sleep 2; " }.joined() + "sleep 1) | " + console(host) + " 900"
+        }
         var site = InteropSite(
             "water-plant", example: "water-plant",
-            servers: [server("meter-in"), server("plc-treat"), server("plc-dist")], ready: 0.5,
+            servers: [
+                server("meter-in"), server("plc-treat"), server("plc-dist"),
+                InteropServer("ahu-1", "sleep 60 | " + console("ahu-1") + " 101 --name ahu-1", listens: "udp:47808"),
+            ], ready: 1,
             exchanges: [
+                InteropExchange(
+                    "BACnet Who-Is and ReadProperty by the read-only workstation", software: "bacpypes3 -> bacpypes3",
+                    allowed: true, from: "bms-ws", to: "ahu-1",
+                    client: bacnet("bms-ws", ["whois", "read {addr:ahu-1} device,101 object-name"]),
+                    evidence: ["101 {addr:ahu-1}", "ahu-1"]),
+                InteropExchange(
+                    "BACnet WriteProperty by the read-only workstation", software: "bacpypes3 -> bacpypes3",
+                    allowed: false, from: "bms-ws", to: "ahu-1",
+                    client: bacnet(
+                        "bms-ws",
+                        [
+                            "write {addr:ahu-1} device,101 description changed-by-bms",
+                            "read {addr:ahu-1} device,101 description",
+                        ]), evidence: ["changed-by-bms"],
+                    // One console at a time on the workstation's port (the Who-Is answers go to one of them).
+                    delay: 9),
+                InteropExchange(
+                    "BACnet WriteProperty by another air handler", software: "bacpypes3 -> bacpypes3", allowed: true,
+                    from: "ahu-2", to: "ahu-1",
+                    client: bacnet(
+                        "ahu-2",
+                        [
+                            "write {addr:ahu-1} device,101 location changed-by-ahu-2",
+                            "read {addr:ahu-1} device,101 location",
+                        ]), evidence: ["changed-by-ahu-2"]),
                 InteropExchange(
                     "Modbus read by the read-only historian", software: "pymodbus -> pymodbus", allowed: true,
                     from: "historian", to: "meter-in", client: read("meter-in"), evidence: registers),

@@ -283,17 +283,14 @@ struct ChainBuilder {
 
     /// The operation filter's rules for a flow rule: its matches, each with the filter's tests.
     static func screens(_ flow: Rule, _ filter: OperationFilter) -> [Rule] {
-        switch filter.protocolName {
-        case .modbus:
-            return ModbusOperations.tests(for: filter).map { test in
-                var rule = flow
-                rule.helper = nil
-                rule.limit = nil
-                rule.payload = test.payload
-                rule.verdict = test.verdict
-                rule.comment = test.why
-                return rule
-            }
+        filter.tests().map { test in
+            var rule = flow
+            rule.helper = nil
+            rule.limit = nil
+            rule.payload = test.payload
+            rule.verdict = test.verdict
+            rule.comment = test.why
+            return rule
         }
     }
 }

@@ -107,7 +107,8 @@ public enum FlowDeriver {
                         let symmetric = service.sourcePorts != nil && service.sourcePorts == service.ports
                         let ikey = InitiatorKey(
                             zone: address.zone, family: address.address.family,
-                            sports: symmetric ? offered.ports : service.sourcePorts)
+                            sports: symmetric ? offered.ports : service.sourcePorts, peers: offered.peers,
+                            operations: offered.operations)
                         initiators[service.id, default: [:]][ikey, default: Bucket()].add(
                             address, roles: offered.roles, citations: offered.citations)
                     }
@@ -206,8 +207,11 @@ public enum FlowDeriver {
                         if let listening { to = to.filter { listening.contains($0.host) } }
                         narrowed = narrowed || initiating != nil || listening != nil
                     }
+                    // A lone initiator that also listens (a peer) does not reach itself over the network.
+                    if let only = from.first?.host, from.allSatisfy({ $0.host == only }) {
+                        to = to.filter { $0.host != only }
+                    }
                     if from.isEmpty || to.isEmpty { continue }
-                    if from.count == 1, to.count == 1, from[0].host == to[0].host { continue }
                     // A narrowed side names the roles of the hosts left in it (its sets and comments say so).
                     func roles(_ members: [HostAddress], _ bucket: Bucket) -> [String] {
                         guard narrowed else { return bucket.roles.sorted() }
@@ -221,7 +225,7 @@ public enum FlowDeriver {
                         }.sorted()
                     }
                     var operations = ikey.operations
-                    if let spec = conduit?.operations, let proto = service.operations {
+                    if let spec = conduit?.operations, let proto = service.operations, proto.accepts(spec) {
                         let allowed = OperationFilter(proto, spec: spec)
                         operations = operations.map { $0.intersection(allowed) } ?? allowed
                     }

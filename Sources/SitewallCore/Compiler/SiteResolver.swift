@@ -412,7 +412,8 @@ public enum SiteResolver {
         return hosts
     }
 
-    /// A host's `uses:`: the peers and operations of services its roles use.
+    /// A host's `uses:`: the peers and operations of services its roles use (or, for a peer service
+    /// such as BACnet, offer: those who offer it initiate it too).
     static func applyUses(
         _ host: Host, to result: inout ResolvedHost, site: Site, groups: [String: [String]],
         catalog: ProfileCatalog, log: inout DiagnosticLog
@@ -428,7 +429,10 @@ public enum SiteResolver {
                         kind: "service"))
                 continue
             }
-            let services = named.map(\.id).filter { result.uses[$0] != nil }.sorted()
+            let initiates = { (id: String) in
+                result.uses[id] != nil || (result.offers[id]?.service.initiation == .peer)
+            }
+            let services = named.map(\.id).filter(initiates).sorted()
             if services.isEmpty {
                 log.error(
                     "host '\(host.name)' narrows '\(use.service)', but none of its roles uses it", at: entry.location,
@@ -440,32 +444,43 @@ public enum SiteResolver {
             let peers = use.peers.map {
                 expand($0, site: site, groups: groups, what: "the use of \(use.service) by '\(host.name)'", log: &log)
             }
+            var filtered = false
             for id in services {
-                var used = result.uses[id]!
-                used.peers = peers
-                used.narrowedAt = entry.location
-                if let operations = use.operations {
-                    if let proto = used.service.operations {
-                        used.operations = OperationFilter(proto, spec: operations.value)
-                    } else if services.count == 1 || named.count == 1 {
+                let service = (result.uses[id]?.service ?? result.offers[id]?.service)!
+                var operations: OperationFilter?
+                if let spec = use.operations, let proto = service.operations {
+                    filtered = true
+                    if proto.accepts(spec.value) {
+                        operations = OperationFilter(proto, spec: spec.value)
+                    } else {
                         log.error(
-                            "'\(id)' has no operation filter, so '\(operations.value)' cannot be enforced "
-                                + "for host '\(host.name)'",
-                            at: operations.location,
-                            fix: "remove 'operations:' (only "
-                                + OperationProtocol.allCases.map(\.rawValue).joined(separator: ", ")
-                                + " services can be narrowed to operations)")
+                            "\(proto.rawValue) takes 'operations: read-only' only, not \(spec.value)",
+                            at: spec.location, fix: "write 'operations: read-only'")
                     }
                 }
-                result.uses[id] = used
+                if var used = result.uses[id] {
+                    used.peers = peers
+                    used.operations = operations
+                    used.narrowedAt = entry.location
+                    result.uses[id] = used
+                }
+                if var offered = result.offers[id], service.initiation == .peer {
+                    offered.peers = peers
+                    offered.operations = operations
+                    offered.narrowedAt = entry.location
+                    result.offers[id] = offered
+                }
             }
-            if let operations = use.operations, services.count > 1,
-                !services.contains(where: { result.uses[$0]?.service.operations != nil })
-            {
+            if let operations = use.operations, !filtered {
                 log.error(
-                    "none of the services of '\(use.service)' has an operation filter, so '\(operations.value)' "
-                        + "cannot be enforced for host '\(host.name)'",
-                    at: operations.location, fix: "remove 'operations:'")
+                    (services.count == 1
+                        ? "'\(services[0])' has no operation filter"
+                        : "none of the services of '\(use.service)' has an operation filter")
+                        + ", so '\(operations.value)' cannot be enforced for host '\(host.name)'",
+                    at: operations.location,
+                    fix: "remove 'operations:' (only "
+                        + OperationProtocol.allCases.map(\.rawValue).joined(separator: ", ")
+                        + " services can be narrowed to operations)")
             }
         }
     }
@@ -493,7 +508,13 @@ public enum SiteResolver {
             }
         }
         for host in site.hosts {
-            for used in host.uses.values.sorted(by: { $0.service.id < $1.service.id }) {
+            // Peer services are initiated from the offering side: its narrowing counts as a use.
+            let peerOffers = host.offers.values.filter { $0.peers != nil && host.uses[$0.service.id] == nil }.map {
+                UsedService(
+                    service: $0.service, sourcePorts: nil, roles: $0.roles, citations: [], peers: $0.peers,
+                    narrowedAt: $0.narrowedAt)
+            }
+            for used in (Array(host.uses.values) + peerOffers).sorted(by: { $0.service.id < $1.service.id }) {
                 guard let peers = used.peers else { continue }
                 for peer in peers.sorted() {
                     guard let other = site.host(named: peer) else { continue }
@@ -575,6 +596,14 @@ public enum SiteResolver {
                     continue
                 }
                 services.formUnion(found.map(\.id))
+            }
+            if let operations = conduit.operations,
+                let proto = services.sorted().compactMap({ catalog.services[$0]?.operations }).first,
+                !proto.accepts(operations.value)
+            {
+                log.error(
+                    "\(proto.rawValue) takes 'operations: read-only' only, not \(operations.value)",
+                    at: operations.location, fix: "write 'operations: read-only'")
             }
             if let operations = conduit.operations,
                 !services.contains(where: { catalog.services[$0]?.operations != nil })

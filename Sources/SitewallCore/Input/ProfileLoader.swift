@@ -342,13 +342,14 @@ public enum ProfileLoader {
             }
         }
         if let text = fields["operations"]?.string("operations", log: &log) {
-            if let value = OperationProtocol(rawValue: text), service.transports == [.tcp] {
+            if let value = OperationProtocol(rawValue: text), service.transports == [value.transport] {
                 service.operations = value
             } else {
                 log.error(
                     "'\(id)' cannot take operation filter '\(text)'", at: fields["operations"]?.location,
-                    fix: "use one of: " + OperationProtocol.allCases.map(\.rawValue).joined(separator: ", ")
-                        + " (on a TCP service)")
+                    fix: "use one of: "
+                        + OperationProtocol.allCases.map { "\($0.rawValue) (\($0.transport.rawValue))" }
+                        .joined(separator: ", "))
             }
         }
         if let text = fields["family"]?.string("family", log: &log) {

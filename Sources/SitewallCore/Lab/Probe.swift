@@ -18,6 +18,8 @@ public struct Probe: Sendable, Hashable, Codable {
     public var enforcement: String
     /// How the probe travels when it is not a plain unicast request to `toAddress`.
     public var delivery: Delivery?
+    /// The protocol its request is wrapped in, where an operation filter reads the payload (BACnet).
+    public var framing: Framing? = nil
 
     public var label: String {
         let source = sport.map { ":\($0)" } ?? ""
@@ -28,6 +30,7 @@ public struct Probe: Sendable, Hashable, Codable {
         case .broadcast(let address)?, .multicast(let address)?: via = " via \(address)"
         case .unaddressed?: via = " via 255.255.255.255"
         case .modbus(let request)?: via = " modbus \(request.rawValue)"
+        case .bacnet(let request)?: via = " bacnet \(request.rawValue)"
         default: via = ""
         }
         var origin = fromAddress.description
@@ -52,9 +55,12 @@ public enum Delivery: Sendable, Hashable, Codable {
     /// A Modbus/TCP request, segment by segment, once the connection is open: it passes when the
     /// listener has received every byte of it.
     case modbus(ModbusRequest)
+    /// A BACnet/IP request (UDP), answered by the listener.
+    case bacnet(BACnetRequest)
 
     var reason: String {
         switch self {
+        case .bacnet(let request): "bacnet \(request.rawValue)"
         case .modbus(let request): "modbus \(request.rawValue)"
         case .broadcast: "broadcast"
         case .multicast: "multicast"
@@ -109,6 +115,43 @@ public enum ModbusRequest: String, Sendable, Hashable, Codable, CaseIterable {
         case .splitWrite, .readThenWrite: return false
         }
     }
+}
+
+/// Payload a probe's request is wrapped in, so that an operation filter sees its protocol.
+public enum Framing: String, Sendable, Hashable, Codable {
+    /// A BACnet/IP frame: a ReadProperty, or a Who-Is when broadcast; the probe's marker follows it.
+    case bacnet
+}
+
+/// BACnet/IP requests `verify` sends through an operation filter (device instance 1).
+public enum BACnetRequest: String, Sendable, Hashable, Codable, CaseIterable {
+    case readProperty = "read-property"
+    case writeProperty = "write-property"
+    case reinitializeDevice = "reinitialize-device"
+
+    /// The APDU (a confirmed request, invoke id 1, expecting a reply).
+    var apdu: [UInt8] {
+        let device: [UInt8] = [0x0c, 0x02, 0x00, 0x00, 0x01]
+        switch self {
+        case .readProperty: return [0x00, 0x05, 0x01, 12] + device + [0x19, 0x4d]
+        case .writeProperty:
+            return [0x00, 0x05, 0x01, 15] + device + [0x19, 0x4d, 0x3e, 0x75, 0x04, 0x00] + Array("SWP".utf8) + [0x3f]
+        case .reinitializeDevice: return [0x00, 0x05, 0x01, 20, 0x09, 0x00]
+        }
+    }
+
+    /// What read-only does with it: only reads pass.
+    public func passes(_ filter: OperationFilter?) -> Bool { filter == nil || self == .readProperty }
+
+    /// A whole BACnet/IP datagram: BVLC (original unicast or broadcast), NPDU, APDU, then `trailer`.
+    static func frame(broadcast: Bool, expectingReply: Bool, apdu: [UInt8], trailer: [UInt8]) -> [UInt8] {
+        let npdu: [UInt8] = [0x01, expectingReply ? 0x04 : 0x00]
+        let length = UInt16(4 + npdu.count + apdu.count + trailer.count)
+        return [0x81, broadcast ? 0x0b : 0x0a] + Bytes.be16(length) + npdu + apdu + trailer
+    }
+
+    /// Who-Is, unconfirmed, for a broadcast.
+    static let whoIs: [UInt8] = [0x10, 0x08]
 }
 
 public enum Observation: String, Sendable, Codable {

@@ -306,7 +306,20 @@ public final class ProbeEngine {
             // A TFTP read request, so that the kernel's tftp helper expects the answer.
             return [0, 1] + Array("swp-\(probe.id)".utf8) + [0] + Array("octet".utf8) + [0]
         }
-        return Array("SWP REQ \(probe.id)".utf8)
+        let marker = Array("SWP REQ \(probe.id)".utf8)
+        if case .bacnet(let request)? = probe.delivery {
+            return BACnetRequest.frame(broadcast: false, expectingReply: true, apdu: request.apdu, trailer: marker)
+        }
+        if probe.framing == .bacnet {
+            // What an operation filter lets through: a read, or a Who-Is where it is broadcast.
+            if case .broadcast? = probe.delivery {
+                return BACnetRequest.frame(
+                    broadcast: true, expectingReply: false, apdu: BACnetRequest.whoIs, trailer: marker)
+            }
+            return BACnetRequest.frame(
+                broadcast: false, expectingReply: true, apdu: BACnetRequest.readProperty.apdu, trailer: marker)
+        }
+        return marker
     }
 
     /// Where a request is sent: the listener, or the broadcast or group it listens on.
@@ -335,10 +348,20 @@ public final class ProbeEngine {
         }
         guard count > 0 else { return }
         let bytes = Array(buffer[0..<count])
-        let text = String(decoding: bytes, as: UTF8.self)
+        var text = String(decoding: bytes, as: UTF8.self)
         let source = Self.address(of: storage)
+        // A BACnet/IP frame carries the probe's marker behind its APDU, and is answered in one (a
+        // SimpleACK), so that an operation filter on the answering side lets the answer through too.
+        let bacnet = bytes.first == 0x81
+        if bacnet, let start = bytes.firstRange(of: Array("SWP ".utf8))?.lowerBound {
+            text = String(decoding: bytes[start...], as: UTF8.self)
+        }
         if text.hasPrefix("SWP REQ ") {
-            let answer = Array(("SWP ACK " + text.dropFirst(8)).utf8)
+            let marker = Array(("SWP ACK " + text.dropFirst(8)).utf8)
+            let answer =
+                bacnet
+                ? BACnetRequest.frame(broadcast: false, expectingReply: false, apdu: [0x20, 0x01, 12], trailer: marker)
+                : marker
             if let id = Int(text.dropFirst(8)), let probe = probesByID[id], let port = Self.localAddress(socket.fd)?.1,
                 let reply = try? makeSocket(
                     host: socket.namespace, family: probe.toAddress.family, type: SOCK_DGRAM,

@@ -87,6 +87,8 @@ public struct ProbePlanner {
     public func plan() -> [Probe] {
         var probes: [Probe] = []
         var seen = Set<String>()
+        // The wrapping of the group being planned (BACnet requests for a service a filter can read).
+        var framing: Framing?
         func add(
             _ from: HostAddress, _ to: HostAddress, _ transport: Transport, sport: UInt16?, dport: UInt16,
             helper: ConntrackHelper?, service: String?, reason: String, delivery: Delivery? = nil,
@@ -104,11 +106,13 @@ public struct ProbePlanner {
                 Probe(
                     id: probes.count, from: from.host, fromAddress: from.address, to: to.host, toAddress: to.address,
                     transport: transport, sport: sport, dport: dport, helper: expected == .accept ? helper : nil,
-                    expected: expected, service: service, reason: reason, enforcement: point, delivery: delivery))
+                    expected: expected, service: service, reason: reason, enforcement: point, delivery: delivery,
+                    framing: framing))
         }
 
         // Requests from hosts with no address are not routed: such a group cannot be probed across zones.
         for group in flows where group.allowed && !(group.crossesZones && group.service.unaddressedInitiator) {
+            framing = group.service.operations == .bacnet ? .bacnet : nil
             for transport in group.service.transports {
                 if transport == .icmp {
                     echoProbes(group) { add($0, $1, $2, sport: $3, dport: $4, helper: $5, service: $6, reason: $7) }
@@ -174,6 +178,15 @@ public struct ProbePlanner {
                             expecting: request.passes(group.operations) ? .accept : .drop)
                     }
                 }
+                if group.service.operations == .bacnet, let (from, to) = samplePairs(group).first {
+                    for request in BACnetRequest.allCases where group.operations != nil || request == .writeProperty {
+                        let delivery = Delivery.bacnet(request)
+                        add(
+                            from, to, transport, sport: sport, dport: ports[0], helper: nil, service: group.service.id,
+                            reason: delivery.reason, delivery: delivery,
+                            expecting: request.passes(group.operations) ? .accept : .drop)
+                    }
+                }
                 // Named peers: an initiator reaches only those, not another host that offers the service.
                 if group.narrowed, let from = group.initiators.first,
                     let other = notAPeer(of: from, in: group, transport: transport)
@@ -197,6 +210,7 @@ public struct ProbePlanner {
             }
         }
         for group in flows where !group.allowed {
+            framing = group.service.operations == .bacnet ? .bacnet : nil
             for transport in group.service.transports {
                 if let (from, to) = samplePairs(group).first {
                     add(
@@ -206,6 +220,7 @@ public struct ProbePlanner {
                 }
             }
         }
+        framing = nil
         for host in site.hosts {
             // From the zone's station when there is one, so that only this host's input decides.
             guard let target = host.addresses.first,

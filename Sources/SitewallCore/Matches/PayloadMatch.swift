@@ -33,6 +33,19 @@ public struct PayloadMatch: Sendable, Hashable, Codable, RulePart {
 
     static func present(at offset: UInt32) -> PayloadMatch { PayloadMatch(offset: offset, length: 1, test: .present) }
 
+    /// Whether a payload passes the test, as the kernel decides it (too short: no match).
+    public func holds(in payload: [UInt8]) -> Bool {
+        let end = Int(offset) + Int(length)
+        guard end <= payload.count else { return false }
+        var bytes = Array(payload[Int(offset)..<end])
+        if let mask { bytes = zip(bytes, mask).map { $0 & $1 } }
+        switch test {
+        case .present: return true
+        case .oneOf: return values.contains(bytes)
+        case .noneOf: return !values.contains(bytes)
+        }
+    }
+
     // MARK: JSON of the policy: hex strings, as nft writes them.
 
     private enum CodingKeys: String, CodingKey { case offset, length, mask, test, values }

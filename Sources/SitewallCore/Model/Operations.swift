@@ -16,6 +16,19 @@ public enum OperationSpec: Sendable, Hashable, CustomStringConvertible {
 /// `operations:` in its profile.
 public enum OperationProtocol: String, Sendable, Hashable, CaseIterable {
     case modbus
+    case bacnet
+
+    /// What it runs over (a profile's service must match).
+    public var transport: Transport { self == .modbus ? .tcp : .udp }
+
+    /// What a site may ask of it: BACnet takes `read-only` only (its services are not numbered codes a
+    /// site would list).
+    public func accepts(_ spec: OperationSpec) -> Bool {
+        switch (self, spec) {
+        case (.modbus, _), (.bacnet, .readOnly): true
+        case (.bacnet, .functionCodes): false
+        }
+    }
 }
 
 /// The operations a flow is limited to: the function codes a Modbus client may send.
@@ -32,10 +45,12 @@ public struct OperationFilter: Sendable, Hashable, CustomStringConvertible {
         self.name = name
     }
 
+    /// What the site wrote, for a protocol that `accepts` it.
     public init(_ protocolName: OperationProtocol, spec: OperationSpec) {
-        switch spec {
-        case .readOnly: self.init(protocolName, functionCodes: ModbusOperations.readOnly, name: "read-only")
-        case .functionCodes(let codes): self.init(protocolName, functionCodes: codes)
+        switch (protocolName, spec) {
+        case (.modbus, .readOnly): self.init(.modbus, functionCodes: ModbusOperations.readOnly, name: "read-only")
+        case (.bacnet, _): self.init(.bacnet, functionCodes: [], name: "read-only")
+        case (_, .functionCodes(let codes)): self.init(protocolName, functionCodes: codes)
         }
     }
 
@@ -47,6 +62,14 @@ public struct OperationFilter: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         name ?? "function codes " + functionCodes.map(String.init).joined(separator: ", ")
+    }
+
+    /// The tests that hold a flow to the filter, with their verdicts, in order (see each protocol).
+    func tests() -> [(payload: [PayloadMatch], verdict: Verdict, why: String)] {
+        switch protocolName {
+        case .modbus: ModbusOperations.tests(for: self)
+        case .bacnet: BACnetOperations.readOnlyTests()
+        }
     }
 }
 

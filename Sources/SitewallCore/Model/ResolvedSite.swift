@@ -14,6 +14,10 @@ public struct OfferedService: Sendable, Hashable {
     public var roles: [String]
     /// The vendor rows for the roles' offering it (the listener's side of every rule).
     public var citations: [Citation] = []
+    /// A peer service (BACnet) is initiated by those who offer it: `uses:` narrows that side too.
+    public var peers: Set<String>? = nil
+    public var operations: OperationFilter? = nil
+    public var narrowedAt: SourceLocation? = nil
 }
 
 /// A service a host connects to.
