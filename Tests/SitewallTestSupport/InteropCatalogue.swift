@@ -123,10 +123,13 @@ public enum InteropCatalogue {
                 "FTP passive", software: "curl -> pyftpdlib", allowed: true, from: "eng-1", to: "pac-a",
                 // -v: the control conversation goes to the log, to show where a failure stops.
                 client: "curl -sSv --max-time 6 ftp://{addr:pac-a}/strategy.txt", evidence: ["PAC strategy archive"]),
+            // After the passive session: pyftpdlib 2.2.0 sometimes never answers a session that opens while
+            // another one closes (a capture shows the kernel acknowledging USER, and no reply ever), which
+            // failed about one run in ten, whatever the rules.
             InteropExchange(
                 "FTP active", software: "curl -> pyftpdlib", allowed: true, from: "eng-1", to: "pac-a",
                 client: "curl -sSv --max-time 6 -P - ftp://{addr:pac-a}/strategy.txt",
-                evidence: ["PAC strategy archive"]),
+                evidence: ["PAC strategy archive"], delay: 2),
             InteropExchange(
                 "FTP, host without the role", software: "curl -> pyftpdlib", allowed: false, from: "tablet-1",
                 to: "pac-a", client: "curl -sS --max-time 6 ftp://{addr:pac-a}/strategy.txt",
