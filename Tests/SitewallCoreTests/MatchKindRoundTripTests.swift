@@ -178,6 +178,29 @@ import Testing
         return rule
     }
 
+    /// The `typeof` user data of a set keyed by `@ih,72,8`, as nft 1.0.6 writes it (read from the kernel
+    /// after `nft -f` of `udp dport 47808 @ih,72,8 { 3, 4 } accept`, x86-64): without it, `nft list`
+    /// prints a set sitewall applied in decimal where nft's own prints hex.
+    @Test func payloadSetsCarryNftsTypeof() throws {
+        let expected: [UInt8] = [
+            0x00, 0x04, 0x07, 0x00, 0x00, 0x00, 0x01, 0x1e, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x01, 0x04, 0x00,
+            0x00, 0x00, 0x00, 0x02, 0x04, 0x04, 0x00, 0x00, 0x00, 0x03, 0x04, 0x48, 0x00, 0x00, 0x00, 0x04, 0x04,
+            0x08, 0x00, 0x00, 0x00,
+        ]
+        #expect(PayloadMatch.typeof(offset: 9, length: 1) == expected)
+        let bare = try PayloadMatch(offset: 9, length: 1, test: .oneOf, values: [[3], [4]]).netlink()
+        let masked = try PayloadMatch(offset: 9, length: 1, mask: [0xf0], test: .oneOf, values: [[0x20], [0x30]])
+            .netlink()
+        guard case .lookup(_, .anonymous(let set), _)? = bare.last,
+            case .lookup(_, .anonymous(let other), _)? =
+                masked.last
+        else {
+            Issue.record("no lookups: \(bare) \(masked)")
+            return
+        }
+        #expect(set.keyTypeof == expected && other.keyTypeof == nil)
+    }
+
     /// `nft -j list ruleset` of the rules above, as nft 1.0.6 writes them.
     @Test func payloadMatchesAreReadFromNftJSON() throws {
         let json = """

@@ -146,8 +146,10 @@ public struct PayloadMatch: Sendable, Hashable, Codable, RulePart {
         case (.oneOf, 1): out.append(.compare(NFT_CMP_EQ, values[0]))
         case (.noneOf, 1): out.append(.compare(NFT_CMP_NEQ, values[0]))
         default:
-            let set = AnonymousSet(
+            var set = AnonymousSet(
                 keyType: Self.integerType, keyLength: length, elements: values.map { AnonymousSet.Element(key: $0) })
+            // nft keeps the key's expression with a set keyed by a bare payload (not a masked one).
+            if mask == nil { set.keyTypeof = Self.typeof(offset: offset, length: length) }
             var lookup = NetlinkExpression.lookUp(.anonymous(set))
             if test == .noneOf, case .lookup(let sreg, let reference, _) = lookup {
                 lookup = .lookup(sreg: sreg, set: reference, flags: NFT_LOOKUP_F_INV.rawValue)
@@ -155,6 +157,20 @@ public struct PayloadMatch: Sendable, Hashable, Codable, RulePart {
             out.append(lookup)
         }
         return out
+    }
+
+    /// nft 1.0.6's `typeof` user data of a set keyed by `@ih,OFFSET,LENGTH`: the expression kind
+    /// (payload, 7), then its description (raw, type 0), base (nft's own number for the inner header,
+    /// 4, not the kernel's 3), offset and length in bits, each a 32-bit value in the host's byte order,
+    /// as type-length-value records.
+    static func typeof(offset: UInt32, length: UInt32) -> [UInt8] {
+        func record(_ type: UInt8, _ value: [UInt8]) -> [UInt8] { [type, UInt8(value.count)] + value }
+        func u32(_ value: UInt32) -> [UInt8] { Bytes.host32(value) }
+        let innerBase: UInt32 = 4
+        let payload =
+            record(0, u32(0)) + record(1, u32(0)) + record(2, u32(innerBase))
+            + record(3, u32(offset * 8)) + record(4, u32(length * 8))
+        return record(0, u32(7)) + record(1, payload)
     }
 
     static func read(

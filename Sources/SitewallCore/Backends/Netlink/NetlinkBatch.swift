@@ -139,13 +139,13 @@ public final class NetlinkBatch {
     @discardableResult
     func addSet(
         table: String, name: String, flags: UInt32, keyType: UInt32, keyLength: Int,
-        elements: [AnonymousSet.Element], comment: String?
+        elements: [AnonymousSet.Element], comment: String?, keyTypeof: [UInt8]? = nil
     ) -> UInt32 {
         let id = newSetID()
         let anonymous = flags & NFT_SET_ANONYMOUS.rawValue != 0
         let seq = setMessages(
             table: table, name: name, id: id, flags: flags, keyType: keyType, keyLength: keyLength,
-            elements: elements, comment: comment)
+            elements: elements, comment: comment, keyTypeof: keyTypeof)
         record(seq, anonymous ? "anonymous set of \(elements.count) elements" : "set \(name)")
         if !anonymous {
             counts.sets += 1
@@ -158,7 +158,7 @@ public final class NetlinkBatch {
     /// same sequence number, so that a refused element names its set.
     private func setMessages(
         table: String, name: String, id: UInt32, flags: UInt32, keyType: UInt32, keyLength: Int,
-        elements: [AnonymousSet.Element], comment: String?
+        elements: [AnonymousSet.Element], comment: String?, keyTypeof: [UInt8]?
     ) -> UInt32 {
         guard let s = nftnl_set_alloc() else { return 0 }
         defer { nftnl_set_free(s) }
@@ -178,6 +178,14 @@ public final class NetlinkBatch {
         defer { nftnl_udata_buf_free(userdata) }
         guard nftnl_udata_put_u32(userdata, UInt8(NFTNL_UDATA_SET_KEYBYTEORDER.rawValue), AddressSetSpelling.bigEndian)
         else { return 0 }
+        if let keyTypeof,
+            !keyTypeof.withUnsafeBytes({
+                nftnl_udata_put(
+                    userdata, UInt8(NFTNL_UDATA_SET_KEY_TYPEOF.rawValue), UInt32(keyTypeof.count), $0.baseAddress)
+            })
+        {
+            return 0
+        }
         if let comment, !comment.isEmpty,
             !nftnl_udata_put_strz(userdata, UInt8(NFTNL_UDATA_SET_COMMENT.rawValue), RuleComment.clip(comment))
         {

@@ -66,7 +66,7 @@ public enum NetlinkEncoder {
                 }
                 let id = batch.addSet(
                     table: table, name: "__set%d", flags: set.flags, keyType: set.keyType,
-                    keyLength: Int(set.keyLength), elements: set.elements, comment: nil)
+                    keyLength: Int(set.keyLength), elements: set.elements, comment: nil, keyTypeof: set.keyTypeof)
                 return ("__set%d", id)
             }
         }

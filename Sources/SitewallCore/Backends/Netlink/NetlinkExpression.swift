@@ -57,6 +57,20 @@ struct AnonymousSet: Hashable, Sendable {
     var flags: UInt32 = NFT_SET_ANONYMOUS.rawValue | NFT_SET_CONSTANT.rawValue
     /// Sorted: a set has no order.
     private(set) var elements: [Element]
+    /// What nft records of the key's expression (its `typeof` user data) for a raw payload key, so that
+    /// `nft list` prints the values alike; not part of what the set is (a dump does not read it back).
+    var keyTypeof: [UInt8]?
+
+    static func == (lhs: AnonymousSet, rhs: AnonymousSet) -> Bool {
+        (lhs.keyType, lhs.keyLength, lhs.flags, lhs.elements) == (rhs.keyType, rhs.keyLength, rhs.flags, rhs.elements)
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(keyType)
+        hasher.combine(keyLength)
+        hasher.combine(flags)
+        hasher.combine(elements)
+    }
 
     init(keyType: UInt32, keyLength: UInt32, flags: UInt32? = nil, elements: [Element]) {
         self.keyType = keyType
