@@ -309,3 +309,18 @@ import Testing
         #expect(Self.verdict(Self.bacnet, Array("SWP REQ 1".utf8)) == .drop)
     }
 }
+
+/// What iptables refuses of an operation filter is said once per chain, with the rules it covers.
+@Suite struct RefusalSummaryTests {
+    @Test func theChecksOfOneFilterAreOneLine() throws {
+        let water = try Workspace.load(site: Repository.example("water-plant"), profiles: Repository.profiles)
+        let policy = water.policy(for: try water.compiler.target(kind: .gateway, name: "gw"))
+        let problems = Backends.unexpressible(policy, by: .iptables)
+        #expect(problems.count == 8)
+        let merged = Unexpressible.merged(problems)
+        #expect(merged.count == 1)
+        #expect(merged.first?.description.contains("(gateway gw, chain forward, rules 2-9)") == true, "\(merged)")
+        #expect(merged.first?.description.contains("Modbus or BACnet operation filter") == true)
+        #expect(Unexpressible.spans([9, 2, 3, 4, 12, 7]) == "2-4, 7, 9, 12")
+    }
+}

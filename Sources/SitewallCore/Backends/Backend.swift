@@ -52,15 +52,55 @@ public struct Unexpressible: Sendable, CustomStringConvertible, Equatable {
     public var location: SourceLocation?
     public var profileLocation: SourceLocation?
     public var flow: String?
+    /// Set when several rules of one cause are said at once (see `merged`).
+    public var rules: [Int] = []
 
     public var description: String {
         var text = location.map { "\($0): " } ?? ""
         text += "the \(backend) backend cannot express \(reason) (\(target), chain \(chain)"
         text += rule.map { ", rule \($0)" } ?? ""
+        if !rules.isEmpty { text += ", rules " + Self.spans(rules) }
         text += flow.map { ": \(InputText.clipped($0))" } ?? ""
         text += ")"
         if let profileLocation { text += "; the ports come from \(profileLocation)" }
         return text
+    }
+
+    /// "2-9, 12": rule numbers as runs.
+    static func spans(_ numbers: [Int]) -> String {
+        var runs: [(Int, Int)] = []
+        for number in numbers.sorted() {
+            if let last = runs.last, last.1 + 1 == number {
+                runs[runs.count - 1].1 = number
+            } else {
+                runs.append((number, number))
+            }
+        }
+        return runs.map { $0.0 == $0.1 ? "\($0.0)" : "\($0.0)-\($0.1)" }.joined(separator: ", ")
+    }
+
+    /// One problem per cause: rules that differ only in their number and flow (an operation filter's
+    /// checks) are said once, with the rules they are.
+    public static func merged(_ problems: [Unexpressible]) -> [Unexpressible] {
+        var causes: [Unexpressible] = []
+        var groups: [[Unexpressible]] = []
+        for problem in problems {
+            var cause = problem
+            cause.rule = nil
+            cause.flow = nil
+            if let index = causes.firstIndex(of: cause) {
+                groups[index].append(problem)
+            } else {
+                causes.append(cause)
+                groups.append([problem])
+            }
+        }
+        return zip(causes, groups).map { cause, group in
+            guard group.count > 1 else { return group[0] }
+            var merged = cause
+            merged.rules = group.compactMap(\.rule)
+            return merged
+        }
     }
 }
 

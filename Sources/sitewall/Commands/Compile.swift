@@ -104,7 +104,7 @@ extension Sitewall {
 
         func refuse(_ problems: [Unexpressible]) throws {
             guard !problems.isEmpty else { return }
-            for problem in problems { Output.error("\(problem)") }
+            for problem in Unexpressible.merged(problems) { Output.error("\(problem)") }
             Output.error(
                 "\(problems.count) rule\(problems.count == 1 ? "" : "s") cannot be compiled for \(backend.kind); "
                     + "nothing was written")

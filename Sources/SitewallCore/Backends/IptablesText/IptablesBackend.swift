@@ -117,7 +117,7 @@ public enum IptablesBackend: TextBackend {
         }
         if rule.foreign != nil { return "a rule sitewall did not write" }
         if rule.payload != nil {
-            return "a test of the payload (an operation filter such as Modbus read-only); use --target nft or netlink"
+            return "a test of the payload (a Modbus or BACnet operation filter); use --target nft or netlink"
         }
         return nil
     }
