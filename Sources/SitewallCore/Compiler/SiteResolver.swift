@@ -450,12 +450,8 @@ public enum SiteResolver {
                 var operations: OperationFilter?
                 if let spec = use.operations, let proto = service.operations {
                     filtered = true
-                    if proto.accepts(spec.value) {
+                    if checkOperations(spec, of: proto, log: &log) {
                         operations = OperationFilter(proto, spec: spec.value)
-                    } else {
-                        log.error(
-                            "\(proto.rawValue) takes 'operations: read-only' only, not \(spec.value)",
-                            at: spec.location, fix: "write 'operations: read-only'")
                     }
                 }
                 if var used = result.uses[id] {
@@ -477,13 +473,25 @@ public enum SiteResolver {
                         ? "'\(services[0])' has no operation filter"
                         : "none of the services of '\(use.service)' has an operation filter")
                         + ", so '\(operations.value)' cannot be enforced for host '\(host.name)'",
-                    at: operations.location,
-                    fix: "remove 'operations:' (only "
-                        + OperationProtocol.allCases.map(\.rawValue).joined(separator: ", ")
-                        + " services can be narrowed to operations)")
+                    at: operations.location, fix: noOperationFilterFix)
             }
         }
     }
+
+    /// Whether `proto` takes what the site asks of it (BACnet takes read-only only); reports it if not.
+    static func checkOperations(
+        _ spec: Located<OperationSpec>, of proto: OperationProtocol, log: inout DiagnosticLog
+    ) -> Bool {
+        guard !proto.accepts(spec.value) else { return true }
+        log.error(
+            "\(proto.rawValue) takes 'operations: read-only' only, not \(spec.value)", at: spec.location,
+            fix: "write 'operations: read-only'")
+        return false
+    }
+
+    static let noOperationFilterFix =
+        "remove 'operations:' (only " + OperationProtocol.allCases.map(\.rawValue).joined(separator: ", ")
+        + " services can be narrowed to operations)"
 
     /// Named peers that do not offer the service they are named for: the use reaches nothing there.
     /// A host of clusters whose within-cluster use no host of its clusters offers.
@@ -597,23 +605,14 @@ public enum SiteResolver {
                 }
                 services.formUnion(found.map(\.id))
             }
-            if let operations = conduit.operations,
-                let proto = services.sorted().compactMap({ catalog.services[$0]?.operations }).first,
-                !proto.accepts(operations.value)
-            {
-                log.error(
-                    "\(proto.rawValue) takes 'operations: read-only' only, not \(operations.value)",
-                    at: operations.location, fix: "write 'operations: read-only'")
-            }
-            if let operations = conduit.operations,
-                !services.contains(where: { catalog.services[$0]?.operations != nil })
-            {
-                log.error(
-                    "the conduit's services have no operation filter, so '\(operations.value)' cannot be enforced",
-                    at: operations.location,
-                    fix: "remove 'operations:' (only "
-                        + OperationProtocol.allCases.map(\.rawValue).joined(separator: ", ")
-                        + " services can be narrowed to operations)")
+            if let operations = conduit.operations {
+                if let proto = services.sorted().compactMap({ catalog.services[$0]?.operations }).first {
+                    _ = checkOperations(operations, of: proto, log: &log)
+                } else {
+                    log.error(
+                        "the conduit's services have no operation filter, so '\(operations.value)' cannot be enforced",
+                        at: operations.location, fix: noOperationFilterFix)
+                }
             }
             let fromHosts = conduit.fromHosts.map {
                 expand($0, site: site, groups: groups, what: "the conduit's from-hosts", log: &log)

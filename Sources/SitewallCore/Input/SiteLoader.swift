@@ -59,9 +59,7 @@ public enum SiteLoader {
         }
         for (name, keyNode, value) in fields["groups"]?.entries("groups", log: &log) ?? [] {
             guard checkName(name, "group name", at: keyNode.location, log: &log) else { continue }
-            let members = (value.strings("members of group '\(name)'", log: &log) ?? []).map {
-                Located($0.0, at: $0.1.location)
-            }
+            let members = hostNames(value, "members of group '\(name)'", log: &log)
             site.groups.append(HostGroup(name: name, members: members, location: keyNode.location))
         }
         for (name, keyNode, value) in fields["hosts"]?.entries("hosts", log: &log) ?? [] {
@@ -186,7 +184,8 @@ public enum SiteLoader {
 
     /// `read-only`, or a list of Modbus function codes (1-127).
     static func parseOperations(_ node: YAMLNode, log: inout DiagnosticLog) -> Located<OperationSpec>? {
-        if let text = node.scalarText, !(UInt8(text).map { _ in true } ?? false) {
+        // A single number is a one-code list, like any one-or-a-list value.
+        if let text = node.scalarText, UInt8(text) == nil {
             guard text == "read-only" else {
                 log.error(
                     "unknown operations '\(text)'", at: node.location,

@@ -220,10 +220,8 @@ public final class ProbeEngine {
         _ = setsockopt(fd, Int32(IPPROTO_TCP), Self.tcpNoDelay, &one, socklen_t(MemoryLayout<Int32>.size))
         let status = withSocketAddress(probe.toAddress, port: probe.dport) { connect(fd, $0, $1) }
         if status != 0 && errno != EINPROGRESS { return finish(fd, probe.id, .refused) }
-        let now = Date()
-        for (i, segment) in segments.enumerated() {
-            pendingSegments.append((fd, now.addingTimeInterval(Double(i) * Self.segmentPause), segment))
-        }
+        // Timed once the connection is open (handleRequestClient).
+        pendingSegments += segments.map { (fd, Date.distantFuture, $0) }
     }
 
     /// TCP_NODELAY (netinet/tcp.h, which the Glibc module does not export).
