@@ -154,7 +154,11 @@ public enum FlowDeriver {
         var sortedMembers: [MemberKey: [HostAddress]] = [:]
         func members(_ bucket: Bucket, key: MemberKey) -> [HostAddress] {
             if let cached = sortedMembers[key] { return cached }
-            let value = Array(Set(bucket.members)).sorted()
+            // Sorted by address, then name: repeats end up side by side (cheaper than hashing names).
+            let sorted = bucket.members.sorted { ($0.address, $0.host, $0.zone) < ($1.address, $1.host, $1.zone) }
+            var value: [HostAddress] = []
+            value.reserveCapacity(sorted.count)
+            for member in sorted where value.last != member { value.append(member) }
             sortedMembers[key] = value
             return value
         }

@@ -5,11 +5,15 @@ public enum SiteResolver {
         let zones = checkZones(site, log: &log)
         var resolved = ResolvedSite(site: site, catalog: catalog, zones: zones)
         resolved.groups = resolveGroups(site, log: &log)
-        var addressOwners: [IPAddress: (String, SourceLocation?)] = [:]
+        // Address -> the host and the entry that wrote it first (indices: cheaper than copying names).
+        var addressOwners: [IPAddress: (host: Int, entry: Int)] = [:]
+        addressOwners.reserveCapacity(site.hosts.count)
         var cache = RoleCache()
-        for host in site.hosts {
-            for address in host.addresses {
-                if let (owner, location) = addressOwners[address.value] {
+        for (hostIndex, host) in site.hosts.enumerated() {
+            for (entry, address) in host.addresses.enumerated() {
+                if let (ownerIndex, ownerEntry) = addressOwners[address.value] {
+                    let owner = site.hosts[ownerIndex].name
+                    let location = site.hosts[ownerIndex].addresses[ownerEntry].location
                     log.error(
                         "address \(address.value) of '\(host.name)' is already used by '\(owner)'",
                         at: address.location,
@@ -18,7 +22,7 @@ public enum SiteResolver {
                             + "(the other is at \(location.map(\.description) ?? "an earlier line"))"
                     )
                 } else {
-                    addressOwners[address.value] = (host.name, address.location)
+                    addressOwners[address.value] = (hostIndex, entry)
                 }
             }
             if var resolvedHost = resolveHost(
