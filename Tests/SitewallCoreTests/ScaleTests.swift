@@ -45,4 +45,44 @@ import Testing
                 "plant-scada", "opto22", "genetec-iiot", "megapower",
             ]))
     }
+
+    /// compile --all renders each class of hosts once and renames the copies: every file must be what
+    /// rendering its own target writes (nft, iptables and the JSON policy, which names its target in
+    /// its body and is rendered anew), on every example and on a generated site.
+    @Test func filesRenderedOncePerClassEqualEachTargetsOwn() throws {
+        var workspaces = try Repository.exampleNames.map {
+            try Workspace.load(site: Repository.example($0), profiles: Repository.profiles)
+        }
+        workspaces.append(try SiteFixture.workspace(SiteGenerator.yaml(hosts: 300), file: "generated.yaml"))
+        var shared = 0
+        for workspace in workspaces {
+            for kind in [BackendKind.nft, .iptables, .json] {
+                let backend = kind.backend as! any TextBackend.Type
+                let render = { (policy: Policy) in try backend.files(policy, options: RenderOptions()) }
+                var renderer = ClassRenderer(compiler: workspace.compiler, render: render)
+                for target in workspace.compiler.targets {
+                    let policy = workspace.policy(for: target)
+                    guard Backends.unexpressible(policy, by: kind).isEmpty else { continue }
+                    let own = try render(policy)
+                    let batched = try renderer.files(for: policy)
+                    #expect(batched.map(\.suffix) == own.map(\.suffix), "\(kind) \(target)")
+                    #expect(batched.map(\.text) == own.map(\.text), "\(kind) \(target)")
+                    if workspace.compiler.classKey(of: target) != nil { shared += 1 }
+                }
+            }
+        }
+        #expect(shared > 300)
+    }
+
+    /// A host named like the start of another's name (h1, h10) gets its own name in the header.
+    @Test func aCopiedHeaderNamesExactlyItsTarget() {
+        let files: ClassRenderer.Files = [("nft", "#!/usr/sbin/nft -f\n# sitewall: site s, host h1\nrest h1\n")]
+        let copied = ClassRenderer.retarget(
+            files, site: "s", from: Target(kind: .host, name: "h1"), to: Target(kind: .host, name: "h10"))
+        #expect(copied?.first?.text == "#!/usr/sbin/nft -f\n# sitewall: site s, host h10\nrest h1\n")
+        let prefix = ClassRenderer.retarget(
+            [("nft", "# sitewall: site s, host h10\n")], site: "s", from: Target(kind: .host, name: "h1"),
+            to: Target(kind: .host, name: "h2"))
+        #expect(prefix == nil)
+    }
 }

@@ -124,12 +124,13 @@ extension Sitewall {
             }
             var problems: [Unexpressible] = []
             var progress = Progress(total: targets.count, what: "compiling")
+            var renderer = ClassRenderer(compiler: workspace.compiler, render: render)
             do {
                 for target in targets {
                     let policy = workspace.policy(for: target)
                     problems += Backends.unexpressible(policy, by: backend.kind)
                     if problems.isEmpty {
-                        for file in try render(policy) {
+                        for file in try renderer.files(for: policy) {
                             try folder.write(file.text, name: "\(target.name).\(file.suffix)")
                         }
                     }
