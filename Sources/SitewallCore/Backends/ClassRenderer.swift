@@ -1,5 +1,3 @@
-import Foundation
-
 /// Renders the files of many targets (`compile --all`). Targets of one class share one compiled table
 /// (see `PolicyCompiler.classKey`), so their files differ only in the header line that names the
 /// target: each class is rendered once and its files are copied with that line changed. Rendering
@@ -29,17 +27,32 @@ public struct ClassRenderer {
     }
 
     /// The files with the header's target changed; nil when a file names its target elsewhere than
-    /// on a `# sitewall: site SITE, TARGET` line (the JSON policy does): then it is rendered anew.
+    /// on a `# sitewall: site SITE, TARGET` line among its first lines (the JSON policy does): then
+    /// it is rendered anew. Only that line is read and the rest copied as bytes.
     static func retarget(_ files: Files, site: String, from old: Target, to new: Target) -> Files? {
         let before = "# sitewall: site \(site), \(old)"
         let after = "# sitewall: site \(site), \(new)"
         var result: Files = []
         for file in files {
-            // The header comes first in every file; a rule comment cannot come before it.
-            guard let range = file.text.range(of: before),
-                file.text[range.upperBound...].first.map({ $0 == "," || $0 == "\n" }) ?? false
-            else { return nil }
-            result.append((file.suffix, file.text.replacingCharacters(in: range, with: after)))
+            let text = file.text.utf8
+            var start = text.startIndex
+            var found: String.Index?
+            for _ in 0..<4 {
+                guard let end = text[start...].firstIndex(of: UInt8(ascii: "\n")) else { break }
+                let line = file.text[start..<end]
+                if line == before || line.hasPrefix(before + ",") {
+                    found = start
+                    break
+                }
+                start = text.index(after: end)
+            }
+            guard let found else { return nil }
+            let rest = text.index(found, offsetBy: before.utf8.count)
+            var copy = String(file.text[..<found])
+            copy.reserveCapacity(file.text.utf8.count + after.utf8.count)
+            copy += after
+            copy += file.text[rest...]
+            result.append((file.suffix, copy))
         }
         return result
     }
