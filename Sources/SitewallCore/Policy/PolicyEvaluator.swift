@@ -34,11 +34,24 @@ public struct PolicyEvaluator {
         sets = Dictionary(uniqueKeysWithValues: policy.table.sets.map { ($0.name, Set($0.elements)) })
     }
 
+    /// What decides a new connection in a chain: the first rule that matches it (its 0-based index
+    /// and the rule), or the chain's policy when none does.
+    public struct Decision: Sendable {
+        public var verdict: Verdict
+        public var index: Int?
+        public var rule: Rule?
+    }
+
     /// The verdict for a new connection in `chain` (its policy when no rule matches).
-    public func verdict(_ packet: Packet, chain name: String) -> Verdict {
-        guard let chain = policy.table.chain(named: name) else { return .accept }
-        for rule in chain.rules where matches(rule, packet) { return rule.verdict }
-        return chain.policy == .accept ? .accept : .drop
+    public func verdict(_ packet: Packet, chain name: String) -> Verdict { decision(packet, chain: name).verdict }
+
+    /// The verdict and the rule that gives it; a chain the policy lacks accepts (no hook, no filter).
+    public func decision(_ packet: Packet, chain name: String) -> Decision {
+        guard let chain = policy.table.chain(named: name) else { return Decision(verdict: .accept) }
+        for (index, rule) in chain.rules.enumerated() where matches(rule, packet) {
+            return Decision(verdict: rule.verdict, index: index, rule: rule)
+        }
+        return Decision(verdict: chain.policy == .accept ? .accept : .drop)
     }
 
     func matches(_ rule: Rule, _ packet: Packet) -> Bool {
