@@ -2,10 +2,10 @@
 """sitewall benchmarks (make bench), release build, whole processes, side by side in one run, for
 generated sites of 1,000 to 50,000 hosts (BENCH_SIZES): compile --gateway against libyaml parsing the
 same file (the floor) and against Aerleon's aclgen on the same policy (the peer); check and compile
---all per host (linear?) with peak memory, user CPU time and a file-creation floor; apply over netlink against nft -f; diff live and --running
-beyond the compile; and the packet path through the gateway against a minimal stateful ruleset, with
-a C load generator. Every kernel measurement runs in network namespaces of its own. Results: a
-table on stdout, JSON in .build/bench/results.json."""
+--all per host (linear?) with peak memory, user CPU time and a file-creation floor; apply over
+netlink against nft -f; diff live and --running beyond the compile; and the packet path through
+the gateway against a minimal stateful ruleset, with a C load generator. Every kernel measurement
+runs in network namespaces of its own. Results: a table on stdout, JSON in .build/bench/results.json."""
 
 import json, os, resource, shutil, subprocess, sys, tempfile, time
 

@@ -84,7 +84,9 @@ import Testing
     @Test func manPagesCompletionsAndTheBootUnitAreInstalled() throws {
         guard Self.requireTree() else { return }
         let share = Self.tree + "/usr/share"
-        for page in ["sitewall", "sitewall.apply", "sitewall.compile", "sitewall.diff", "sitewall.verify"] {
+        for page in [
+            "sitewall", "sitewall.apply", "sitewall.compile", "sitewall.diff", "sitewall.explain", "sitewall.verify",
+        ] {
             let text = (try? String(contentsOfFile: "\(share)/man/man1/\(page).1", encoding: .utf8)) ?? ""
             #expect(text.contains(".Sh NAME") && text.contains(".Sh SYNOPSIS"), "\(page).1")
         }
@@ -170,6 +172,6 @@ import Testing
         #expect(result.stdout.contains("0 errors, 0 warnings") && result.stdout.contains("loads"))
         #expect(result.stdout.contains(" 0 failed"), "\(result.stdout)")
         #expect(result.stdout.contains("boot unit applied"), "\(result.stdout)")
-        #expect(result.stdout.contains("\n14\n") && result.stdout.contains("removed"), "\(result.stdout)")
+        #expect(result.stdout.contains("\n15\n") && result.stdout.contains("removed"), "\(result.stdout)")
     }
 }

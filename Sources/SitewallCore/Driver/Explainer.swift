@@ -86,7 +86,8 @@ public enum Explainer {
                 steps.append(step(workspace, gateway, chain: "forward", forwarded))
             } else {
                 notes.append(
-                    "no gateway of the site joins '\(fromZone)' and '\(toZone)': only the hosts' own rules filter this path"
+                    "no gateway of the site joins '\(fromZone)' and '\(toZone)': "
+                        + "only the hosts' own rules filter this path"
                 )
             }
         }
@@ -163,7 +164,8 @@ public enum Explainer {
         for group in matching where !group.allowed {
             hints.append(
                 "the roles imply \(group.service.id) from '\(group.fromZone)' to '\(group.toZone)', but no conduit "
-                    + "carries it: add '- { from: \(group.fromZone), to: \(group.toZone), services: [\(group.service.id)] }' "
+                    + "carries it: add '- { from: \(group.fromZone), to: \(group.toZone), "
+                    + "services: [\(group.service.id)] }' "
                     + "to conduits")
         }
         if matching.isEmpty {
@@ -194,7 +196,8 @@ public enum Explainer {
             } else if hints.isEmpty {
                 hints.append(
                     "no role of \(name(source)) uses, and of \(name(destination)) offers, a service on "
-                        + "\(transport.rawValue)/\(port) (\(services.joined(separator: ", "))): give them roles that do "
+                        + "\(transport.rawValue)/\(port) (\(services.joined(separator: ", "))): "
+                        + "give them roles that do "
                         + "('sitewall profiles' lists them)")
             }
         }
