@@ -9,9 +9,7 @@ public enum PolicyJSONBackend: TextBackend {
     }
 
     public static func render(_ policy: Policy) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(policy), as: UTF8.self) + "\n"
+        try JSONText.encode(policy)
     }
 
     public static func decode(_ text: String) throws -> Policy {

@@ -91,7 +91,6 @@ extension SiteChecks {
                 gaps.insert([group.fromZone, group.toZone, group.service.id])
             }
         }
-        let gateways = site.hosts.filter(\.isGateway)
         for conduit in site.site.conduits {
             let (from, to) = (conduit.from.value, conduit.to.value)
             guard from != to, site.zone(named: from) != nil, site.zone(named: to) != nil else { continue }
@@ -105,9 +104,7 @@ extension SiteChecks {
                         fix: "remove '\(name.value)' from the conduit, or give the hosts the roles that need it")
                 }
             }
-            if !gateways.isEmpty
-                && !gateways.contains(where: { $0.interfaces?[from] != nil && $0.interfaces?[to] != nil })
-            {
+            if !site.gateways.isEmpty && site.gateway(joining: from, to) == nil {
                 log.warning(
                     "no gateway of the site joins '\(from)' and '\(to)', so no sitewall rule forwards this conduit; "
                         + "only the hosts' own rules open it",

@@ -90,12 +90,10 @@ public struct DiffReport: Sendable {
             var changes: [Entry]
             var warnings: [String]
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let document = Document(
             site: site, target: target.name, kind: target.kind.rawValue, mode: mode == .live ? "live" : "review",
             differences: entries.count, changes: entries, warnings: warnings)
-        return String(decoding: try encoder.encode(document), as: UTF8.self) + "\n"
+        return try JSONText.encode(document)
     }
 }
 

@@ -77,9 +77,7 @@ public enum Explainer {
         if let fromZone = source.zone, let toZone = destination.zone, fromZone != toZone,
             sender?.isGateway != true, receiver?.isGateway != true
         {
-            if let gateway = site.hosts.first(where: {
-                $0.interfaces?[fromZone] != nil && $0.interfaces?[toZone] != nil
-            }) {
+            if let gateway = site.gateway(joining: fromZone, toZone) {
                 var forwarded = packet
                 forwarded.inInterface = gateway.interfaces?[fromZone]
                 forwarded.outInterface = gateway.interfaces?[toZone]

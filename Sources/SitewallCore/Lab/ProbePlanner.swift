@@ -8,7 +8,6 @@ public struct ProbePlanner {
     public var pairsPerGroup = 4
 
     private let allowed: [(group: FlowGroup, from: Set<IPAddress>, to: Set<IPAddress>)]
-    private let gatewayZones: [(name: String, zones: Set<String>)]
 
     /// Rule-free stations, one per zone (LabPlan.probeAddresses): probes from them test a host's input alone.
     public var stations: [HostAddress]
@@ -20,7 +19,6 @@ public struct ProbePlanner {
         allowed = flows.filter(\.allowed).map {
             ($0, Set($0.initiators.map(\.address)), Set($0.listeners.map(\.address)))
         }
-        gatewayZones = site.hosts.filter(\.isGateway).map { ($0.name, Set(($0.interfaces ?? [:]).keys)) }
     }
 
     /// What the site allows, whatever the rules say.
@@ -54,8 +52,7 @@ public struct ProbePlanner {
     func enforcement(from: HostAddress, to: HostAddress) -> String? {
         if from.zone == to.zone { return "host \(to.host)" }
         if LabPlan.needsImplicitRouter(site) { return "host \(to.host)" }
-        guard let gateway = gatewayZones.first(where: { $0.zones.contains(from.zone) && $0.zones.contains(to.zone) })
-        else { return nil }
+        guard let gateway = site.gateway(joining: from.zone, to.zone) else { return nil }
         return "\(gateway.name) forward \(from.zone) -> \(to.zone)"
     }
 

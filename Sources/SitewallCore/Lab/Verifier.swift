@@ -99,14 +99,10 @@ public struct VerifyReport: Sendable, Codable {
             var results: [ProbeResult]
             var unprobed: [UnprobedFlow]
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(
-            decoding: try encoder.encode(
-                Document(
-                    site: site, passed: passed, failed: failed,
-                    results: onlyFailures ? failures : results, unprobed: unprobed)),
-            as: UTF8.self) + "\n"
+        return try JSONText.encode(
+            Document(
+                site: site, passed: passed, failed: failed, results: onlyFailures ? failures : results,
+                unprobed: unprobed))
     }
 }
 

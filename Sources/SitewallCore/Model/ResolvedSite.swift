@@ -77,6 +77,8 @@ public struct ResolvedSite: Sendable {
     public private(set) var hosts: [ResolvedHost]
     /// Host name -> index in `hosts`: lookups by name are constant time at any site size.
     private var hostIndex: [String: Int] = [:]
+    /// Indices of the gateways in `hosts`: a site has few, and paths between zones ask for them often.
+    private var gatewayIndices: [Int] = []
     public var conduits: [ResolvedConduit]
     /// Acknowledged blocks (`blocked:` in the site file).
     public var blocked: [ResolvedConduit] = []
@@ -94,7 +96,15 @@ public struct ResolvedSite: Sendable {
     /// Adds a host (its name is unique in the site).
     public mutating func add(_ host: ResolvedHost) {
         hostIndex[host.name] = hosts.count
+        if host.isGateway { gatewayIndices.append(hosts.count) }
         hosts.append(host)
+    }
+
+    public var gateways: [ResolvedHost] { gatewayIndices.map { hosts[$0] } }
+
+    /// The first gateway with an interface in both zones: the one that forwards between them.
+    public func gateway(joining first: String, _ second: String) -> ResolvedHost? {
+        gatewayIndices.lazy.map { hosts[$0] }.first { $0.interfaces?[first] != nil && $0.interfaces?[second] != nil }
     }
 
     public func host(named name: String) -> ResolvedHost? { hostIndex[name].map { hosts[$0] } }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import SitewallCore
 
 extension Sitewall {
@@ -58,9 +57,7 @@ extension Sitewall {
             }
             switch format {
             case .json:
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                print(String(decoding: try encoder.encode(explanation), as: UTF8.self))
+                print(try JSONText.encode(explanation), terminator: "")
             case .text:
                 print(Self.text(explanation), terminator: "")
             }
