@@ -45,10 +45,12 @@ struct SiteOptions: ParsableArguments {
     @Option(help: ArgumentHelp(ProfileOptions.help, valueName: "folder"))
     var profiles: [String] = []
 
+    func profilePath() -> [ProfileFolder] { ProfileLocator.path(explicit: profiles) }
+
     /// Loads the site, printing every diagnostic to stderr and exiting 1 on errors.
     func load() throws -> Workspace {
         do {
-            return try Workspace.load(site: site, profilePath: ProfileLocator.path(explicit: profiles))
+            return try Workspace.load(site: site, profilePath: profilePath())
         } catch let error as DiagnosticsError {
             Output.printDiagnostics(error.diagnostics)
             let count = error.errors.count

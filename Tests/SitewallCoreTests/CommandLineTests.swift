@@ -1,4 +1,5 @@
 import Foundation
+import SitewallCore
 import SitewallTestSupport
 import Testing
 
@@ -51,6 +52,36 @@ import Testing
         let result = try Self.sitewall("check", site)
         #expect(result.status == 0)
         #expect(result.stderr.contains("warning: no conduit lets m (a) -> s (b): modbus/modbus tcp/502"))
+    }
+
+    /// Issue 16: `check --format json` puts every finding, errors included, in one document on stdout.
+    @Test func checkPrintsItsFindingsAsJSON() throws {
+        let scratch = try Self.temporaryDirectory()
+        let gap = scratch.file("gap.yaml")
+        try Self.modbusAcrossZones.write(toFile: gap, atomically: true, encoding: .utf8)
+        let warned = try Self.sitewall("check", gap, "--format", "json")
+        #expect(warned.status == 0 && warned.stderr.isEmpty, "\(warned.stderr)")
+        let report = try JSONDecoder().decode(CheckReport.self, from: Data(warned.stdout.utf8))
+        #expect(report.ok && report.errors == 0 && report.warnings == 1)
+        #expect(report.counts?.hosts == 2 && report.counts?.zones == 2)
+        #expect(report.findings.first?.location?.line == 6)
+        #expect(report.findings.first?.fix?.contains("to: b, services: [modbus/modbus]") == true)
+        let strict = try Self.sitewall("check", gap, "--format", "json", "--strict")
+        #expect(strict.status == 1)
+        #expect(try JSONDecoder().decode(CheckReport.self, from: Data(strict.stdout.utf8)).ok == false)
+
+        let bad = scratch.file("bad.yaml")
+        try
+            ("site: t\nzones:\n  a: { networks: [10.0.0.0/24] }\nhosts:\n"
+            + "  s: { address: 10.0.0.1, roles: [modbus/sever] }\n")
+            .write(toFile: bad, atomically: true, encoding: .utf8)
+        let failed = try Self.sitewall("check", bad, "--format", "json")
+        #expect(failed.status == 1)
+        let errors = try JSONDecoder().decode(CheckReport.self, from: Data(failed.stdout.utf8))
+        #expect(!errors.ok && errors.errors == 1 && errors.counts == nil)
+        let error = try #require(errors.findings.first)
+        #expect(error.severity == .error && error.location == SourceLocation(file: bad, line: 5, column: 35))
+        #expect(error.fix?.contains("modbus/server") == true || error.message.contains("modbus/server"))
     }
 
     @Test func compileAllWritesOneFilePerTargetAndBadInputWritesNothing() throws {

@@ -11,6 +11,8 @@ extension Sitewall {
                 which silences its warning:
                   blocked:
                     - { from: video, to: supervisory, services: [ntp], why: "the MPCPU keeps its own time" }
+                With --format json every finding (errors included) goes to stdout as one document: severity, \
+                location (file, line, column), message, fix, and the site's counts when it loaded.
                 """
         )
 
@@ -19,27 +21,27 @@ extension Sitewall {
         @Flag(help: "Fail (exit 1) when there are warnings too.")
         var strict = false
 
-        func run() throws {
-            let workspace = try options.load()
-            let findings = workspace.findings()
-            Output.printDiagnostics(findings)
-            let errors = findings.filter { $0.severity == .error }.count
-            let warnings = findings.filter { $0.severity == .warning }.count
-            let site = workspace.resolved
-            let allowed = workspace.flows.filter(\.allowed).count
-            let counts = [
-                Self.counted(site.hosts.count, "host"), Self.counted(site.zones.count, "zone"),
-                Self.counted(site.conduits.count, "conduit"), Self.counted(allowed, "allowed flow group"),
-            ]
-            print(
-                "\(options.site): \(counts.joined(separator: ", ")); "
-                    + "\(Self.counted(errors, "error")), \(Self.counted(warnings, "warning"))"
-                    + (strict && warnings > 0 ? " (--strict: warnings fail)" : ""))
-            if errors > 0 || (strict && warnings > 0) { throw ExitCode.failure }
-        }
+        @Option(help: "text (default: findings on stderr, a summary on stdout) or json (one document on stdout).")
+        var format: OutputFormat = .text
 
-        /// "1 conduit", "2 conduits".
-        static func counted(_ count: Int, _ noun: String) -> String { "\(count) \(noun)\(count == 1 ? "" : "s")" }
+        func run() throws {
+            let report: CheckReport
+            switch format {
+            case .text:
+                report = CheckReport(site: options.site, workspace: try options.load(), strict: strict)
+                Output.printDiagnostics(report.findings)
+                print(report.summary)
+            case .json:
+                do {
+                    let workspace = try Workspace.load(site: options.site, profilePath: options.profilePath())
+                    report = CheckReport(site: options.site, workspace: workspace, strict: strict)
+                } catch let error as DiagnosticsError {
+                    report = CheckReport(site: options.site, findings: error.diagnostics, counts: nil, strict: strict)
+                }
+                print(try JSONText.encode(report), terminator: "")
+            }
+            if !report.ok { throw ExitCode.failure }
+        }
     }
 
 }
