@@ -84,6 +84,25 @@ import Testing
         #expect(error.fix?.contains("modbus/server") == true || error.message.contains("modbus/server"))
     }
 
+    /// Issue 16: `explain --to HOST[:PORT]` and `--from HOST[:PORT]`, IPv6 addresses in brackets.
+    @Test func explainAnswersReverseQuestions() throws {
+        let campus = Repository.example("campus")
+        let to = try Self.sitewall("explain", campus, "--to", "[2001:db8:10:1::21]:502")
+        #expect(to.status == 0, "\(to.stderr)")
+        #expect(to.stdout.hasPrefix("who can reach plc-1 on port 502: 2 allowed"), "\(to.stdout)")
+        #expect(to.stdout.contains("scada-1 (2001:db8:10:2::10) in supervisory -> 2001:db8:10:1::21: allowed"))
+        let from = try Self.sitewall("explain", campus, "--from", "sc-plugin", "--format", "json")
+        #expect(from.status == 0)
+        let answer = try JSONDecoder().decode(Reachability.self, from: Data(from.stdout.utf8))
+        #expect(answer.direction == .from && answer.flows.contains { $0.service == "modbus/modbus" })
+        let both = try Self.sitewall("explain", campus, "--to", "plc-1", "--from", "hmi-1")
+        #expect(both.status == 64 && both.stderr.contains("ask one question"))
+        let badPort = try Self.sitewall("explain", campus, "--to", "plc-1:http")
+        #expect(badPort.status == 64 && badPort.stderr.contains("is not HOST or HOST:PORT"))
+        let nothing = try Self.sitewall("explain", campus)
+        #expect(nothing.status == 64 && nothing.stderr.contains("give FROM TO PROTO/PORT"))
+    }
+
     @Test func compileAllWritesOneFilePerTargetAndBadInputWritesNothing() throws {
         let scratch = try Self.temporaryDirectory()
         let directory = scratch.path

@@ -54,4 +54,52 @@ import Testing
         #expect(explanation.hints.first?.contains("names the peers it uses modbus/modbus") == true)
         #expect(explanation.hints.first?.contains("campus.yaml:") == true)
     }
+
+    /// Reverse questions: every flow verify's probes expect to pass appears in `--to` of its listener and
+    /// `--from` of its initiator, on that port; every peer either answer lists passes the compiled rules.
+    @Test(arguments: Repository.exampleNames)
+    func reverseQuestionsListEveryFlowVerifyProbes(_ example: String) throws {
+        let workspace = try Workspace.load(site: Repository.example(example), profiles: Repository.profiles)
+        let probes = ProbePlanner(site: workspace.resolved, flows: workspace.flows).plan()
+        var compared = 0
+        for probe in probes where probe.reason == "flow" && probe.delivery == nil && probe.transport != .icmp {
+            let to = try Explainer.reachability(workspace, host: probe.to, direction: .to, port: probe.dport)
+            #expect(
+                to.flows.contains { $0.peers.contains { $0.address == probe.fromAddress && $0.verdict == .accept } },
+                "--to \(probe.to):\(probe.dport) lacks \(probe.label)")
+            let from = try Explainer.reachability(workspace, host: probe.from, direction: .from, port: probe.dport)
+            #expect(
+                from.flows.contains { $0.peers.contains { $0.address == probe.toAddress && $0.verdict == .accept } },
+                "--from \(probe.from):\(probe.dport) lacks \(probe.label)")
+            compared += 1
+        }
+        #expect(compared > 3)
+        for host in workspace.resolved.hosts {
+            for direction in [Reachability.Direction.to, .from] {
+                let answer = try Explainer.reachability(workspace, host: host.name, direction: direction)
+                let dropped = answer.flows.flatMap { flow in flow.peers.filter { $0.verdict == .drop } }
+                #expect(dropped.isEmpty, "\(example) \(direction) \(host.name): \(dropped)")
+            }
+        }
+    }
+
+    /// The campus: scada-1/2 and the IIoT plugin reach plc-1 on 502; the plugin reaches plc-1 only.
+    @Test func reverseQuestionsNameThePeers() throws {
+        let campus = try Workspace.load(site: Repository.example("campus"), profiles: Repository.profiles)
+        let to = try Explainer.reachability(campus, host: "plc-1", direction: .to, port: 502)
+        let sources = Set(to.flows.flatMap { $0.peers.map(\.host) })
+        #expect(sources == ["scada-1", "scada-2", "sc-plugin"])
+        #expect(to.flows.allSatisfy { $0.service == "modbus/modbus" && !$0.citations.isEmpty && $0.site != nil })
+        let from = try Explainer.reachability(campus, host: "sc-plugin", direction: .from, port: 502)
+        #expect(Set(from.flows.flatMap { $0.peers.map(\.host) }) == ["plc-1"])
+        // Both of the plugin's addresses pair with plc-1.
+        #expect(from.flows.flatMap { $0.peers.map(\.via) }.count == 2)
+        let byAddress = try Explainer.reachability(campus, host: "10.10.1.21", direction: .to, port: 502)
+        // Asked by address: that address's flows only (plc-1 has an IPv6 address too).
+        #expect(byAddress.host == "plc-1" && byAddress.allowedCount == 4 && to.allowedCount == 6)
+        #expect(try Explainer.reachability(campus, host: "plc-1", direction: .to, port: 503).flows.isEmpty)
+        #expect(throws: Explainer.Failure.self) {
+            try Explainer.reachability(campus, host: "plc-9", direction: .to)
+        }
+    }
 }

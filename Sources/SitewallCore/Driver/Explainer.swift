@@ -60,8 +60,32 @@ public enum Explainer {
         _ workspace: Workspace, from: String, to: String, transport: Transport, port: UInt16,
         sourcePort: UInt16? = nil
     ) throws -> Explanation {
+        let (source, destination) = try endpoints(workspace.resolved, from, to)
+        return explain(
+            workspace, Evaluators(workspace), source, destination, transport: transport, port: port,
+            sourcePort: sourcePort)
+    }
+
+    /// Each target's evaluator built once, for answers that cross many paths (`explain --to`).
+    final class Evaluators {
+        let workspace: Workspace
+        private var built: [Target: PolicyEvaluator] = [:]
+
+        init(_ workspace: Workspace) { self.workspace = workspace }
+
+        func callAsFunction(_ target: Target) -> PolicyEvaluator {
+            if let known = built[target] { return known }
+            let evaluator = PolicyEvaluator(policy: workspace.policy(for: target))
+            built[target] = evaluator
+            return evaluator
+        }
+    }
+
+    static func explain(
+        _ workspace: Workspace, _ evaluators: Evaluators, _ source: Explanation.Endpoint,
+        _ destination: Explanation.Endpoint, transport: Transport, port: UInt16, sourcePort: UInt16?
+    ) -> Explanation {
         let site = workspace.resolved
-        let (source, destination) = try endpoints(site, from, to)
         let packet = PolicyEvaluator.Packet(
             source: source.address, destination: destination.address, transport: transport,
             sourcePort: sourcePort ?? defaultSourcePort, destinationPort: port)
@@ -72,7 +96,7 @@ public enum Explainer {
         if let sender {
             var out = packet
             out.outInterface = destination.zone.flatMap { sender.interfaces?[$0] }
-            steps.append(step(workspace, sender, chain: "output", out))
+            steps.append(step(evaluators, sender, chain: "output", out))
         }
         if let fromZone = source.zone, let toZone = destination.zone, fromZone != toZone,
             sender?.isGateway != true, receiver?.isGateway != true
@@ -81,7 +105,7 @@ public enum Explainer {
                 var forwarded = packet
                 forwarded.inInterface = gateway.interfaces?[fromZone]
                 forwarded.outInterface = gateway.interfaces?[toZone]
-                steps.append(step(workspace, gateway, chain: "forward", forwarded))
+                steps.append(step(evaluators, gateway, chain: "forward", forwarded))
             } else {
                 notes.append(
                     "no gateway of the site joins '\(fromZone)' and '\(toZone)': "
@@ -92,7 +116,7 @@ public enum Explainer {
         if let receiver {
             var incoming = packet
             incoming.inInterface = source.zone.flatMap { receiver.interfaces?[$0] }
-            steps.append(step(workspace, receiver, chain: "input", incoming))
+            steps.append(step(evaluators, receiver, chain: "input", incoming))
         }
         let verdict: Verdict = steps.allSatisfy { $0.verdict == .accept } ? .accept : .drop
         let hints =
@@ -135,10 +159,10 @@ public enum Explainer {
     }
 
     static func step(
-        _ workspace: Workspace, _ host: ResolvedHost, chain: String, _ packet: PolicyEvaluator.Packet
+        _ evaluators: Evaluators, _ host: ResolvedHost, chain: String, _ packet: PolicyEvaluator.Packet
     ) -> Explanation.Step {
         let target = Target(kind: host.isGateway ? .gateway : .host, name: host.name)
-        let decision = PolicyEvaluator(policy: workspace.policy(for: target)).decision(packet, chain: chain)
+        let decision = evaluators(target).decision(packet, chain: chain)
         let origin = decision.rule?.origin
         return Explanation.Step(
             target: "\(target)", chain: chain, verdict: decision.verdict, rule: decision.index.map { $0 + 1 },

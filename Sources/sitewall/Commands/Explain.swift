@@ -10,19 +10,34 @@ extension Sitewall {
                 sender's output, the gateway's forward and the receiver's input, explain prints the verdict, the \
                 rule that decides (or the chain's policy), the flow and vendor source behind it, and, when the \
                 connection is dropped, what would allow it. Exit 0 when it is allowed, 1 when it is dropped.
+
+                Reverse questions: --to HOST[:PORT] lists who can reach the host (on that port), --from HOST[:PORT] \
+                what it can reach; each allowed flow with its roles, site line and vendor source, and each peer \
+                with the verdict the compiled rules give its first packet. Exit 0 (1 if a flow the site allows is \
+                dropped on its path, which would be a sitewall bug).
                 """
         )
 
         @OptionGroup var options: SiteOptions
 
         @Argument(help: "The host (name or address) that opens the connection.")
-        var from: String
+        var from: String?
 
         @Argument(help: "The host (name or address) it connects to.")
-        var to: String
+        var to: String?
 
         @Argument(help: ArgumentHelp("PROTO/PORT, e.g. tcp/502 or udp/47808.", valueName: "service"))
-        var service: String
+        var service: String?
+
+        @Option(
+            name: .customLong("to"),
+            help: ArgumentHelp("Who can reach this host (on this port)?", valueName: "host[:port]"))
+        var reaching: String?
+
+        @Option(
+            name: .customLong("from"),
+            help: ArgumentHelp("What can this host reach (on this port)?", valueName: "host[:port]"))
+        var reachableFrom: String?
 
         @Option(help: "The sender's source port (default: an ephemeral port, 40000).")
         var sourcePort: UInt16?
@@ -31,9 +46,39 @@ extension Sitewall {
         var format: OutputFormat = .text
 
         func validate() throws {
+            if let question = reaching ?? reachableFrom {
+                guard reaching == nil || reachableFrom == nil, from == nil else {
+                    throw ValidationError(
+                        "ask one question: FROM TO PROTO/PORT, or --to HOST[:PORT], or --from HOST[:PORT]")
+                }
+                guard Self.hostAndPort(question) != nil else {
+                    throw ValidationError("'\(question)' is not HOST or HOST:PORT (a port from 1 to 65535)")
+                }
+                return
+            }
+            guard from != nil, to != nil, let service else {
+                throw ValidationError(
+                    "give FROM TO PROTO/PORT (e.g. hmi-1 plc-1 tcp/502), or --to HOST[:PORT], or --from HOST[:PORT]")
+            }
             guard Self.parse(service) != nil else {
                 throw ValidationError("'\(service)' is not PROTO/PORT: write e.g. tcp/502 or udp/47808")
             }
+        }
+
+        /// "pac-1", "pac-1:502", "10.0.0.5:502", "[fd00::5]:502" or "fd00::5".
+        static func hostAndPort(_ text: String) -> (host: String, port: UInt16?)? {
+            if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+                let host = String(text[text.index(after: text.startIndex)..<close])
+                let rest = text[text.index(after: close)...]
+                if rest.isEmpty { return (host, nil) }
+                guard rest.hasPrefix(":"), let port = UInt16(rest.dropFirst()), port > 0 else { return nil }
+                return (host, port)
+            }
+            if IPAddress(text) != nil || !text.contains(":") { return text.isEmpty ? nil : (text, nil) }
+            guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]), port > 0
+            else { return nil }
+            let host = String(text[..<colon])
+            return host.isEmpty ? nil : (host, port)
         }
 
         static func parse(_ text: String) -> (Transport, UInt16)? {
@@ -46,7 +91,11 @@ extension Sitewall {
 
         func run() throws {
             let workspace = try options.load()
-            let (transport, port) = Self.parse(service)!
+            if let question = reaching ?? reachableFrom {
+                try answer(workspace, question, direction: reaching != nil ? .to : .from)
+                return
+            }
+            guard let from, let to, let service, let (transport, port) = Self.parse(service) else { return }
             let explanation: Explanation
             do {
                 explanation = try Explainer.explain(
@@ -62,6 +111,56 @@ extension Sitewall {
                 print(Self.text(explanation), terminator: "")
             }
             if explanation.verdict == .drop { throw ExitCode.refused }
+        }
+
+        func answer(_ workspace: Workspace, _ question: String, direction: Reachability.Direction) throws {
+            let (host, port) = Self.hostAndPort(question)!
+            let reachability: Reachability
+            do {
+                reachability = try Explainer.reachability(workspace, host: host, direction: direction, port: port)
+            } catch {
+                Output.error("\(error)")
+                throw ExitCode.trouble
+            }
+            switch format {
+            case .json: print(try JSONText.encode(reachability), terminator: "")
+            case .text: print(Self.text(reachability), terminator: "")
+            }
+            if reachability.flows.contains(where: { $0.peers.contains { $0.verdict == .drop } }) {
+                throw ExitCode.refused
+            }
+        }
+
+        static func text(_ r: Reachability) -> String {
+            let on = r.port.map { " on port \($0)" } ?? ""
+            var out =
+                r.direction == .to
+                ? "who can reach \(r.host)\(on): " : "what \(r.host) can reach\(on): "
+            out += r.flows.isEmpty ? "nothing\n" : "\(r.allowedCount) allowed\n"
+            for flow in r.flows {
+                out += "  \(flow.service) \(flow.transport.rawValue)\(flow.transport == .icmp ? " " : "/")\(flow.ports)"
+                out += flow.sourcePorts.map { " from port \($0)" } ?? ""
+                out += ": \(flow.initiatorRoles.joined(separator: ",")) -> \(flow.listenerRoles.joined(separator: ","))"
+                out += flow.fromZone == flow.toZone ? " in \(flow.fromZone)" : " (\(flow.fromZone) -> \(flow.toZone))"
+                out += "\n"
+                if let operations = flow.operations { out += "    operations: \(operations)\n" }
+                if let site = flow.site { out += "    from \(site)\n" }
+                for citation in flow.citations {
+                    out += "    source: \(citation.source ?? citation.document): \(citation.reference)\n"
+                }
+                for peer in flow.peers {
+                    let verdict =
+                        switch peer.verdict {
+                        case .accept?: "allowed"
+                        case .drop?: "DROPPED at \(peer.droppedAt ?? "?") (the flow opens it: a sitewall bug)"
+                        case nil: "allowed by the flow (ICMP echo: verify proves it)"
+                        }
+                    let other = "\(peer.host) (\(peer.address)) in \(peer.zone)"
+                    let pair = r.direction == .to ? "\(other) -> \(peer.via)" : "\(peer.via) -> \(other)"
+                    out += "    \(pair): \(verdict)\n"
+                }
+            }
+            return out
         }
 
         static func text(_ e: Explanation) -> String {
