@@ -34,6 +34,12 @@ import Testing
             outputs.append(
                 Output(example: example, file: "\(target.name).json", text: try PolicyJSONBackend.render(policy)))
         }
+        // The audit report, with the repository's folder taken out of its site lines.
+        let report = try SiteReport(workspace, generator: "sitewall (golden)")
+        for format in [SiteReport.Format.html, .md, .csv] {
+            let text = try report.rendered(as: format).replacingOccurrences(of: Repository.root + "/", with: "")
+            outputs.append(Output(example: example, file: "report.\(format.rawValue)", text: text))
+        }
         return outputs
     }
 
