@@ -5,7 +5,7 @@ OUT ?= out
 APT_PACKAGES := libnftnl-dev libmnl-dev libnftables-dev libyaml-dev nftables iptables iproute2 util-linux tftp-hpa tftpd-hpa python3 procps binutils
 # The real protocol software of the interop suite (tests only); its PyPI part is pinned in interop/requirements.txt.
 TEST_APT_PACKAGES := dnsmasq udhcpc chrony swaks snmpd snmp snmptrapd mosquitto mosquitto-clients openssl curl \
-	postgresql python3-venv conntrack ethtool
+	postgresql python3-venv conntrack ethtool chromium
 
 .PHONY: all deps test-deps build example examples test interop lint check clean bench release install deb
 
@@ -47,10 +47,11 @@ example: deps build
 	$(BIN) check Examples/campus.yaml
 	$(BIN) compile Examples/campus.yaml --gateway gw-1 --output $(OUT)/gw-1.nft
 	$(BIN) compile Examples/campus.yaml --all --output $(OUT)/campus
+	$(BIN) report Examples/campus.yaml --output $(OUT)/campus-report.html
 	@if unshare --net true 2>/dev/null; then \
 		unshare --net nft -c -f $(OUT)/gw-1.nft && echo "$(OUT)/gw-1.nft loads cleanly (checked in a private network namespace)"; \
 	else echo "not root: skipped the nft load check"; fi
-	@echo "wrote $(OUT)/gw-1.nft and one file per host in $(OUT)/campus/"
+	@echo "wrote $(OUT)/gw-1.nft, one file per host in $(OUT)/campus/ and the audit report $(OUT)/campus-report.html"
 
 # The release binary, with the Swift runtime linked in (it runs where no toolchain is installed).
 release: deps

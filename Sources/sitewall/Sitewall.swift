@@ -22,12 +22,14 @@ struct Sitewall: ParsableCommand {
     )
 }
 
+let sitewallVersion = "0.2.0"
+
 /// sitewall's version and the shipped profile set's, for --version.
 let versionText: String = {
     let profiles = ProfileLocator.shipped.map { folder in
         "profiles \(ProfileLoader.setVersion(in: folder) ?? "(no version)") in \(folder)"
     }
-    return "sitewall 0.2.0 (\(profiles ?? "no shipped profiles found"))"
+    return "sitewall \(sitewallVersion) (\(profiles ?? "no shipped profiles found"))"
 }()
 
 enum ProfileOptions {

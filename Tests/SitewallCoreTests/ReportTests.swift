@@ -55,7 +55,9 @@ import Testing
         for zone in zones { #expect(html.contains("<g class=\"zone\" data-zone=\"\(zone)\">"), "\(zone)") }
         #expect(html.components(separatedBy: "<g class=\"zone\"").count - 1 == zones.count)
         let pairs = Set(
-            workspace.resolved.site.conduits.filter { $0.from.value != $0.to.value }.map { [$0.from.value, $0.to.value] })
+            workspace.resolved.site.conduits.filter { $0.from.value != $0.to.value }.map {
+                [$0.from.value, $0.to.value]
+            })
         #expect(html.components(separatedBy: "<g class=\"conduit").count - 1 == pairs.count)
         // One CSV record per allowed flow group, each with every column.
         let records = Self.csvRecords(try report.rendered(as: .csv))
@@ -92,7 +94,9 @@ import Testing
         }
         #expect(cell("sc-plugin", "plc-1").contains("modbus/modbus"))
         #expect(!cell("sc-plugin", "pac-1").contains("modbus/modbus"))
-        #expect(report.matrix.first { $0.from == "building" && $0.to == "control" }?.services.contains("modbus/modbus") == true)
+        #expect(
+            report.matrix.first { $0.from == "building" && $0.to == "control" }?.services.contains("modbus/modbus")
+                == true)
         let plc = try #require(report.exposure.first { $0.host == "plc-1" })
         #expect(plc.listens.first { $0.service == "modbus/modbus" }?.from == ["sc-plugin", "scada-1", "scada-2"])
         #expect(report.documents.contains { $0.id == "genetec-iiot-ports" && $0.flows > 0 })

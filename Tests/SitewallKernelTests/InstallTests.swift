@@ -86,6 +86,7 @@ import Testing
         let share = Self.tree + "/usr/share"
         for page in [
             "sitewall", "sitewall.apply", "sitewall.compile", "sitewall.diff", "sitewall.explain", "sitewall.verify",
+            "sitewall.report",
         ] {
             let text = (try? String(contentsOfFile: "\(share)/man/man1/\(page).1", encoding: .utf8)) ?? ""
             #expect(text.contains(".Sh NAME") && text.contains(".Sh SYNOPSIS"), "\(page).1")
@@ -172,6 +173,6 @@ import Testing
         #expect(result.stdout.contains("0 errors, 0 warnings") && result.stdout.contains("loads"))
         #expect(result.stdout.contains(" 0 failed"), "\(result.stdout)")
         #expect(result.stdout.contains("boot unit applied"), "\(result.stdout)")
-        #expect(result.stdout.contains("\n15\n") && result.stdout.contains("removed"), "\(result.stdout)")
+        #expect(result.stdout.contains("\n16\n") && result.stdout.contains("removed"), "\(result.stdout)")
     }
 }

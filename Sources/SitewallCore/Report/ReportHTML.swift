@@ -83,8 +83,10 @@ enum ReportHTML {
                 return [
                     side(conduit.from, conduit.fromHosts), side(conduit.to, conduit.toHosts),
                     e(conduit.services.joined(separator: ", ")),
-                    conduit.unused.isEmpty ? "" : "<span class=\"warn\">\(e(conduit.unused.joined(separator: ", ")))</span>",
-                    conduit.gateway.map(e) ?? "<span class=\"warn\">no gateway of the site</span>", e(conduit.site ?? ""),
+                    conduit.unused.isEmpty
+                        ? "" : "<span class=\"warn\">\(e(conduit.unused.joined(separator: ", ")))</span>",
+                    conduit.gateway.map(e) ?? "<span class=\"warn\">no gateway of the site</span>",
+                    e(conduit.site ?? ""),
                 ]
             })
         return out + "</section>\n"
@@ -132,7 +134,8 @@ enum ReportHTML {
                 return [
                     e(host.host) + (host.gateway ? " <span class=\"tag\">gateway</span>" : ""),
                     e(host.zones.joined(separator: ", ")), e(host.addresses.joined(separator: ", ")),
-                    e(host.roles.joined(separator: ", ")), listens.isEmpty ? "<span class=\"none\">nothing</span>" : listens,
+                    e(host.roles.joined(separator: ", ")),
+                    listens.isEmpty ? "<span class=\"none\">nothing</span>" : listens,
                     e(host.unreached.joined(separator: ", ")),
                 ]
             })
@@ -153,7 +156,8 @@ enum ReportHTML {
                     "\(e(flow.fromZone)): \(names(flow.initiators))", "\(e(flow.toZone)): \(names(flow.listeners))",
                     e(flow.service) + (flow.operations.map { "<div class=\"ops\">\(e($0))</div>" } ?? ""),
                     e(flow.ports.joined(separator: ", ")) + (flow.sourcePorts.map { " from \(e($0))" } ?? ""),
-                    e(flow.initiatorRoles.joined(separator: ", ")) + " &rarr; " + e(flow.listenerRoles.joined(separator: ", ")),
+                    e(flow.initiatorRoles.joined(separator: ", ")) + " &rarr; "
+                        + e(flow.listenerRoles.joined(separator: ", ")),
                     e(flow.site ?? ""), sources,
                 ]
             })
@@ -162,14 +166,17 @@ enum ReportHTML {
 
     static func documents(_ report: SiteReport) -> String {
         var out = "<section id=\"documents\"><h2>Sources</h2>\n<p>The documents the allowed flows cite.</p>\n"
-        out += table(["Document", "Id", "Flow groups citing it"], report.documents.map { [e($0.source), e($0.id), "\($0.flows)"] })
+        out += table(
+            ["Document", "Id", "Flow groups citing it"],
+            report.documents.map { [e($0.source), e($0.id), "\($0.flows)"] })
         return out + "</section>\n"
     }
 
     static func findings(_ report: SiteReport) -> String {
         var out = "<section id=\"findings\"><h2>Findings</h2>\n"
         if report.findings.isEmpty {
-            out += "<p class=\"ok\">sitewall check finds nothing: no blocked flows, unused conduits or shadowed rules.</p>\n"
+            out +=
+                "<p class=\"ok\">sitewall check finds nothing: no blocked flows, unused conduits or shadowed rules.</p>\n"
         } else {
             out += table(
                 ["Severity", "Where", "Finding", "Fix"],
@@ -198,7 +205,9 @@ enum ReportHTML {
             let verdict = verification.failed == 0 ? "ok" : "error"
             out += "<p class=\"\(verdict)\">verify: \(verification.passed) probes matched, "
             out += "\(verification.failed) did not.</p>\n"
-            if !verification.failures.isEmpty { out += table(["Probe that did not match"], verification.failures.map { [e($0)] }) }
+            if !verification.failures.isEmpty {
+                out += table(["Probe that did not match"], verification.failures.map { [e($0)] })
+            }
             if !verification.unprobed.isEmpty {
                 out += table(["Allowed flow no probe could prove"], verification.unprobed.map { [e($0)] })
             }
@@ -217,7 +226,8 @@ enum ReportHTML {
                 if entry.differences > 0 { out += "<pre class=\"diff\">\(e(entry.text))</pre>\n" }
             }
         } else {
-            out += "<p>Drift not checked (<code>--running TARGET</code> or <code>--running TARGET=saved.json</code>).</p>\n"
+            out +=
+                "<p>Drift not checked (<code>--running TARGET</code> or <code>--running TARGET=saved.json</code>).</p>\n"
         }
         return out + "</section>\n"
     }

@@ -68,21 +68,26 @@ enum ReportMarkdown {
                 ]
             })
         out += "## Sources\n\n"
-        out += table(["Document", "Id", "Flow groups citing it"], report.documents.map { [$0.source, $0.id, "\($0.flows)"] })
+        out += table(
+            ["Document", "Id", "Flow groups citing it"], report.documents.map { [$0.source, $0.id, "\($0.flows)"] })
         out += "## Findings\n\n"
         out +=
             report.findings.isEmpty
             ? "sitewall check finds nothing: no blocked flows, unused conduits or shadowed rules.\n\n"
             : table(
                 ["Severity", "Where", "Finding", "Fix"],
-                report.findings.map { [$0.severity.rawValue, $0.location?.description ?? "", $0.message, $0.fix ?? ""] })
+                report.findings.map {
+                    [$0.severity.rawValue, $0.location?.description ?? "", $0.message, $0.fix ?? ""]
+                })
         out += "### Acknowledged blocks\n\n"
         out +=
             report.blocks.isEmpty
             ? "None.\n\n"
             : table(
                 ["From", "To", "Services", "Why", "Site"],
-                report.blocks.map { [$0.from, $0.to, $0.services.joined(separator: ", "), $0.why ?? "", $0.site ?? ""] })
+                report.blocks.map {
+                    [$0.from, $0.to, $0.services.joined(separator: ", "), $0.why ?? "", $0.site ?? ""]
+                })
         out += "## Verification and drift\n\n"
         if let verification = report.verification {
             out += "verify: \(verification.passed) probes matched, \(verification.failed) did not.\n\n"
@@ -136,7 +141,8 @@ enum ReportCSV {
         var out = headers.joined(separator: ",") + "\r\n"
         for flow in report.flows {
             let row = [
-                flow.fromZone, flow.toZone, flow.initiators.joined(separator: " "), flow.listeners.joined(separator: " "),
+                flow.fromZone, flow.toZone, flow.initiators.joined(separator: " "),
+                flow.listeners.joined(separator: " "),
                 flow.service, flow.ports.joined(separator: " "), flow.sourcePorts ?? "", flow.operations ?? "",
                 flow.initiatorRoles.joined(separator: " "), flow.listenerRoles.joined(separator: " "), flow.site ?? "",
                 FlowDeriver.uniqued(flow.citations.map(\.document)).joined(separator: " "),

@@ -189,7 +189,8 @@ extension SiteReport {
 
     static func entry(_ group: FlowGroup) -> FlowEntry {
         FlowEntry(
-            fromZone: group.fromZone, toZone: group.toZone, initiators: FlowDeriver.uniqued(group.initiators.map(\.host)),
+            fromZone: group.fromZone, toZone: group.toZone,
+            initiators: FlowDeriver.uniqued(group.initiators.map(\.host)),
             listeners: FlowDeriver.uniqued(group.listeners.map(\.host)), service: group.service.id,
             ports: group.service.transports.map { portsText($0, group.dports) },
             sourcePorts: group.sports?.description, operations: group.operations?.description,

@@ -50,12 +50,21 @@ extension Sitewall {
             return SiteReport.Format(rawValue: suffix == "markdown" ? "md" : suffix) ?? .html
         }
 
+        /// "sitewall 0.2.0, profiles 2026.11.22": what made the report, without this machine's folders.
+        var generator: String {
+            var seen = Set<String>()
+            let sets = options.profilePath().compactMap { ProfileLoader.setVersion(in: $0.path) }
+                .filter { seen.insert($0).inserted }
+            return "sitewall \(sitewallVersion)" + (sets.isEmpty ? "" : ", profiles " + sets.joined(separator: " + "))
+        }
+
         func run() throws {
             let workspace = try options.load()
             var verification: VerifyReport?
             if verify {
                 do {
-                    verification = try Lab.removingLabsOnSignals(message: "sitewall: interrupted; the lab was removed") {
+                    verification = try Lab.removingLabsOnSignals(message: "sitewall: interrupted; the lab was removed")
+                    {
                         try Verifier.run(workspace, options: Verifier.Options())
                     }
                 } catch {
@@ -65,10 +74,14 @@ extension Sitewall {
             }
             var drift: [SiteReport.Drift]?
             do {
-                drift = try running.isEmpty ? nil : running.map { spec in
-                    let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
-                    return try SiteReport.drift(workspace, target: parts[0], savedRuleset: parts.count == 2 ? parts[1] : nil)
-                }
+                drift =
+                    try running.isEmpty
+                    ? nil
+                    : running.map { spec in
+                        let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
+                        return try SiteReport.drift(
+                            workspace, target: parts[0], savedRuleset: parts.count == 2 ? parts[1] : nil)
+                    }
             } catch {
                 Output.error("--running: \(error)")
                 throw ExitCode.failure
@@ -76,7 +89,7 @@ extension Sitewall {
             let text: String
             do {
                 let report = try SiteReport(
-                    workspace, generator: versionText, hostMatrix: hostMatrix, verification: verification,
+                    workspace, generator: generator, hostMatrix: hostMatrix, verification: verification,
                     drift: drift)
                 text = try report.rendered(as: chosenFormat)
             } catch {
