@@ -290,6 +290,10 @@ private struct Describer {
             return [entry("helper-missing", missing: true, message: "ct helper \(helper.rawValue) is missing")]
         case .helperExtra(let helper):
             return [entry("helper-extra", missing: false, message: "extra ct helper \(helper.rawValue)")]
+        case .counterMissing(let name):
+            return [entry("counter-missing", missing: true, message: "counter \(name) is missing")]
+        case .counterExtra(let name):
+            return [entry("counter-extra", missing: false, message: "extra counter \(name)")]
         case .foreignObject(let what):
             return [entry("foreign", missing: false, message: "an object sitewall does not write: \(what)")]
         }

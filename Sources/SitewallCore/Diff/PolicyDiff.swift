@@ -16,6 +16,9 @@ public struct PolicyDiff: Sendable {
         case elementsExtra(set: String, addresses: [IPAddress])
         case helperMissing(ConntrackHelper)
         case helperExtra(ConntrackHelper)
+        /// A named counter (`observe: counters`); their values are never compared.
+        case counterMissing(String)
+        case counterExtra(String)
         case foreignObject(String)
     }
 
@@ -76,6 +79,9 @@ public struct PolicyDiff: Sendable {
             changes.append(.helperMissing(helper))
         }
         for helper in running.helpers where !expected.helpers.contains(helper) { changes.append(.helperExtra(helper)) }
+        let (expectedCounters, runningCounters) = (Set(expected.counters ?? []), Set(running.counters ?? []))
+        for name in expectedCounters.subtracting(runningCounters).sorted() { changes.append(.counterMissing(name)) }
+        for name in runningCounters.subtracting(expectedCounters).sorted() { changes.append(.counterExtra(name)) }
 
         // A dump can name a set twice (a hand-edited or merged file): the first counts, the rest are reported.
         let runningSets = Dictionary(running.sets.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })

@@ -38,7 +38,8 @@ public enum SiteLoader {
     static func parse(_ root: YAMLNode, log: inout DiagnosticLog) -> Site? {
         guard
             let fields = root.fields(
-                "the site", allowed: ["site", "zones", "groups", "hosts", "conduits", "blocked"], log: &log)
+                "the site", allowed: ["site", "zones", "groups", "hosts", "conduits", "blocked", "observe"],
+                log: &log)
         else {
             return nil
         }
@@ -73,7 +74,59 @@ public enum SiteLoader {
         for item in fields["blocked"]?.list("blocked", log: &log) ?? [] {
             if let block = parseConduit(item, block: true, log: &log) { site.blocked.append(block) }
         }
+        if let node = fields["observe"] { site.observe = parseObservation(node, log: &log) }
         return site
+    }
+
+    /// `observe: { counters: true, log_drops: true }` or `log_drops: { rate: 10/minute, prefix: P, group: N }`.
+    static func parseObservation(_ node: YAMLNode, log: inout DiagnosticLog) -> SiteObservation {
+        var observation = SiteObservation()
+        guard let fields = node.fields("observe", allowed: ["counters", "log_drops"], log: &log) else {
+            return observation
+        }
+        if let counters = fields["counters"] { observation.counters = counters.bool("counters", log: &log) ?? false }
+        guard let logging = fields["log_drops"] else { return observation }
+        if logging.scalarText != nil {
+            if logging.bool("log_drops", log: &log) == true { observation.logDrops = DropLogging() }
+            return observation
+        }
+        guard let options = logging.fields("log_drops", allowed: ["rate", "prefix", "group"], log: &log) else {
+            return observation
+        }
+        var drops = DropLogging()
+        if let rate = options["rate"], let text = rate.string("rate", log: &log) {
+            if let parsed = RateLimit(text) {
+                drops.rate = parsed
+            } else {
+                log.error(
+                    "log_drops rate '\(text)' is not N/second or N/minute", at: rate.location,
+                    fix: "write e.g. 'rate: 10/minute' (the most packets logged; the rest are dropped unlogged)")
+            }
+        }
+        if let prefix = options["prefix"], let text = prefix.string("prefix", log: &log) {
+            if text.count <= 48, !text.isEmpty,
+                text.unicodeScalars.allSatisfy({
+                    $0.isASCII && $0.value >= 0x20 && !"\"\\'".unicodeScalars.contains($0)
+                })
+            {
+                drops.prefix = text
+            } else {
+                log.error(
+                    "log_drops prefix '\(text)' must be 1 to 48 printable ASCII characters without quotes or backslashes",
+                    at: prefix.location, fix: "write e.g. 'prefix: sitewall'")
+            }
+        }
+        if let group = options["group"], let text = group.string("group", log: &log) {
+            if let number = UInt16(text) {
+                drops.group = number
+            } else {
+                log.error(
+                    "log_drops group '\(text)' is not an NFLOG group number (0 to 65535)", at: group.location,
+                    fix: "write e.g. 'group: 5', the group the collector (ulogd2, tcpdump -i nflog:5) listens on")
+            }
+        }
+        observation.logDrops = drops
+        return observation
     }
 
     static func parseZone(_ name: String, _ node: YAMLNode, log: inout DiagnosticLog) -> Zone? {

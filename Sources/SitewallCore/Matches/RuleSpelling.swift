@@ -5,7 +5,8 @@ enum RuleSpelling {
     static let kinds: [any RulePart.Type] = [
         InterfaceMatch.self, FamilyMatch.self, NetworkAddressMatch.self, PortMatch.self, PayloadMatch.self,
         ICMPEchoMatch.self,
-        ICMPv6Match.self, CtStateMatch.self, LimitStatement.self, HelperStatement.self, VerdictStatement.self,
+        ICMPv6Match.self, CtStateMatch.self, CounterStatement.self, LimitStatement.self, LogStatement.self,
+        HelperStatement.self, VerdictStatement.self,
     ]
 
     static func parts(of rule: Rule) -> [any RulePart] { kinds.flatMap { $0.anyParts(of: rule) } }

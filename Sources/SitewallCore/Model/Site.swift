@@ -91,6 +91,8 @@ public struct Site: Sendable {
     /// Cross-zone flows the roles imply that are meant to stay blocked (silences their warning).
     public var blocked: [Conduit] = []
     public var groups: [HostGroup] = []
+    /// Counters and drop logging (`observe:`); off unless the site asks.
+    public var observe = SiteObservation()
 
     public init(name: String, file: String, zones: [Zone] = [], conduits: [Conduit] = []) {
         self.name = name
@@ -105,4 +107,36 @@ public struct Site: Sendable {
     }
 
     public func host(named name: String) -> Host? { hostIndex[name].map { hosts[$0] } }
+}
+
+/// What a site asks its rulesets to record (`observe:`): both off by default.
+public struct SiteObservation: Sendable, Hashable {
+    /// A named counter on every flow rule and on each chain's (and zone pair's) final drop, read back by
+    /// `sitewall stats`; `sitewall apply` carries their values over when it replaces the table.
+    public var counters = false
+    public var logDrops: DropLogging?
+
+    public init(counters: Bool = false, logDrops: DropLogging? = nil) {
+        self.counters = counters
+        self.logDrops = logDrops
+    }
+}
+
+/// Log what a chain drops, per chain (input, output) and per zone pair (a gateway's forward), at most
+/// `rate` packets, to the kernel log with `prefix`, or to NFLOG `group` for a collector.
+public struct DropLogging: Sendable, Hashable, Codable {
+    public var rate: RateLimit
+    public var prefix: String
+    public var group: UInt16?
+
+    public static let defaultRate = RateLimit(rate: 10, per: .minute)
+    public static let defaultPrefix = "sitewall"
+
+    public init(
+        rate: RateLimit = DropLogging.defaultRate, prefix: String = DropLogging.defaultPrefix, group: UInt16? = nil
+    ) {
+        self.rate = rate
+        self.prefix = prefix
+        self.group = group
+    }
 }

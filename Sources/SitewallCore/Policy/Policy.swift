@@ -38,6 +38,8 @@ public struct Table: Sendable, Hashable, Codable {
     public var helpers: [ConntrackHelper] = []
     public var sets: [AddressSet] = []
     public var chains: [Chain] = []
+    /// Named counters the rules count into (`observe: counters`); nil when there are none.
+    public var counters: [String]?
 
     public init() {}
 
@@ -124,6 +126,10 @@ public struct Rule: Sendable, Hashable, Codable {
     public var payload: [PayloadMatch]?
     /// A token bucket on the rule (ICMP echo): packets beyond it fall through to the chain policy.
     public var limit: RateLimit?
+    /// The table's named counter this rule counts into (before its limit: every packet that matches).
+    public var counter: String?
+    /// Logs what the rule matches (a chain's final drop, `observe: log_drops`).
+    public var log: LogAction?
     public var helper: ConntrackHelper?
     public var verdict: Verdict
     /// Read back from a running ruleset: expressions sitewall never emits, as libnftnl or nft
@@ -152,6 +158,31 @@ public struct Rule: Sendable, Hashable, Codable {
         }
         return bare
     }
+}
+
+/// What a named counter has counted.
+public struct CounterValue: Sendable, Hashable, Codable {
+    public var packets: UInt64
+    public var bytes: UInt64
+
+    public init(packets: UInt64 = 0, bytes: UInt64 = 0) {
+        self.packets = packets
+        self.bytes = bytes
+    }
+}
+
+/// `log prefix "..."` (the kernel log, level warning) or `log prefix "..." group N` (NFLOG).
+public struct LogAction: Sendable, Hashable, Codable {
+    public var prefix: String
+    public var group: UInt16?
+
+    public init(prefix: String, group: UInt16? = nil) {
+        self.prefix = prefix
+        self.group = group
+    }
+
+    /// The kernel keeps at most 127 characters of a prefix.
+    public static let prefixLimit = 127
 }
 
 /// `limit rate 10/second`: packets per second or minute, with nft's default burst of 5 packets.
@@ -191,6 +222,8 @@ public struct RuleOrigin: Sendable, Hashable, Codable {
         case flow
         /// The answer to a broadcast request, which conntrack cannot pair.
         case reply
+        /// A chain's final drop, counted and logged (`observe:`): from/to zone, or the chain's name.
+        case drop
     }
 
     public var kind: Kind

@@ -32,6 +32,7 @@ struct NetlinkDump {
 
     struct Object {
         var table: String, name: String, type: UInt32, helper: String?, l4proto: UInt8?
+        var counter: CounterValue? = nil
     }
 
     struct Rule {
@@ -177,7 +178,11 @@ struct NetlinkDump {
                     name: Nftnl.text(nftnl_obj_get_str(o, UInt16(NFTNL_OBJ_NAME))), type: type,
                     helper: isHelper
                         ? nftnl_obj_get_str(o, UInt16(NFTNL_OBJ_CT_HELPER_NAME)).map { String(cString: $0) } : nil,
-                    l4proto: isHelper ? nftnl_obj_get_u8(o, UInt16(NFTNL_OBJ_CT_HELPER_L4PROTO)) : nil))
+                    l4proto: isHelper ? nftnl_obj_get_u8(o, UInt16(NFTNL_OBJ_CT_HELPER_L4PROTO)) : nil,
+                    counter: type == UInt32(NFT_OBJECT_COUNTER)
+                        ? CounterValue(
+                            packets: nftnl_obj_get_u64(o, UInt16(NFTNL_OBJ_CTR_PKTS)),
+                            bytes: nftnl_obj_get_u64(o, UInt16(NFTNL_OBJ_CTR_BYTES))) : nil))
         case NFT_MSG_NEWRULE.rawValue:
             let r = try Nftnl.make("nftnl_rule_alloc", "a rule") { nftnl_rule_alloc() }
             defer { nftnl_rule_free(r) }

@@ -87,6 +87,9 @@ public enum NetlinkReadback {
                 object.helper == helper.rawValue, object.l4proto == helper.protocolNumber
             {
                 table.helpers.append(helper)
+            } else if let value = object.counter {
+                table.counters = (table.counters ?? []) + [object.name]
+                state.counters[object.name] = value
             } else {
                 state.unreadable.append("object \(object.name) (type \(object.type)), which sitewall does not write")
             }

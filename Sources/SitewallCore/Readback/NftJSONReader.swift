@@ -96,6 +96,12 @@ public enum NftJSONReader {
                 if let helper = ConntrackHelper(rawValue: object["type"] as? String ?? "") {
                     table.helpers.append(helper)
                 }
+            } else if let object = item["counter"] as? [String: Any], object["family"] as? String == "inet",
+                object["table"] as? String == name, let counter = object["name"] as? String
+            {
+                table.counters = (table.counters ?? []) + [counter]
+                state.counters[counter] = CounterValue(
+                    packets: UInt64(object["packets"] as? Int ?? 0), bytes: UInt64(object["bytes"] as? Int ?? 0))
             } else if let object = item["rule"] as? [String: Any], object["family"] as? String == "inet",
                 object["table"] as? String == name,
                 let chainName = object["chain"] as? String,

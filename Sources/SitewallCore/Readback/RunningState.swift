@@ -47,6 +47,8 @@ public struct RunningState: Sendable {
     public var otherChains: [OtherChain] = []
     /// Objects of sitewall's table that could not be read faithfully, each described.
     public var unreadable: [String] = []
+    /// What each named counter of sitewall's table has counted (never part of a diff).
+    public var counters: [String: CounterValue] = [:]
     /// Flags of sitewall's table other than none ("dormant": the table filters nothing).
     public var tableFlags: [String] = []
 

@@ -11,10 +11,10 @@ public final class NetlinkBatch {
     public private(set) var counts = Counts()
 
     public struct Counts: Sendable, Equatable, CustomStringConvertible {
-        public var tables = 0, chains = 0, sets = 0, elements = 0, rules = 0, helpers = 0
+        public var tables = 0, chains = 0, sets = 0, elements = 0, rules = 0, helpers = 0, counters = 0
         public var description: String {
             "\(tables) table, \(chains) chains, \(sets) sets (\(elements) elements), "
-                + "\(rules) rules, \(helpers) ct helpers"
+                + "\(rules) rules, \(helpers) ct helpers" + (counters > 0 ? ", \(counters) counters" : "")
         }
     }
 
@@ -131,6 +131,24 @@ public final class NetlinkBatch {
         nftnl_obj_set_u32(o, UInt16(NFTNL_OBJ_TYPE), UInt32(NFT_OBJECT_CT_HELPER))
         nftnl_obj_set_str(o, UInt16(NFTNL_OBJ_CT_HELPER_NAME), helper.rawValue)
         nftnl_obj_set_u8(o, UInt16(NFTNL_OBJ_CT_HELPER_L4PROTO), helper.protocolNumber)
+        return put(NFT_MSG_NEWOBJ, family: Self.family) { nftnl_obj_nlmsg_build_payload($0, o) }
+    }
+
+    /// A named counter, starting from `value` (the running one's, which apply carries over).
+    func addCounter(table: String, name: String, value: CounterValue) {
+        record(counterMessage(table: table, name: name, value: value), "counter \(name)")
+        counts.counters += 1
+    }
+
+    private func counterMessage(table: String, name: String, value: CounterValue) -> UInt32 {
+        guard let o = nftnl_obj_alloc() else { return 0 }
+        defer { nftnl_obj_free(o) }
+        nftnl_obj_set_u32(o, UInt16(NFTNL_OBJ_FAMILY), UInt32(Self.family))
+        nftnl_obj_set_str(o, UInt16(NFTNL_OBJ_TABLE), table)
+        nftnl_obj_set_str(o, UInt16(NFTNL_OBJ_NAME), name)
+        nftnl_obj_set_u32(o, UInt16(NFTNL_OBJ_TYPE), UInt32(NFT_OBJECT_COUNTER))
+        nftnl_obj_set_u64(o, UInt16(NFTNL_OBJ_CTR_PKTS), value.packets)
+        nftnl_obj_set_u64(o, UInt16(NFTNL_OBJ_CTR_BYTES), value.bytes)
         return put(NFT_MSG_NEWOBJ, family: Self.family) { nftnl_obj_nlmsg_build_payload($0, o) }
     }
 

@@ -13,12 +13,17 @@ public enum NetlinkEncoder {
 
     /// Adds "create table; delete table; define table" for `policy`: one transaction replaces
     /// sitewall's table whole and never names another.
-    static func encode(_ policy: Policy, into batch: NetlinkBatch) throws {
+    /// `counters` are the values named counters start from (the running table's, carried over); the
+    /// others start at zero.
+    static func encode(_ policy: Policy, into batch: NetlinkBatch, counters: [String: CounterValue] = [:]) throws {
         let table = policy.table
         batch.addTable(table.name)
         batch.deleteTable(table.name)
         batch.addTable(table.name)
         for helper in table.helpers { batch.addHelper(table: table.name, helper) }
+        for name in table.counters ?? [] {
+            batch.addCounter(table: table.name, name: name, value: counters[name] ?? CounterValue())
+        }
         for set in table.sets {
             batch.addSet(
                 table: table.name, name: set.name, flags: AddressSetElements.kernelFlags,

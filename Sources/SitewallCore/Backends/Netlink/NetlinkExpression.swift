@@ -15,6 +15,8 @@ enum NetlinkExpression: Hashable, Sendable {
     case objref(type: UInt32, name: String)
     /// A token bucket: `rate` per `unit` seconds, `burst` packets (or bytes, by `type`).
     case limit(rate: UInt64, unit: UInt64, burst: UInt32, type: UInt32, flags: UInt32)
+    /// `log`: a prefix, and an NFLOG group or else the syslog level the kernel reports.
+    case log(prefix: String, group: UInt16?, level: UInt32?)
     case verdict(Int32)
     /// libnftnl's rendering of an expression sitewall does not model.
     case other(String)
@@ -104,6 +106,7 @@ extension NetlinkExpression {
         case .ct: name = "ct"
         case .objref: name = "objref"
         case .limit: name = "limit"
+        case .log: name = "log"
         case .verdict: name = "immediate"
         case .other(let text): throw NftnlError(call: "encoding '\(text)'", object: object, errno: EINVAL)
         }
@@ -151,6 +154,12 @@ extension NetlinkExpression {
                 try Nftnl.set(e, NFTNL_EXPR_LIMIT_BURST, burst, object: object)
                 try Nftnl.set(e, NFTNL_EXPR_LIMIT_TYPE, type, object: object)
                 try Nftnl.set(e, NFTNL_EXPR_LIMIT_FLAGS, flags, object: object)
+            case .log(let prefix, let group, let level):
+                try Nftnl.set(e, NFTNL_EXPR_LOG_PREFIX, prefix, object: object)
+                if let group {
+                    try Nftnl.set(e, NFTNL_EXPR_LOG_GROUP, withUnsafeBytes(of: group) { Array($0) }, object: object)
+                }
+                if let level { try Nftnl.set(e, NFTNL_EXPR_LOG_LEVEL, level, object: object) }
             case .verdict(let code):
                 try Nftnl.set(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT.rawValue, object: object)
                 try Nftnl.set(e, NFTNL_EXPR_IMM_VERDICT, UInt32(bitPattern: code), object: object)
@@ -237,6 +246,15 @@ extension NetlinkExpression {
             return .limit(
                 rate: rate, unit: unit, burst: u32(NFTNL_EXPR_LIMIT_BURST) ?? 0, type: u32(NFTNL_EXPR_LIMIT_TYPE) ?? 0,
                 flags: u32(NFTNL_EXPR_LIMIT_FLAGS) ?? 0)
+        case "log":
+            // Snap length, queue threshold and flags are never written: holding one makes it foreign.
+            guard holds(only: [NFTNL_EXPR_LOG_PREFIX, NFTNL_EXPR_LOG_GROUP, NFTNL_EXPR_LOG_LEVEL]),
+                let prefix = Nftnl.string(e, NFTNL_EXPR_LOG_PREFIX)
+            else { return other }
+            let group = Nftnl.bytes(e, NFTNL_EXPR_LOG_GROUP).flatMap { bytes in
+                bytes.count == 2 ? bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt16.self) } : nil
+            }
+            return .log(prefix: prefix, group: group, level: u32(NFTNL_EXPR_LOG_LEVEL))
         case "immediate":
             guard holds(only: [NFTNL_EXPR_IMM_DREG, NFTNL_EXPR_IMM_VERDICT]),
                 u32(NFTNL_EXPR_IMM_DREG) == NFT_REG_VERDICT.rawValue, let code = u32(NFTNL_EXPR_IMM_VERDICT)

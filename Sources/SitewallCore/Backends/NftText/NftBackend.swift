@@ -23,6 +23,9 @@ public enum NftBackend: TextBackend {
                 "\tct helper \(helper.rawValue) {\n"
                 + "\t\ttype \"\(helper.rawValue)\" protocol \(helper.transport.rawValue)\n\t}\n\n"
         }
+        for counter in table.counters ?? [] {
+            out += "\tcounter \(counter) {\n\t\tpackets 0 bytes 0\n\t}\n\n"
+        }
         for set in table.sets {
             out += "\tset \(set.name) {\n"
             out += "\t\ttype \(set.family == .ipv4 ? "ipv4_addr" : "ipv6_addr")\n"
