@@ -19,6 +19,8 @@ public struct ApplySession {
     public let target: Target
     public let policy: Policy
     public var stateDirectory = ApplySession.defaultStateDirectory
+    /// Start the named counters from zero instead of carrying the running table's values over.
+    public var resetCounters = false
     /// The SSH connection `apply` runs under ("client port server port"), from SSH_CONNECTION.
     public var sshConnection = ProcessInfo.processInfo.environment["SSH_CONNECTION"]
 
@@ -187,7 +189,9 @@ public struct ApplySession {
         }
         let result: NetlinkApplier.Result
         do {
-            result = try applier.apply(policy, previous: previous)
+            // Counters keep counting across applies (the same rule keeps its counter's name).
+            let counters = resetCounters ? [:] : NetlinkApplier.counterValues(in: previous.bytes)
+            result = try applier.apply(policy, previous: previous, counters: counters)
         } catch let error as NetlinkError where error.outcomeUnknown {
             // It may have been committed: the watchdog stays armed and restores the previous table.
             throw NetlinkError(

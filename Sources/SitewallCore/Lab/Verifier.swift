@@ -28,6 +28,9 @@ public enum Verifier {
         /// For tests: change a policy before it is loaded (drop a rule, open a port).
         public var tamper: ((Target, inout Policy) -> Void)?
 
+        /// Runs after the probes, while the lab still stands (read counters the probes left).
+        public var afterProbes: ((Lab) throws -> Void)?
+
         public init() {}
     }
 
@@ -45,6 +48,7 @@ public enum Verifier {
         planner.pairsPerGroup = options.pairsPerGroup
         let probes = planner.plan()
         let results = try ProbeEngine(lab: lab, timeout: options.timeout).run(probes)
+        try options.afterProbes?(lab)
         return VerifyReport(
             site: workspace.resolved.site.name, labPrefix: lab.plan.prefix, results: results,
             unprobed: planner.unprobed(given: probes))

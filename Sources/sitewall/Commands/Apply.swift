@@ -33,6 +33,9 @@ extension Sitewall {
                     + "include \"PATH\" after its flush ruleset line (sitewall.service needs no such file)."))
         var persist: String?
 
+        @Flag(help: "Start the site's named counters (observe: counters) from zero; by default they keep counting.")
+        var resetCounters = false
+
         @Option(help: "Where --confirm keeps the previous ruleset (default /run/sitewall).")
         var stateDirectory: String = ApplySession.defaultStateDirectory
 
@@ -52,6 +55,7 @@ extension Sitewall {
             let policy = workspace.policy(for: target)
             var session = ApplySession(workspace: workspace, target: target, policy: policy)
             session.stateDirectory = stateDirectory
+            session.resetCounters = resetCounters
             do {
                 let report = try session.run(
                     dryRun: dryRun, force: force, confirmSeconds: confirm, persistPath: persist,

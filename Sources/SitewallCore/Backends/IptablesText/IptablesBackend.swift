@@ -61,9 +61,11 @@ public enum IptablesBackend: TextBackend {
             for (index, rule) in chain.rules.enumerated() where applies(rule, to: family) {
                 try check(rule, family: family)
                 let stem = "\(prefixes[chain.hook]!)-\(index)"
+                // A named counter needs no line: iptables counts every rule (iptables -L -v shows them).
+                // A logging rule logs and falls through to the policy's DROP, as its drop does in nft.
                 filter.lines += try expand(
                     rule, into: own, stem: stem, family: family, sets: sets, table: &filter,
-                    target: rule.verdict == .accept ? "ACCEPT" : "DROP")
+                    target: rule.log.map(logTarget) ?? (rule.verdict == .accept ? "ACCEPT" : "DROP"))
                 if let helper = rule.helper {
                     // The helper is assigned in raw, before conntrack: PREROUTING for packets that
                     // arrive (input, forward), OUTPUT for packets this host sends.
@@ -91,6 +93,14 @@ public enum IptablesBackend: TextBackend {
             out += table.render(chainsOnly: options.chainsOnly)
         }
         return out
+    }
+
+    /// LOG keeps at most 29 characters of a prefix, NFLOG 63.
+    static func logTarget(_ log: LogAction) -> String {
+        if let group = log.group {
+            return "NFLOG --nflog-group \(group) --nflog-prefix \"\(log.prefix.prefix(63))\""
+        }
+        return "LOG --log-prefix \"\(log.prefix.prefix(29))\""
     }
 
     /// A rule belongs to a family if it matches addresses of that family, or none.

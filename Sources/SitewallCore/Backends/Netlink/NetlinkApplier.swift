@@ -30,9 +30,10 @@ public struct NetlinkApplier {
     /// (sitewall's table as read for the rollback, and its generation) the transaction is bound to
     /// that generation: when the ruleset changed in between, the table is read again, and the
     /// transaction is sent again only if sitewall's own table is still exactly as saved.
+    /// `counters`: the values the table's named counters start from (carried over from the running table).
     public func apply(
         _ policy: Policy, dryRun: Bool = false, previous: (bytes: [UInt8], generation: UInt32)? = nil,
-        retry: Retry = Retry()
+        counters: [String: CounterValue] = [:], retry: Retry = Retry()
     ) throws -> Result {
         let start = Date()
         let table = policy.table.name
@@ -40,7 +41,7 @@ public struct NetlinkApplier {
         var generation = first
         let batch = NetlinkBatch()
         batch.begin(generation: generation)
-        try NetlinkEncoder.encode(policy, into: batch)
+        try NetlinkEncoder.encode(policy, into: batch, counters: counters)
         // Without an end message the kernel checks every object, then aborts: nothing changes.
         if !dryRun { batch.end() }
         var attempt = 0
@@ -67,7 +68,8 @@ public struct NetlinkApplier {
                 usleep(UInt32.random(in: 20_000...(40_000 << min(attempt, 4))))
                 if let previous {
                     let now = try socket.consistentSnapshot(table: table)
-                    guard Self.sameObjects(now.bytes, previous.bytes) else {
+                    guard Self.sameObjects(now.bytes, previous.bytes) || Self.sameButCounted(now.bytes, previous.bytes)
+                    else {
                         throw NetlinkError(
                             message: "applying table inet \(table) failed: another program changed that "
                                 + "table after sitewall read it; nothing was changed. Run apply again")
@@ -103,6 +105,28 @@ public struct NetlinkApplier {
                 }
             }
         }
+    }
+
+    /// Two dumps of sitewall's table that differ only in what its named counters have counted since.
+    static func sameButCounted(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard let x = try? NetlinkDump(a), let y = try? NetlinkDump(b),
+            x.objects.contains(where: { $0.counter != nil })
+        else { return false }
+        let target = Target(kind: .host, name: "")
+        let (p, q) = (
+            NetlinkReadback.decode(x, target: target, site: "", table: Table.defaultName),
+            NetlinkReadback.decode(y, target: target, site: "", table: Table.defaultName)
+        )
+        return p.policy == q.policy && p.unreadable == q.unreadable && p.foreignSets == q.foreignSets
+            && p.extraChains == q.extraChains && p.tableFlags == q.tableFlags
+    }
+
+    /// The values of the named counters in a snapshot of sitewall's table (empty: none, or no table).
+    public static func counterValues(in snapshot: [UInt8]) -> [String: CounterValue] {
+        guard !snapshot.isEmpty, let dump = try? NetlinkDump(snapshot) else { return [:] }
+        var values: [String: CounterValue] = [:]
+        for object in dump.objects { if let value = object.counter { values[object.name] = value } }
+        return values
     }
 
     /// Puts back a table saved with `NetlinkSocket.snapshot` (an empty snapshot removes the table).
