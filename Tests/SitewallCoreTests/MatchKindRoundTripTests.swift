@@ -143,6 +143,33 @@ import Testing
                 $0.ctState = [.invalid]
             }, nft: "ct state invalid drop"),
         Case(
+            kind: "named counter",
+            rule: rule {
+                $0.transport = .tcp
+                $0.dport = PortSet(502)
+                $0.counter = "c_modbus_forward_0a1b2c3d"
+            },
+            nft: "tcp dport 502 counter name \"c_modbus_forward_0a1b2c3d\" accept"),
+        Case(
+            kind: "counter, limit and log to the kernel log",
+            rule: rule {
+                $0.verdict = .drop
+                $0.iifname = "eth1"
+                $0.oifname = "eth2"
+                $0.counter = "drop_a_b"
+                $0.limit = RateLimit(rate: 10, per: .minute)
+                $0.log = LogAction(prefix: "sitewall drop a->b: ")
+            },
+            nft: "iifname \"eth1\" oifname \"eth2\" counter name \"drop_a_b\" limit rate 10/minute "
+                + "log prefix \"sitewall drop a->b: \" drop"),
+        Case(
+            kind: "log to an NFLOG group",
+            rule: rule {
+                $0.verdict = .drop
+                $0.log = LogAction(prefix: "p drop input: ", group: 65535)
+            },
+            nft: "log prefix \"p drop input: \" group 65535 drop"),
+        Case(
             kind: "payload, masked, none of a set", rule: modbus(Self.headers, test: .noneOf, verdict: .drop),
             nft: "tcp dport 502 @ih,32,32 & 0xffff00ff != { 0x20007, 0x60003 } drop"),
         Case(
@@ -310,6 +337,11 @@ import Testing
         if random.chance() { rule.ctState = CtStateMatch.order.filter { _ in random.chance() } }
         if rule.ctState == [] { rule.ctState = nil }
         if random.below(4) == 0 { rule.limit = RateLimit(rate: UInt32(1 + random.below(1000)), per: .second) }
+        if random.below(4) == 0 { rule.counter = "c_\(random.below(1000))" }
+        if random.below(5) == 0 {
+            rule.log = LogAction(
+                prefix: "p\(random.below(100)) ", group: random.chance() ? UInt16(random.below(65536)) : nil)
+        }
         return rule
     }
 

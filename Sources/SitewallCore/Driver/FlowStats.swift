@@ -67,7 +67,8 @@ public struct FlowStats: Sendable, Codable {
                 if rule.origin?.kind == .drop {
                     let path = rule.origin?.toZone.map { "\(rule.origin?.fromZone ?? "?") -> \($0)" } ?? chain.name
                     drops.append(
-                        Drops(counter: name, chain: chain.name, path: path, packets: value?.packets, bytes: value?.bytes))
+                        Drops(
+                            counter: name, chain: chain.name, path: path, packets: value?.packets, bytes: value?.bytes))
                 } else {
                     var bare = rule
                     bare.comment = nil
