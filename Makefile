@@ -81,7 +81,7 @@ install: $(if $(filter release,$(CONFIG)),release,build)
 		"/etc/sitewall/target (see $(PREFIX)/share/doc/sitewall/target.example), then systemctl enable sitewall"
 
 # A Debian package of `make install` (PREFIX=/usr) in .build/sitewall_VERSION_ARCH.deb.
-VERSION := $(shell sed -n 's/.*"sitewall \([0-9.]*\) .*/\1/p' Sources/sitewall/Sitewall.swift)
+VERSION := $(shell sed -n 's/^let sitewallVersion = "\([0-9.]*\)"/\1/p' Sources/sitewall/Sitewall.swift)
 DEB := .build/sitewall_$(VERSION)_$(shell dpkg --print-architecture).deb
 deb: release
 	rm -rf .build/deb && $(MAKE) --no-print-directory install PREFIX=/usr DESTDIR=$(CURDIR)/.build/deb \

@@ -17,7 +17,7 @@ struct Sitewall: ParsableCommand {
         version: versionText,
         subcommands: [
             Compile.self, Check.self, Apply.self, Diff.self, Confirm.self, Rollback.self, Verify.self, Profiles.self,
-            GenerateSite.self, WatchdogCommand.self, Explain.self, Report.self, Stats.self,
+            GenerateSite.self, WatchdogCommand.self, Explain.self, Report.self, Stats.self, Inventory.self,
         ]
     )
 }

@@ -10,6 +10,8 @@ public struct FlowStats: Sendable, Codable {
         public var listenerRoles: [String]?
         public var fromZone: String?
         public var toZone: String?
+        /// "ipv4" or "ipv6" (a flow has a rule per family).
+        public var family: String?
         /// The rule as nft writes it.
         public var rule: String
         /// nil when the running table lacks this counter (the site changed since it was applied).
@@ -77,7 +79,8 @@ public struct FlowStats: Sendable, Codable {
                         Flow(
                             counter: name, chain: chain.name, service: origin?.service,
                             initiatorRoles: origin?.initiatorRoles, listenerRoles: origin?.listenerRoles,
-                            fromZone: origin?.fromZone, toZone: origin?.toZone, rule: RuleSpelling.nft(bare),
+                            fromZone: origin?.fromZone, toZone: origin?.toZone, family: rule.family?.rawValue,
+                            rule: RuleSpelling.nft(bare),
                             packets: value?.packets, bytes: value?.bytes))
                 }
             }
@@ -102,7 +105,8 @@ public struct FlowStats: Sendable, Codable {
                 (flow.initiatorRoles ?? []).joined(separator: ",") + " -> "
                 + (flow.listenerRoles ?? []).joined(separator: ",")
             let zones = flow.fromZone.map { " (\($0) -> \(flow.toZone ?? "?"))" } ?? ""
-            return "\(flow.chain) \(flow.service ?? "?"): \(roles)\(zones)"
+            let family = flow.family.map { $0 == "ipv4" ? " IPv4" : " IPv6" } ?? ""
+            return "\(flow.chain) \(flow.service ?? "?")\(family): \(roles)\(zones)"
         }
         if !used.isEmpty {
             out += "\n   packets      bytes  flow\n"
@@ -117,7 +121,8 @@ public struct FlowStats: Sendable, Codable {
         if !dropped.isEmpty {
             out += "\n   packets      bytes  dropped\n"
             for drop in dropped.sorted(by: { ($0.packets ?? 0) > ($1.packets ?? 0) }) {
-                out += "\(number(drop.packets)) \(number(drop.bytes))  \(drop.chain): \(drop.path)\n"
+                let place = drop.path == drop.chain ? drop.chain : "\(drop.chain): \(drop.path)"
+                out += "\(number(drop.packets)) \(number(drop.bytes))  \(place)\n"
             }
         }
         if hits.count < flows.count || drops.contains(where: { $0.packets == nil }) {

@@ -2,7 +2,7 @@ import Foundation
 
 /// A JSON value decoded with JSONDecoder, which keeps a large `nft -j` dump at a small multiple of
 /// its size (JSONSerialization's boxed objects took 100 times the file).
-enum JSONValue: Decodable {
+enum JSONValue: Codable {
     case null
     case bool(Bool)
     case int(Int)
@@ -27,6 +27,19 @@ enum JSONValue: Decodable {
             self = .bool(flag)
         } else {
             self = .double(try container.decode(Double.self))
+        }
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let flag): try container.encode(flag)
+        case .int(let number): try container.encode(number)
+        case .double(let number): try container.encode(number)
+        case .string(let text): try container.encode(text)
+        case .array(let items): try container.encode(items)
+        case .object(let members): try container.encode(members)
         }
     }
 

@@ -1,0 +1,65 @@
+/// `sitewall inventory SITE`: the site's gateways and hosts as an Ansible inventory (the JSON a dynamic
+/// inventory script prints for `--list`), for the collection in ansible/ to roll a site out with.
+/// Targets are the machines that run sitewall: those that offer SSH (`ssh/server`), or every host with
+/// `allHosts`. Each gets the address the controller reaches it by, and the target name to apply.
+public enum AnsibleInventory {
+    public enum Failure: Error, CustomStringConvertible {
+        case unknownController(String, hint: String)
+
+        public var description: String {
+            switch self {
+            case .unknownController(let name, let hint): "--controller '\(name)' is not a host of the site: \(hint)"
+            }
+        }
+    }
+
+    /// The service a target must offer to be managed over SSH.
+    static let sshService = "ssh/ssh"
+
+    /// `controller`: the site's host Ansible runs on; a target's address in one of its zones is preferred
+    /// (the path that does not cross a gateway), else its first IPv4 address, else its first.
+    public static func json(_ workspace: Workspace, controller: String?, allHosts: Bool = false) throws -> String {
+        let site = workspace.resolved
+        var preferred: [String] = []
+        if let controller {
+            guard let host = site.host(named: controller) else {
+                throw Failure.unknownController(
+                    controller, hint: DidYouMean.hint(for: controller, among: site.hosts.map(\.name), kind: "host"))
+            }
+            preferred = FlowDeriver.uniqued(host.addresses.map(\.zone))
+        }
+        var hostvars: [String: JSONValue] = [:]
+        var gateways: [String] = []
+        var hosts: [String] = []
+        var zones: [String: [String]] = [:]
+        for host in site.hosts where host.name != controller {
+            guard allHosts || host.offers[sshService] != nil, !host.addresses.isEmpty else { continue }
+            let address =
+                host.addresses.first { preferred.contains($0.zone) }
+                ?? host.addresses.first { $0.address.family == .ipv4 } ?? host.addresses[0]
+            hostvars[host.name] = .object([
+                "ansible_host": .string("\(address.address)"),
+                "sitewall_kind": .string(host.isGateway ? "gateway" : "host"),
+                "sitewall_target": .string(host.name),
+                "sitewall_zones": .array(FlowDeriver.uniqued(host.addresses.map(\.zone)).map(JSONValue.string)),
+                "sitewall_addresses": .array(host.addresses.map { .string("\($0.address)") }),
+                "sitewall_management": .array(host.management.map(JSONValue.string)),
+            ])
+            if host.isGateway { gateways.append(host.name) } else { hosts.append(host.name) }
+            for zone in FlowDeriver.uniqued(host.addresses.map(\.zone)) {
+                zones["zone_\(zone)", default: []].append(host.name)
+            }
+        }
+        var document: [String: JSONValue] = [
+            "_meta": .object(["hostvars": .object(hostvars)]),
+            "all": .object([
+                "children": .array(["sitewall_gateways", "sitewall_hosts"].map(JSONValue.string)),
+                "vars": .object(["sitewall_site_name": .string(site.site.name)]),
+            ]),
+            "sitewall_gateways": .object(["hosts": .array(gateways.map(JSONValue.string))]),
+            "sitewall_hosts": .object(["hosts": .array(hosts.map(JSONValue.string))]),
+        ]
+        for (zone, members) in zones { document[zone] = .object(["hosts": .array(members.map(JSONValue.string))]) }
+        return try JSONText.encode(JSONValue.object(document))
+    }
+}
