@@ -1,5 +1,5 @@
-/// `sitewall inventory SITE`: the site's gateways and hosts as an Ansible inventory (the JSON a dynamic
-/// inventory script prints for `--list`), for the collection in ansible/ to roll a site out with.
+/// `sitewall inventory SITE`: the site's gateways and hosts as an Ansible inventory file (the static
+/// form, in JSON, which Ansible's yaml inventory plugin reads), for the collection in ansible/.
 /// Targets are the machines that run sitewall: those that offer SSH (`ssh/server`), or every host with
 /// `allHosts`. Each gets the address the controller reaches it by, and the target name to apply.
 public enum AnsibleInventory {
@@ -50,16 +50,21 @@ public enum AnsibleInventory {
                 zones["zone_\(zone)", default: []].append(host.name)
             }
         }
-        var document: [String: JSONValue] = [
-            "_meta": .object(["hostvars": .object(hostvars)]),
-            "all": .object([
-                "children": .array(["sitewall_gateways", "sitewall_hosts"].map(JSONValue.string)),
-                "vars": .object(["sitewall_site_name": .string(site.site.name)]),
-            ]),
-            "sitewall_gateways": .object(["hosts": .array(gateways.map(JSONValue.string))]),
-            "sitewall_hosts": .object(["hosts": .array(hosts.map(JSONValue.string))]),
+        // Ansible's static inventory form (its yaml plugin reads JSON): the vars with each target once,
+        // under its kind's group; the zone groups list the same hosts.
+        let members = { (names: [String], vars: Bool) -> JSONValue in
+            .object(["hosts": .object(Dictionary(uniqueKeysWithValues: names.map { ($0, vars ? hostvars[$0]! : .object([:])) }))])
+        }
+        var children: [String: JSONValue] = [
+            "sitewall_gateways": members(gateways, true), "sitewall_hosts": members(hosts, true),
         ]
-        for (zone, members) in zones { document[zone] = .object(["hosts": .array(members.map(JSONValue.string))]) }
+        for (zone, names) in zones { children[zone] = members(names, false) }
+        let document: [String: JSONValue] = [
+            "all": .object([
+                "vars": .object(["sitewall_site_name": .string(site.site.name)]),
+                "children": .object(children),
+            ])
+        ]
         return try JSONText.encode(JSONValue.object(document))
     }
 }

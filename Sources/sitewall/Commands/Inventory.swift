@@ -4,7 +4,7 @@ import SitewallCore
 extension Sitewall {
     struct Inventory: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print the site's gateways and hosts as an Ansible inventory (JSON).",
+            abstract: "Print the site's gateways and hosts as an Ansible inventory file (JSON).",
             discussion: """
                 The targets are the machines that run sitewall: every host that offers SSH (ssh/server), or \
                 every host with --all-hosts. Groups: sitewall_gateways, sitewall_hosts and zone_ZONE; each \
