@@ -5,7 +5,7 @@ OUT ?= out
 APT_PACKAGES := libnftnl-dev libmnl-dev libnftables-dev libyaml-dev nftables iptables iproute2 util-linux tftp-hpa tftpd-hpa python3 procps binutils
 # The real protocol software of the interop suite (tests only); its PyPI part is pinned in interop/requirements.txt.
 TEST_APT_PACKAGES := dnsmasq udhcpc chrony swaks snmpd snmp snmptrapd mosquitto mosquitto-clients openssl curl \
-	postgresql python3-venv conntrack ethtool chromium tcpdump
+	postgresql python3-venv conntrack ethtool chromium tcpdump ansible-core ansible-lint openssh-server
 
 .PHONY: all deps test-deps build example examples test interop lint check clean bench release install deb
 

@@ -143,6 +143,14 @@ import Testing
                 $0.ctState = [.invalid]
             }, nft: "ct state invalid drop"),
         Case(
+            kind: "TCP without SYN",
+            rule: rule {
+                $0.transport = .tcp
+                $0.sport = PortSet(22)
+                $0.withoutSYN = true
+            },
+            nft: "tcp sport 22 tcp flags ! syn accept"),
+        Case(
             kind: "named counter",
             rule: rule {
                 $0.transport = .tcp
@@ -338,6 +346,7 @@ import Testing
         if rule.ctState == [] { rule.ctState = nil }
         if random.below(4) == 0 { rule.limit = RateLimit(rate: UInt32(1 + random.below(1000)), per: .second) }
         if random.below(4) == 0 { rule.counter = "c_\(random.below(1000))" }
+        if rule.transport == .tcp && random.below(4) == 0 { rule.withoutSYN = true }
         if random.below(5) == 0 {
             rule.log = LogAction(
                 prefix: "p\(random.below(100)) ", group: random.chance() ? UInt16(random.below(65536)) : nil)

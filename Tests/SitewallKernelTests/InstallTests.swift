@@ -86,7 +86,7 @@ import Testing
         let share = Self.tree + "/usr/share"
         for page in [
             "sitewall", "sitewall.apply", "sitewall.compile", "sitewall.diff", "sitewall.explain", "sitewall.verify",
-            "sitewall.report", "sitewall.stats",
+            "sitewall.report", "sitewall.stats", "sitewall.inventory",
         ] {
             let text = (try? String(contentsOfFile: "\(share)/man/man1/\(page).1", encoding: .utf8)) ?? ""
             #expect(text.contains(".Sh NAME") && text.contains(".Sh SYNOPSIS"), "\(page).1")
@@ -173,6 +173,6 @@ import Testing
         #expect(result.stdout.contains("0 errors, 0 warnings") && result.stdout.contains("loads"))
         #expect(result.stdout.contains(" 0 failed"), "\(result.stdout)")
         #expect(result.stdout.contains("boot unit applied"), "\(result.stdout)")
-        #expect(result.stdout.contains("\n17\n") && result.stdout.contains("removed"), "\(result.stdout)")
+        #expect(result.stdout.contains("\n18\n") && result.stdout.contains("removed"), "\(result.stdout)")
     }
 }

@@ -128,6 +128,7 @@ public struct PolicyCompiler: Sendable {
         table.helpers = ConntrackHelper.allCases.filter { helper in
             table.chains.contains { $0.rules.contains { $0.helper == helper } }
         }
+        SessionPickup.apply(to: &table)
         ObservationRules.apply(site.site.observe, to: &table, host: host, zones: site.zones.map(\.name))
         if let key { tables.store(table, for: key) }
         return Policy(site: site.site.name, target: target, table: table)

@@ -53,7 +53,10 @@ public enum AnsibleInventory {
         // Ansible's static inventory form (its yaml plugin reads JSON): the vars with each target once,
         // under its kind's group; the zone groups list the same hosts.
         let members = { (names: [String], vars: Bool) -> JSONValue in
-            .object(["hosts": .object(Dictionary(uniqueKeysWithValues: names.map { ($0, vars ? hostvars[$0]! : .object([:])) }))])
+            .object([
+                "hosts": .object(
+                    Dictionary(uniqueKeysWithValues: names.map { ($0, vars ? hostvars[$0]! : .object([:])) }))
+            ])
         }
         var children: [String: JSONValue] = [
             "sitewall_gateways": members(gateways, true), "sitewall_hosts": members(hosts, true),

@@ -3,7 +3,8 @@
 /// kept only if that gives back exactly what was read; anything else is a foreign rule.
 enum RuleSpelling {
     static let kinds: [any RulePart.Type] = [
-        InterfaceMatch.self, FamilyMatch.self, NetworkAddressMatch.self, PortMatch.self, PayloadMatch.self,
+        InterfaceMatch.self, FamilyMatch.self, NetworkAddressMatch.self, PortMatch.self, TCPFlagsMatch.self,
+        PayloadMatch.self,
         ICMPEchoMatch.self,
         ICMPv6Match.self, CtStateMatch.self, CounterStatement.self, LimitStatement.self, LogStatement.self,
         HelperStatement.self, VerdictStatement.self,

@@ -122,6 +122,9 @@ public struct Rule: Sendable, Hashable, Codable {
     public var dport: PortSet?
     /// ICMPv6 neighbour-discovery types (with hop limit 255, so only on-link senders match).
     public var icmpv6Types: [String]?
+    /// TCP segments without SYN only (`tcp flags ! syn`): the replies of sessions conntrack picked up
+    /// mid-stream; never a connection's opening.
+    public var withoutSYN: Bool?
     /// Tests of the segment's payload (an operation filter), all of which must hold.
     public var payload: [PayloadMatch]?
     /// A token bucket on the rule (ICMP echo): packets beyond it fall through to the chain policy.

@@ -61,8 +61,8 @@ public struct PolicyEvaluator {
         if let name = rule.oifname, name != packet.outInterface { return false }
         if let family = rule.family, family != packet.source.family { return false }
         if rule.icmpv6Types != nil { return false }
-        // The first packet of a connection (a SYN) carries no payload to test.
-        if rule.payload != nil { return false }
+        // The first packet of a connection (a SYN) carries no payload to test, and has SYN set.
+        if rule.payload != nil || rule.withoutSYN == true { return false }
         if let transport = rule.transport, transport != packet.transport { return false }
         // A rate limit passes the first packet (the bucket starts full).
         if let sport = rule.sport, !sport.contains(packet.sourcePort) { return false }

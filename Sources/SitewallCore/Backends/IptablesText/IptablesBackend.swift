@@ -258,6 +258,7 @@ public enum IptablesBackend: TextBackend {
         var base = "-p \(transport.rawValue) -m \(transport.rawValue)"
         if let sport = rule.sport, sport.ranges.count == 1 { base += " --sport \(portText(sport.ranges[0]))" }
         if let dport = rule.dport, dport.ranges.count == 1 { base += " --dport \(portText(dport.ranges[0]))" }
+        if rule.withoutSYN == true { base += " --tcp-flags SYN NONE" }
         var groups: [String] = []
         let multiSource = rule.sport.map { $0.ranges.count > 1 } ?? false
         let multiDestination = rule.dport.map { $0.ranges.count > 1 } ?? false
