@@ -16,15 +16,26 @@ struct FleetLabTests {
     static let collection = Repository.root + "/ansible/ansible_collections/sitewall/site"
     static let site = collection + "/examples/fleet-lab.yaml"
 
-    @Test func theRolloutPlaybookOverRealSSH() throws {
+    /// The fleet lab's namespaces, keys and configuration, with sshd in `hosts`; the caller tears the lab down.
+    static func standUp(sshIn hosts: [String]) throws -> (ScratchDirectory, Lab, Fleet) {
         try #require(Fleet.isAvailable, "missing: \(Fleet.missing)")
         let scratch = try ScratchDirectory("sitewall-fleet")
-        let workspace = try Workspace.load(site: Self.site, profiles: Repository.profiles)
+        let workspace = try Workspace.load(site: site, profiles: Repository.profiles)
         let lab = Lab(site: workspace.resolved)
+        do {
+            try lab.build()
+            let fleet = try Fleet(lab: lab, scratch: scratch, site: site)
+            for host in hosts { try fleet.startSSH(in: host) }
+            return (scratch, lab, fleet)
+        } catch {
+            lab.tearDown()
+            throw error
+        }
+    }
+
+    @Test func theRolloutPlaybookOverRealSSH() throws {
+        let (scratch, lab, fleet) = try Self.standUp(sshIn: ["gw-1", "hist-1", "hmi-1"])
         defer { lab.tearDown() }
-        try lab.build()
-        let fleet = try Fleet(lab: lab, scratch: scratch, site: Self.site)
-        for target in ["gw-1", "hist-1", "hmi-1"] { try fleet.startSSH(in: target) }
 
         // 1. The first rollout: every target gets its rules; the PLC (no SSH) is left alone.
         let first = try fleet.playbook()
@@ -104,14 +115,8 @@ extension FleetLabTests {
     /// The first apply on a machine, over the SSH session conntrack has not seen: it returns at once
     /// (it stalled until the rollback timer before SSH flows got their reply direction without SYN).
     @Test func anApplyOverAnUntrackedSSHSessionReturnsAtOnce() throws {
-        try #require(Fleet.isAvailable, "missing: \(Fleet.missing)")
-        let scratch = try ScratchDirectory("sitewall-fleet")
-        let workspace = try Workspace.load(site: Self.site, profiles: Repository.profiles)
-        let lab = Lab(site: workspace.resolved)
+        let (scratch, lab, fleet) = try Self.standUp(sshIn: ["hist-1"])
         defer { lab.tearDown() }
-        try lab.build()
-        let fleet = try Fleet(lab: lab, scratch: scratch, site: Self.site)
-        try fleet.startSSH(in: "hist-1")
         let apply = Fleet.quoted([
             Repository.executable, "apply", Self.site, "--host", "hist-1", "--confirm", "20", "--profiles",
             Repository.profiles,

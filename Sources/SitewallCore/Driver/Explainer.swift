@@ -119,6 +119,18 @@ public enum Explainer {
             steps.append(step(evaluators, receiver, chain: "input", incoming))
         }
         let verdict: Verdict = steps.allSatisfy { $0.verdict == .accept } ? .accept : .drop
+        // The connection opens; what it may carry is filtered segment by segment (verify sends the operations).
+        if verdict == .accept,
+            let filtered = workspace.flows.first(where: { group in
+                group.allowed && group.operations != nil && group.service.transports.contains(transport)
+                    && group.dports.contains(port) && group.initiators.contains { $0.address == source.address }
+                    && group.listeners.contains { $0.address == destination.address }
+            })
+        {
+            notes.append(
+                "the connection opens, but \(filtered.service.id) allows only \(filtered.operations!) on it: "
+                    + "other operations are dropped segment by segment")
+        }
         let hints =
             verdict == .drop ? whatWouldAllow(workspace, source, destination, transport: transport, port: port) : []
         return Explanation(
@@ -179,7 +191,7 @@ public enum Explainer {
     ) -> [String] {
         var hints: [String] = []
         let matching = workspace.flows.filter { group in
-            group.service.transports.contains(transport) && group.dports.contains(port)
+            group.service.transports.contains(transport) && (transport == .icmp || group.dports.contains(port))
                 && group.initiators.contains { $0.address == source.address }
                 && group.listeners.contains { $0.address == destination.address }
         }
@@ -192,7 +204,7 @@ public enum Explainer {
         }
         if matching.isEmpty {
             let services = workspace.catalog.services.values.filter {
-                $0.transports.contains(transport) && ($0.ports?.contains(port) ?? false)
+                $0.transports.contains(transport) && (transport == .icmp || ($0.ports?.contains(port) ?? false))
             }.map(\.id).sorted()
             let name = { (end: Explanation.Endpoint) in end.host.map { "'\($0)'" } ?? "\(end.address)" }
             let site = workspace.resolved
@@ -214,7 +226,8 @@ public enum Explainer {
             }
             if services.isEmpty {
                 hints.append(
-                    "no profile has a service on \(transport.rawValue)/\(port): it is not a flow sitewall opens")
+                    "no profile has a service on \(transport == .icmp ? "icmp" : "\(transport.rawValue)/\(port)"): "
+                        + "it is not a flow sitewall opens")
             } else if hints.isEmpty {
                 hints.append(
                     "no role of \(name(source)) uses, and of \(name(destination)) offers, a service on "

@@ -16,7 +16,7 @@ public struct Reachability: Sendable, Codable {
         public var zone: String
         /// The asked host's address this peer pairs with.
         public var via: IPAddress
-        /// The verdict on the path for the flow's first port; nil when not evaluated (ICMP echo).
+        /// The verdict on the path for the flow's first port (an echo request for ICMP); nil: not evaluated.
         public var verdict: Verdict?
         /// Where a connection that the flow opens is dropped after all ("gateway gw-1 forward").
         public var droppedAt: String?
@@ -91,7 +91,7 @@ extension Explainer {
                         peers.append(
                             peer(
                                 workspace, evaluators, source, destination, other: other, transport: transport,
-                                port: port ?? group.dports.ranges.first?.lower ?? 0,
+                                port: transport == .icmp ? 0 : port ?? group.dports.ranges.first?.lower ?? 0,
                                 sourcePort: group.sports?.ranges.first?.lower))
                     }
                 }
@@ -137,8 +137,7 @@ extension Explainer {
     ) -> Reachability.Peer {
         let via = other == source ? destination : source
         var result = Reachability.Peer(host: other.host, address: other.address, zone: other.zone, via: via.address)
-        // ICMP echo has no port to evaluate; verify's ping probes prove it.
-        guard transport == .tcp || transport == .udp else { return result }
+        guard [.tcp, .udp, .icmp].contains(transport) else { return result }
         let endpoint = { (member: HostAddress) in
             Explanation.Endpoint(host: member.host, address: member.address, zone: member.zone)
         }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What is running: sitewall's table decoded into a policy, plus what else hooks the same points.
 public struct RunningState: Sendable {
     /// A base chain of another table.
@@ -70,4 +72,23 @@ extension String {
 
 extension Array {
     subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
+}
+
+extension RunningState {
+    /// A saved ruleset that cannot be read.
+    public struct Unreadable: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// What runs for `target`: from a saved `nft -j list ruleset`, or else from this machine's kernel over
+    /// netlink (foreign rules in nft's words). diff, stats and report read it the same way.
+    public static func read(target: Target, site: String, savedRuleset file: String?) throws -> RunningState {
+        guard let file else {
+            return try NetlinkReadback.read(socket: NetlinkSocket(), target: target, site: site, nftSyntax: true)
+        }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw Unreadable(description: "cannot read \(file)")
+        }
+        return try NftJSONReader.read(data, target: target, site: site)
+    }
 }

@@ -1,10 +1,4 @@
-import Foundation
-
 extension SiteReport {
-    struct Unreadable: Error, CustomStringConvertible {
-        var description: String
-    }
-
     /// How a target's running rules differ from its compiled ones: read from this machine's kernel over
     /// netlink, or from a saved `nft -j list ruleset`. A target the site lacks throws; rules that cannot be
     /// read give a drift with `error` set, which the report shows as unknown, never as "no differences".
@@ -14,16 +8,7 @@ extension SiteReport {
         let expected = workspace.policy(for: target)
         var drift = Drift(target: "\(target)", running: file ?? "kernel", differences: 0, text: "", error: nil)
         do {
-            let state: RunningState
-            if let file {
-                guard let data = FileManager.default.contents(atPath: file) else {
-                    throw Unreadable(description: "cannot read \(file)")
-                }
-                state = try NftJSONReader.read(data, target: target, site: expected.site)
-            } else {
-                state = try NetlinkReadback.read(
-                    socket: NetlinkSocket(), target: target, site: expected.site, nftSyntax: true)
-            }
+            let state = try RunningState.read(target: target, site: expected.site, savedRuleset: file)
             let report = DiffReport(
                 diff: PolicyDiff.compare(expected: expected, running: state), site: workspace.resolved,
                 target: target, mode: .live, otherChains: state.otherChains)

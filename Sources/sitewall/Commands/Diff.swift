@@ -76,17 +76,7 @@ extension Sitewall {
                 } else {
                     let target = try base.compiler.target(kind: kind, name: name)
                     let expected = base.policy(for: target)
-                    let state: RunningState
-                    if let running {
-                        guard let data = FileManager.default.contents(atPath: running) else {
-                            Output.error("cannot read \(running)")
-                            throw ExitCode.trouble
-                        }
-                        state = try NftJSONReader.read(data, target: target, site: expected.site)
-                    } else {
-                        state = try NetlinkReadback.read(
-                            socket: NetlinkSocket(), target: target, site: expected.site, nftSyntax: true)
-                    }
+                    let state = try RunningState.read(target: target, site: expected.site, savedRuleset: running)
                     report = DiffReport(
                         diff: PolicyDiff.compare(expected: expected, running: state, ownTableOnly: ownTable),
                         site: base.resolved, target: target,

@@ -26,7 +26,7 @@ extension Sitewall {
         @Argument(help: "The host (name or address) it connects to.")
         var to: String?
 
-        @Argument(help: ArgumentHelp("PROTO/PORT, e.g. tcp/502 or udp/47808.", valueName: "service"))
+        @Argument(help: ArgumentHelp("PROTO/PORT, e.g. tcp/502 or udp/47808, or icmp (a ping).", valueName: "service"))
         var service: String?
 
         @Option(
@@ -61,7 +61,7 @@ extension Sitewall {
                     "give FROM TO PROTO/PORT (e.g. hmi-1 plc-1 tcp/502), or --to HOST[:PORT], or --from HOST[:PORT]")
             }
             guard Self.parse(service) != nil else {
-                throw ValidationError("'\(service)' is not PROTO/PORT: write e.g. tcp/502 or udp/47808")
+                throw ValidationError("'\(service)' is not PROTO/PORT: write e.g. tcp/502, udp/47808 or icmp")
             }
         }
 
@@ -81,7 +81,9 @@ extension Sitewall {
             return host.isEmpty ? nil : (host, port)
         }
 
+        /// tcp/502, udp/47808, or icmp (an echo request).
         static func parse(_ text: String) -> (Transport, UInt16)? {
+            if text == "icmp" || text == "icmp/echo" { return (.icmp, 0) }
             let parts = text.split(separator: "/", omittingEmptySubsequences: false)
             guard parts.count == 2, let transport = Transport(rawValue: String(parts[0])),
                 transport == .tcp || transport == .udp, let port = UInt16(parts[1]), port > 0
@@ -153,7 +155,7 @@ extension Sitewall {
                         switch peer.verdict {
                         case .accept?: "allowed"
                         case .drop?: "DROPPED at \(peer.droppedAt ?? "?") (the flow opens it: a sitewall bug)"
-                        case nil: "allowed by the flow (ICMP echo: verify proves it)"
+                        case nil: "allowed by the flow (not evaluated)"
                         }
                     let other = "\(peer.host) (\(peer.address)) in \(peer.zone)"
                     let pair = r.direction == .to ? "\(other) -> \(peer.via)" : "\(peer.via) -> \(other)"
@@ -167,8 +169,9 @@ extension Sitewall {
             let name = { (end: Explanation.Endpoint) in
                 (end.host.map { "\($0) (\(end.address))" } ?? "\(end.address)") + (end.zone.map { " in \($0)" } ?? "")
             }
-            var out = "\(name(e.from)) -> \(name(e.to)) \(e.transport.rawValue)/\(e.port) "
-            out += "from port \(e.sourcePort): \(e.verdict == .accept ? "ALLOWED" : "DROPPED")\n"
+            var out = "\(name(e.from)) -> \(name(e.to)) "
+            out += e.transport == .icmp ? "icmp echo" : "\(e.transport.rawValue)/\(e.port) from port \(e.sourcePort)"
+            out += ": \(e.verdict == .accept ? "ALLOWED" : "DROPPED")\n"
             for step in e.steps {
                 let decided = step.rule.map { "rule \($0): \(step.ruleText ?? "")" } ?? "the chain's policy"
                 out += "  \(step.target) \(step.chain): \(step.verdict.rawValue) by \(decided)\n"

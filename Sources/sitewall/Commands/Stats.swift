@@ -32,19 +32,8 @@ extension Sitewall {
             do {
                 let target = try workspace.compiler.target(kind: self.target.kind, name: self.target.name)
                 let policy = workspace.policy(for: target)
-                let state: RunningState
-                if let running {
-                    guard let data = FileManager.default.contents(atPath: running) else {
-                        Output.error("cannot read \(running)")
-                        throw ExitCode.trouble
-                    }
-                    state = try NftJSONReader.read(data, target: target, site: policy.site)
-                } else {
-                    state = try NetlinkReadback.read(socket: NetlinkSocket(), target: target, site: policy.site)
-                }
+                let state = try RunningState.read(target: target, site: policy.site, savedRuleset: running)
                 stats = try FlowStats(expected: policy, running: state)
-            } catch let exit as ExitCode {
-                throw exit
             } catch let error as FlowStats.Failure {
                 Output.error("\(error)")
                 throw ExitCode.failure
@@ -52,6 +41,7 @@ extension Sitewall {
                 Output.error("\(error)")
                 throw ExitCode.failure
             } catch {
+                // An unreadable saved ruleset, a kernel or netlink error: trouble, as in diff.
                 Output.error("\(error)")
                 throw ExitCode.trouble
             }
