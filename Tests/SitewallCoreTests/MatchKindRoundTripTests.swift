@@ -143,6 +143,13 @@ import Testing
                 $0.ctState = [.invalid]
             }, nft: "ct state invalid drop"),
         Case(
+            kind: "ICMPv6 listener discovery",
+            rule: rule {
+                $0.family = .ipv6
+                $0.icmpv6Types = ["mld-listener-query", "mld2-listener-report"]
+            },
+            nft: "icmpv6 type { mld-listener-query, mld2-listener-report } ip6 hoplimit 1 accept"),
+        Case(
             kind: "TCP without SYN",
             rule: rule {
                 $0.transport = .tcp
@@ -321,7 +328,10 @@ import Testing
         let family: IPFamily = random.chance() ? .ipv4 : .ipv6
         if random.below(5) == 0 {
             rule.family = .ipv6
+            // Neighbour or listener discovery: one kind a rule (their hop limits differ).
+            let listener = random.chance()
             let names = Array(ICMPv6Match.numbers.keys).sorted()
+                .filter { ICMPv6Match.listenerDiscovery.contains($0) == listener }
             rule.icmpv6Types = names.filter { _ in random.chance() }
             if rule.icmpv6Types!.isEmpty { rule.icmpv6Types = [names[0]] }
         } else {

@@ -155,3 +155,42 @@ import Testing
         #expect(!control.contains("mtu 1280"), "\(control)")
     }
 }
+
+/// A host's own MLD reports leave it (RFC 4890 4.4.1): a switch that snoops MLD forwards neighbour
+/// solicitations for the host's solicited-node group only after the host reported it. Found in the NFLOG
+/// capture of the observe lab: the output chain dropped them. With nft and with ip6tables.
+@Suite(.serialized, .kernel) struct ListenerDiscoveryLabTests {
+    @Test(arguments: ["nft", "iptables"])
+    func aHostReportsTheGroupsItListensTo(_ loader: String) throws {
+        guard NftLoadTests.requireLab() else { return }
+        let scratch = try ScratchDirectory("sitewall-mld")
+        let workspace = try Workspace.load(site: Repository.example("campus"), profiles: Repository.profiles)
+        let policy = workspace.policy(for: Target(kind: .host, name: "plc-1"))
+        let load: String
+        if loader == "nft" {
+            try NftBackend.render(policy).write(toFile: scratch.file("rules.nft"), atomically: true, encoding: .utf8)
+            load = "nft -f '\(scratch.file("rules.nft"))'"
+        } else {
+            try IptablesBackend.render(policy, family: .ipv6).write(
+                toFile: scratch.file("rules.v6"), atomically: true, encoding: .utf8)
+            load = "ip6tables-restore '\(scratch.file("rules.v6"))'"
+        }
+        // va is plc-1's link; vb, its peer, stands for the switch and captures what plc-1 sends.
+        let result = try NetnsSandbox.run(
+            """
+            ip link set lo up
+            ip link add va type veth peer name vb
+            sysctl -qw net.ipv6.conf.va.accept_dad=0 net.ipv6.conf.vb.accept_dad=0
+            \(load)
+            ip link set vb up
+            (timeout -s KILL 8 tcpdump -i vb -nn -c 1 -w '\(scratch.file("mld.pcap"))' 'ip6 dst ff02::16' \
+                > /dev/null 2>&1 &)
+            for i in $(seq 50); do [ -e '\(scratch.file("mld.pcap"))' ] && break; sleep 0.1; done; sleep 0.3
+            ip addr add 2001:db8:10:1::21/64 dev va
+            ip link set va up
+            for i in $(seq 80); do pgrep -x tcpdump > /dev/null || break; sleep 0.1; done
+            tcpdump -nn -r '\(scratch.file("mld.pcap"))' 2> /dev/null | grep -c 'multicast listener report' || true
+            """)
+        #expect(result.stdout.split(separator: "\n").last.flatMap { Int($0) } == 1, "\(result.stdout)\(result.stderr)")
+    }
+}

@@ -158,6 +158,7 @@ enum Baseline {
             // By type number, as read back.
             $0.icmpv6Types = ["nd-router-advert", "nd-neighbor-solicit", "nd-neighbor-advert"]
         },
+        listenerDiscovery,
     ]
     static let output: [Rule] = [
         rule(.accept, comment: "loopback") { $0.oif = "lo" },
@@ -166,7 +167,14 @@ enum Baseline {
             $0.family = .ipv6
             $0.icmpv6Types = ["nd-router-solicit", "nd-neighbor-solicit", "nd-neighbor-advert"]
         },
+        listenerDiscovery,
     ]
+    /// MLD (RFC 4890 4.4.1): a host reports the groups it listens to, its solicited-node groups among them,
+    /// so that switches that snoop MLD forward neighbour solicitations to it.
+    static let listenerDiscovery = rule(.accept, comment: "IPv6 multicast listener discovery (on-link only)") {
+        $0.family = .ipv6
+        $0.icmpv6Types = ["mld-listener-query", "mld-listener-report", "mld-listener-done", "mld2-listener-report"]
+    }
     static let forward: [Rule] = [invalid, established]
 
     /// A chain's baseline with the operation filters' rules just before the established accept:

@@ -238,9 +238,10 @@ public enum IptablesBackend: TextBackend {
         }
         if let types = rule.icmpv6Types {
             // One ICMPv6 type per rule in ip6tables: handled by the caller splitting below.
-            let names = types.map { icmpv6Names[$0] ?? $0 }
+            let names = types.map { icmpv6Names[$0] ?? ICMPv6Match.numbers[$0].map(String.init) ?? $0 }
+            let hopLimit = ICMPv6Match.hopLimit(types)
             return names.map {
-                "-p ipv6-icmp -m icmp6 --icmpv6-type \($0) -m hl --hl-eq 255"
+                "-p ipv6-icmp -m icmp6 --icmpv6-type \($0) -m hl --hl-eq \(hopLimit)"
                     + (fixed.isEmpty ? "" : " " + fixed.joined(separator: " "))
             }
         }
