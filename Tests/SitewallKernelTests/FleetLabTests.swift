@@ -45,6 +45,14 @@ struct FleetLabTests {
             #expect(Fleet.recap(first.stdout, target)?.changed ?? 0 > 0, "\(target) changed")
         }
         #expect(try fleet.inNamespace("plc-1", "nft list tables").stdout.isEmpty)
+        // --persist: each target's boot script, written on confirmation, is what the site compiles to.
+        for (target, kind) in [("gw-1", "gateway"), ("hist-1", "host"), ("hmi-1", "host")] {
+            let compiled = try Run.program(
+                Repository.executable, ["compile", Self.site, "--\(kind)", target, "--profiles", Repository.profiles])
+            let boot = try? String(contentsOfFile: scratch.file("boot-\(target).nft"), encoding: .utf8)
+            #expect(boot == compiled.stdout, "\(target)'s boot script")
+        }
+        let gatewayBoot = try String(contentsOfFile: scratch.file("boot-gw-1.nft"), encoding: .utf8)
 
         // 2. Idempotent: nothing changes the second time.
         let second = try fleet.playbook()
@@ -95,6 +103,8 @@ struct FleetLabTests {
         let installed = try String(contentsOfFile: scratch.file("site-gw-1.yaml"), encoding: .utf8)
         #expect(installed == (try String(contentsOfFile: Self.site, encoding: .utf8)))
         #expect(!FileManager.default.fileExists(atPath: scratch.file("site-gw-1.yaml.pending")))
+        // ... and its boot script is still the confirmed one: persist waits for a confirmation that never came.
+        #expect(try String(contentsOfFile: scratch.file("boot-gw-1.nft"), encoding: .utf8) == gatewayBoot)
 
         // 5. The lockout guard sees the module's SSH connection: rules without SSH for hist-1 are refused.
         let closed = scratch.file("closed.yaml")
@@ -243,6 +253,7 @@ final class Fleet {
             "-e", "sitewall_executable=\(Repository.executable)",
             "-e", "{\"sitewall_profiles\": [\"\(Repository.profiles)\"]}",
             "-e", "sitewall_remote_site=\(scratch.path)/site-{{ inventory_hostname }}.yaml",
+            "-e", "sitewall_persist=\(scratch.path)/boot-{{ inventory_hostname }}.nft",
         ]
     }
 
