@@ -118,6 +118,18 @@ public final class Lab: @unchecked Sendable {
         let lines = plan.namespaces.map { "netns del \($0)" }.joined(separator: "\n") + "\n"
         // -force: keep deleting after one that was never created.
         _ = try? Subprocess.run("/usr/sbin/ip", ["-force", "-batch", "-"], stdin: lines)
+        // A signal can arrive while an ip batch is still adding this lab's namespaces (seen once in CI: an
+        // interrupted verify left its lab behind): sweep by the lab's prefix until none is left.
+        for _ in 0..<5 {
+            let leftover = Lab.existingNamespaces(prefix: plan.prefix + "-")
+            if leftover.isEmpty { break }
+            usleep(100_000)
+            for namespace in leftover {
+                _ = try? Subprocess.run("/bin/sh", ["-c", "ip netns pids \(namespace) 2>/dev/null | xargs -r kill -9"])
+            }
+            let sweep = leftover.map { "netns del \($0)" }.joined(separator: "\n") + "\n"
+            _ = try? Subprocess.run("/usr/sbin/ip", ["-force", "-batch", "-"], stdin: sweep)
+        }
         try? FileManager.default.removeItem(at: scratch)
     }
 
