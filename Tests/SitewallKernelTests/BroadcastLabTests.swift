@@ -24,10 +24,11 @@ import Testing
         """#
 
     static let receiver = #"""
-        import socket
+        import socket, sys
         r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         r.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         r.bind(("0.0.0.0", 67))
+        open(sys.argv[1], "w").close()  # bound: the sender may go
         r.settimeout(3)
         try:
             data, peer = r.recvfrom(100)
@@ -51,8 +52,9 @@ import Testing
             ip link set eth4 up; ip link set cam0 up
             ip addr add 10.0.4.1/24 dev eth4
             nft -f \(scratch.file("gw.nft"))
-            python3 \(scratch.file("recv.py")) > \(scratch.file("out")) &
-            sleep 0.5
+            python3 \(scratch.file("recv.py")) \(scratch.file("bound")) > \(scratch.file("out")) &
+            # Send once the receiver is bound (a fixed wait lost the race once on a loaded CI machine).
+            for i in $(seq 100); do [ -e \(scratch.file("bound")) ] && break; sleep 0.05; done
             python3 \(scratch.file("send.py")) cam0
             wait
             cat \(scratch.file("out"))
