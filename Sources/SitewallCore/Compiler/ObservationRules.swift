@@ -28,13 +28,13 @@ enum ObservationRules {
                 }
             }
             guard table.chains[index].policy == .drop, !(chain == "forward" && !host.isGateway) else { continue }
-            for (from, to) in pairs(chain: chain, host: host, zones: zones) {
-                let what = from.map { "\($0.zone)->\(to!.zone)" } ?? chain
+            for pair in pairs(chain: chain, host: host, zones: zones) {
+                let what = pair.map { "\($0.from.zone)->\($0.to.zone)" } ?? chain
                 var rule = Rule(verdict: .drop)
-                rule.iifname = from?.interface
-                rule.oifname = to?.interface
+                rule.iifname = pair?.from.interface
+                rule.oifname = pair?.to.interface
                 if observation.counters {
-                    rule.counter = claim("drop_" + safe(from.map { "\($0.zone)_\(to!.zone)" } ?? chain))
+                    rule.counter = claim("drop_" + safe(pair.map { "\($0.from.zone)_\($0.to.zone)" } ?? chain))
                 }
                 if let logging = observation.logDrops {
                     rule.limit = logging.rate
@@ -42,7 +42,7 @@ enum ObservationRules {
                     rule.log = LogAction(prefix: String(prefix.prefix(LogAction.prefixLimit)), group: logging.group)
                 }
                 rule.comment = "count and log what the policy drops: \(what)"
-                rule.origin = RuleOrigin(kind: .drop, fromZone: from?.zone ?? chain, toZone: to?.zone)
+                rule.origin = RuleOrigin(kind: .drop, fromZone: pair?.from.zone ?? chain, toZone: pair?.to.zone)
                 table.chains[index].rules.append(rule)
             }
         }
@@ -51,11 +51,12 @@ enum ObservationRules {
 
     typealias Side = (zone: String, interface: String)
 
-    /// A gateway's forward chain: every ordered pair of its zones' interfaces; another chain: one rule.
-    static func pairs(chain: String, host: ResolvedHost, zones: [String]) -> [(Side?, Side?)] {
-        guard chain == "forward", let interfaces = host.interfaces else { return [(nil, nil)] }
+    /// A gateway's forward chain: every ordered pair of its zones' interfaces; another chain: one rule
+    /// for the whole chain (nil).
+    static func pairs(chain: String, host: ResolvedHost, zones: [String]) -> [(from: Side, to: Side)?] {
+        guard chain == "forward", let interfaces = host.interfaces else { return [nil] }
         let sides = zones.compactMap { zone in interfaces[zone].map { (zone: zone, interface: $0) } }
-        return sides.flatMap { from in sides.filter { $0.zone != from.zone }.map { (from, $0) } }
+        return sides.flatMap { from in sides.filter { $0.zone != from.zone }.map { (from: from, to: $0) } }
     }
 
     /// "c_modbus_modbus_forward_1a2b3c4d": the service and chain for a reader, and a hash of what the rule

@@ -79,30 +79,44 @@ extension SiteChecks {
         unreachableUses(site, log: &log)
     }
 
-    static func unusedConduits(_ site: ResolvedSite, flows: [FlowGroup], log: inout DiagnosticLog) {
+    /// [from zone, to zone, service id] of every allowed cross-zone flow, by the conduit that carries it.
+    static func carried(_ flows: [FlowGroup]) -> Set<[String]> {
         var carried = Set<[String]>()
+        for group in flows where group.crossesZones && group.allowed {
+            // The answering direction of a mutual exchange rides the conduit of the exchange.
+            let (from, to) = group.reverse ? (group.toZone, group.fromZone) : (group.fromZone, group.toZone)
+            carried.insert([from, to, group.service.id])
+        }
+        return carried
+    }
+
+    /// The services a conduit lists that no allowed flow uses (`carried`); a name of no known service is
+    /// the resolver's error, not this.
+    static func unusedServices(
+        _ conduit: Conduit, site: ResolvedSite, carried: Set<[String]>
+    ) -> [Located<String>] {
+        let (from, to) = (conduit.from.value, conduit.to.value)
+        return conduit.services.filter { name in
+            let services = site.catalog.servicesNamed(name.value)?.map(\.id) ?? []
+            return !services.isEmpty && !services.contains(where: { carried.contains([from, to, $0]) })
+        }
+    }
+
+    static func unusedConduits(_ site: ResolvedSite, flows: [FlowGroup], log: inout DiagnosticLog) {
+        let carried = carried(flows)
         var gaps = Set<[String]>()
-        for group in flows where group.crossesZones {
-            if group.allowed {
-                // The answering direction of a mutual exchange rides the conduit of the exchange.
-                let (from, to) = group.reverse ? (group.toZone, group.fromZone) : (group.fromZone, group.toZone)
-                carried.insert([from, to, group.service.id])
-            } else {
-                gaps.insert([group.fromZone, group.toZone, group.service.id])
-            }
+        for group in flows where group.crossesZones && !group.allowed {
+            gaps.insert([group.fromZone, group.toZone, group.service.id])
         }
         for conduit in site.site.conduits {
             let (from, to) = (conduit.from.value, conduit.to.value)
             guard from != to, site.zone(named: from) != nil, site.zone(named: to) != nil else { continue }
-            for name in conduit.services {
-                let services = site.catalog.servicesNamed(name.value)?.map(\.id) ?? []
-                if !services.isEmpty && !services.contains(where: { carried.contains([from, to, $0]) }) {
-                    log.warning(
-                        "the conduit from '\(from)' to '\(to)' lists '\(name.value)', but no host in '\(from)' "
-                            + "uses it towards a host in '\(to)' that offers it",
-                        at: name.location,
-                        fix: "remove '\(name.value)' from the conduit, or give the hosts the roles that need it")
-                }
+            for name in unusedServices(conduit, site: site, carried: carried) {
+                log.warning(
+                    "the conduit from '\(from)' to '\(to)' lists '\(name.value)', but no host in '\(from)' "
+                        + "uses it towards a host in '\(to)' that offers it",
+                    at: name.location,
+                    fix: "remove '\(name.value)' from the conduit, or give the hosts the roles that need it")
             }
             if !site.gateways.isEmpty && site.gateway(joining: from, to) == nil {
                 log.warning(

@@ -37,18 +37,17 @@ public enum AnsibleInventory {
             let address =
                 host.addresses.first { preferred.contains($0.zone) }
                 ?? host.addresses.first { $0.address.family == .ipv4 } ?? host.addresses[0]
+            let hostZones = FlowDeriver.uniqued(host.addresses.map(\.zone))
             hostvars[host.name] = .object([
                 "ansible_host": .string("\(address.address)"),
                 "sitewall_kind": .string(host.isGateway ? "gateway" : "host"),
                 "sitewall_target": .string(host.name),
-                "sitewall_zones": .array(FlowDeriver.uniqued(host.addresses.map(\.zone)).map(JSONValue.string)),
+                "sitewall_zones": .array(hostZones.map(JSONValue.string)),
                 "sitewall_addresses": .array(host.addresses.map { .string("\($0.address)") }),
                 "sitewall_management": .array(host.management.map(JSONValue.string)),
             ])
             if host.isGateway { gateways.append(host.name) } else { hosts.append(host.name) }
-            for zone in FlowDeriver.uniqued(host.addresses.map(\.zone)) {
-                zones["zone_\(zone)", default: []].append(host.name)
-            }
+            for zone in hostZones { zones["zone_\(zone)", default: []].append(host.name) }
         }
         // Ansible's static inventory form (its yaml plugin reads JSON): the vars with each target once,
         // under its kind's group; the zone groups list the same hosts.

@@ -190,7 +190,8 @@ public struct ApplySession {
         let result: NetlinkApplier.Result
         do {
             // Counters keep counting across applies (the same rule keeps its counter's name).
-            let counters = resetCounters ? [:] : NetlinkApplier.counterValues(in: previous.bytes)
+            let counters =
+                resetCounters || policy.table.counters == nil ? [:] : NetlinkApplier.counterValues(in: previous.bytes)
             result = try applier.apply(policy, previous: previous, counters: counters)
         } catch let error as NetlinkError where error.outcomeUnknown {
             // It may have been committed: the watchdog stays armed and restores the previous table.

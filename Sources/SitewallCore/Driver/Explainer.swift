@@ -121,11 +121,8 @@ public enum Explainer {
         let verdict: Verdict = steps.allSatisfy { $0.verdict == .accept } ? .accept : .drop
         // The connection opens; what it may carry is filtered segment by segment (verify sends the operations).
         if verdict == .accept,
-            let filtered = workspace.flows.first(where: { group in
-                group.allowed && group.operations != nil && group.service.transports.contains(transport)
-                    && group.dports.contains(port) && group.initiators.contains { $0.address == source.address }
-                    && group.listeners.contains { $0.address == destination.address }
-            })
+            let filtered = flowGroups(workspace, source, destination, transport: transport, port: port)
+                .first(where: { $0.allowed && $0.operations != nil })
         {
             notes.append(
                 "the connection opens, but \(filtered.service.id) allows only \(filtered.operations!) on it: "
@@ -162,10 +159,8 @@ public enum Explainer {
             throw Failure.unknownEndpoint(
                 text, hint: DidYouMean.hint(for: text, among: site.hosts.map(\.name), kind: "host"))
         }
-        for host in site.hosts {
-            if let own = host.addresses.first(where: { $0.address == address }) {
-                return [Explanation.Endpoint(host: host.name, address: address, zone: own.zone)]
-            }
+        if let host = hostWithAddress(site, text), let own = host.addresses.first(where: { $0.address == address }) {
+            return [Explanation.Endpoint(host: host.name, address: address, zone: own.zone)]
         }
         return [Explanation.Endpoint(host: nil, address: address, zone: SiteResolver.zone(of: address, in: site.zones))]
     }
@@ -183,6 +178,18 @@ public enum Explainer {
             citations: origin?.citations, site: origin?.location.map(\.description))
     }
 
+    /// The flow groups (allowed or not) of this transport and port that pair these two addresses.
+    static func flowGroups(
+        _ workspace: Workspace, _ source: Explanation.Endpoint, _ destination: Explanation.Endpoint,
+        transport: Transport, port: UInt16
+    ) -> [FlowGroup] {
+        workspace.flows.filter { group in
+            group.service.transports.contains(transport) && (transport == .icmp || group.dports.contains(port))
+                && group.initiators.contains { $0.address == source.address }
+                && group.listeners.contains { $0.address == destination.address }
+        }
+    }
+
     /// For a dropped connection: the flow groups of the port between the two sides that are not
     /// opened (a conduit to add), or the services on that port and who offers them (a role to give).
     static func whatWouldAllow(
@@ -190,11 +197,7 @@ public enum Explainer {
         transport: Transport, port: UInt16
     ) -> [String] {
         var hints: [String] = []
-        let matching = workspace.flows.filter { group in
-            group.service.transports.contains(transport) && (transport == .icmp || group.dports.contains(port))
-                && group.initiators.contains { $0.address == source.address }
-                && group.listeners.contains { $0.address == destination.address }
-        }
+        let matching = flowGroups(workspace, source, destination, transport: transport, port: port)
         for group in matching where !group.allowed {
             hints.append(
                 "the roles imply \(group.service.id) from '\(group.fromZone)' to '\(group.toZone)', but no conduit "

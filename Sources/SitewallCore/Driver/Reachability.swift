@@ -79,13 +79,13 @@ extension Explainer {
                 member.host == host.name && (asked.map { $0 == member.address } ?? true)
             }
             guard !own.isEmpty, port.map(group.dports.contains) ?? true else { continue }
-            let others = direction == .to ? group.initiators : group.listeners
+            let others = uniqueAddresses(direction == .to ? group.initiators : group.listeners)
             let mine = uniqueAddresses(own)
             for transport in group.service.transports {
                 var peers: [Reachability.Peer] = []
                 // A group pairs each of its initiators with each of its listeners (one family).
                 for via in mine {
-                    for other in uniqueAddresses(others)
+                    for other in others
                     where other.host != host.name && other.address.family == via.address.family {
                         let (source, destination) = direction == .to ? (other, via) : (via, other)
                         peers.append(

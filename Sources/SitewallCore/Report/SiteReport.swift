@@ -199,18 +199,10 @@ extension SiteReport {
     }
 
     static func conduits(_ site: ResolvedSite, _ allowed: [FlowGroup]) -> [ConduitEntry] {
-        var carried = Set<[String]>()
-        for group in allowed where group.crossesZones {
-            // The answering direction of a mutual exchange rides the conduit of the exchange.
-            let (from, to) = group.reverse ? (group.toZone, group.fromZone) : (group.fromZone, group.toZone)
-            carried.insert([from, to, group.service.id])
-        }
+        let carried = SiteChecks.carried(allowed)
         return site.site.conduits.map { conduit in
             let (from, to) = (conduit.from.value, conduit.to.value)
-            let unused = conduit.services.map(\.value).filter { name in
-                let ids = site.catalog.servicesNamed(name)?.map(\.id) ?? []
-                return !ids.contains { carried.contains([from, to, $0]) }
-            }
+            let unused = SiteChecks.unusedServices(conduit, site: site, carried: carried).map(\.value)
             let resolved = site.conduits.first { $0.location == conduit.location }
             return ConduitEntry(
                 from: from, to: to, services: conduit.services.map(\.value), unused: unused,

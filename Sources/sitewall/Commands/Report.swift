@@ -63,10 +63,7 @@ extension Sitewall {
             var verification: VerifyReport?
             if verify {
                 do {
-                    verification = try Lab.removingLabsOnSignals(message: "sitewall: interrupted; the lab was removed")
-                    {
-                        try Verifier.run(workspace, options: Verifier.Options())
-                    }
+                    verification = try Verify.inLab(workspace, options: Verifier.Options())
                 } catch {
                     Output.error("verify: \(error)")
                     throw ExitCode.trouble

@@ -54,6 +54,13 @@ extension Sitewall {
             guard pairs >= 1 else { throw ValidationError("--pairs must be at least 1") }
         }
 
+        /// verify's lab run, whose namespaces go on Ctrl-C or a kill too (verify and report --verify).
+        static func inLab(_ workspace: Workspace, options: Verifier.Options) throws -> VerifyReport {
+            try Lab.removingLabsOnSignals(message: "sitewall: interrupted; the lab was removed") {
+                try Verifier.run(workspace, options: options)
+            }
+        }
+
         func run() throws {
             let workspace = try options.load()
             var verifyOptions = Verifier.Options()
@@ -64,9 +71,7 @@ extension Sitewall {
             // Ctrl-C or a kill still removes the lab's namespaces.
             let report: VerifyReport
             do {
-                report = try Lab.removingLabsOnSignals(message: "sitewall: interrupted; the lab was removed") {
-                    try Verifier.run(workspace, options: verifyOptions)
-                }
+                report = try Self.inLab(workspace, options: verifyOptions)
             } catch {
                 Output.error("\(error)")
                 throw ExitCode.trouble
