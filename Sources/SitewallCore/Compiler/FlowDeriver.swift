@@ -87,47 +87,73 @@ public enum FlowDeriver {
         var reverseInitiators: [String: [InitiatorKey: Bucket]] = [:]
         var reverseListeners: [String: [ListenerKey: Bucket]] = [:]
 
-        for host in site.hosts {
+        // Each class of hosts once, with all its addresses, where its first host stands (buckets keep
+        // their roles and citations in the order they are met).
+        var units: [(host: Int, addresses: [HostAddress])] = []
+        var unitOfClass: [Int: Int] = [:]
+        for (index, host) in site.hosts.enumerated() {
+            guard let roleClass = host.roleClass else {
+                units.append((index, host.addresses))
+                continue
+            }
+            if let unit = unitOfClass[roleClass] {
+                units[unit].addresses += host.addresses
+            } else {
+                unitOfClass[roleClass] = units.count
+                units.append((index, host.addresses))
+            }
+        }
+        for (index, addresses) in units {
+            let host = site.hosts[index]
+            // The unit's addresses by zone and family: each part joins the same buckets at once.
+            var parts: [(zone: String, family: IPFamily, members: [HostAddress])] = []
+            for address in addresses {
+                if let part = parts.firstIndex(where: { $0.zone == address.zone && $0.family == address.address.family }
+                ) {
+                    parts[part].members.append(address)
+                } else {
+                    parts.append((address.zone, address.address.family, [address]))
+                }
+            }
             for offered in host.offers.values
             where offered.service.scope == .network && (!offered.ports.isEmpty || offered.service.isPortless) {
                 let service = offered.service
                 services[service.id] = service
-                for address in host.addresses where service.family.map({ $0 == address.address.family }) ?? true {
-                    let key = ListenerKey(zone: address.zone, family: address.address.family, ports: offered.ports)
+                for part in parts where service.family.map({ $0 == part.family }) ?? true {
+                    let key = ListenerKey(zone: part.zone, family: part.family, ports: offered.ports)
                     listeners[service.id, default: [:]][key, default: Bucket()].add(
-                        address, roles: offered.roles, citations: offered.citations)
+                        part.members, roles: offered.roles, citations: offered.citations)
                     if service.initiation == .mutual {
-                        let ikey = InitiatorKey(
-                            zone: address.zone, family: address.address.family, sports: service.sourcePorts)
+                        let ikey = InitiatorKey(zone: part.zone, family: part.family, sports: service.sourcePorts)
                         reverseInitiators[service.id, default: [:]][ikey, default: Bucket()].add(
-                            address, roles: offered.roles, citations: offered.citations)
+                            part.members, roles: offered.roles, citations: offered.citations)
                     }
                     if service.initiation == .peer {
                         // A symmetric service (BACnet: 47808 to 47808) sends from its own port, moved or not.
                         let symmetric = service.sourcePorts != nil && service.sourcePorts == service.ports
                         let ikey = InitiatorKey(
-                            zone: address.zone, family: address.address.family,
+                            zone: part.zone, family: part.family,
                             sports: symmetric ? offered.ports : service.sourcePorts, peers: offered.peers,
                             operations: offered.operations)
                         initiators[service.id, default: [:]][ikey, default: Bucket()].add(
-                            address, roles: offered.roles, citations: offered.citations)
+                            part.members, roles: offered.roles, citations: offered.citations)
                     }
                 }
             }
             for used in host.uses.values where used.service.scope == .network {
                 let service = used.service
                 services[service.id] = service
-                for address in host.addresses where service.family.map({ $0 == address.address.family }) ?? true {
+                for part in parts where service.family.map({ $0 == part.family }) ?? true {
                     let key = InitiatorKey(
-                        zone: address.zone, family: address.address.family, sports: used.sourcePorts, peers: used.peers,
+                        zone: part.zone, family: part.family, sports: used.sourcePorts, peers: used.peers,
                         operations: used.operations,
                         clusters: used.withinCluster && !host.clusters.isEmpty ? host.clusters : nil)
                     initiators[service.id, default: [:]][key, default: Bucket()].add(
-                        address, roles: used.roles, citations: used.citations)
+                        part.members, roles: used.roles, citations: used.citations)
                     if service.initiation == .mutual, let ports = service.ports {
-                        let lkey = ListenerKey(zone: address.zone, family: address.address.family, ports: ports)
+                        let lkey = ListenerKey(zone: part.zone, family: part.family, ports: ports)
                         reverseListeners[service.id, default: [:]][lkey, default: Bucket()].add(
-                            address, roles: used.roles, citations: used.citations)
+                            part.members, roles: used.roles, citations: used.citations)
                     }
                 }
             }
@@ -137,13 +163,19 @@ public enum FlowDeriver {
         // addresses in other zones are not a path between zones.
         var gatewayZones: [String: Set<String>] = [:]
         for host in site.hosts where host.isGateway { gatewayZones[host.name] = Set(host.addresses.map(\.zone)) }
-        func local(_ members: [HostAddress], toward zone: String) -> [HostAddress] {
-            members.filter { member in
-                guard let zones = gatewayZones[member.host], zones.contains(zone) else { return true }
-                return member.zone == zone
+        func local(_ members: Members, toward zone: String) -> [HostAddress] {
+            // Only a gateway's addresses can go: the rest stay without a look (a bucket can be the whole site).
+            let away = members.gateways.filter { index in
+                let member = members.list[index]
+                return gatewayZones[member.host]?.contains(zone) == true && member.zone != zone
             }
+            guard !away.isEmpty else { return members.list }
+            var list = members.list
+            for index in away.reversed() { list.remove(at: index) }
+            return list
         }
 
+        let gatewayAddresses = Set(site.gateways.flatMap { $0.addresses.map(\.address) })
         // Each bucket's members, deduplicated and sorted once (a bucket pairs with many others).
         struct MemberKey: Hashable {
             var service: String
@@ -151,14 +183,22 @@ public enum FlowDeriver {
             var listener: ListenerKey?
             var reverse: Bool
         }
-        var sortedMembers: [MemberKey: [HostAddress]] = [:]
-        func members(_ bucket: Bucket, key: MemberKey) -> [HostAddress] {
+        /// A bucket's members, and where the gateways' addresses are among them.
+        struct Members {
+            var list: [HostAddress]
+            var gateways: [Int]
+        }
+        var sortedMembers: [MemberKey: Members] = [:]
+        func members(_ bucket: Bucket, key: MemberKey) -> Members {
             if let cached = sortedMembers[key] { return cached }
             // Sorted by address, then name: repeats end up side by side (cheaper than hashing names).
             let sorted = bucket.members.sorted { ($0.address, $0.host, $0.zone) < ($1.address, $1.host, $1.zone) }
-            var value: [HostAddress] = []
-            value.reserveCapacity(sorted.count)
-            for member in sorted where value.last != member { value.append(member) }
+            var value = Members(list: [], gateways: [])
+            value.list.reserveCapacity(sorted.count)
+            for member in sorted where value.list.last != member {
+                if gatewayAddresses.contains(member.address) { value.gateways.append(value.list.count) }
+                value.list.append(member)
+            }
             sortedMembers[key] = value
             return value
         }
@@ -266,8 +306,8 @@ public enum FlowDeriver {
 }
 
 extension FlowDeriver.Bucket {
-    mutating func add(_ address: HostAddress, roles newRoles: [String], citations newCitations: [Citation]) {
-        members.append(address)
+    mutating func add(_ addresses: [HostAddress], roles newRoles: [String], citations newCitations: [Citation]) {
+        members += addresses
         for role in newRoles where !roles.contains(role) { roles.append(role) }
         for citation in newCitations where !citations.contains(citation) { citations.append(citation) }
     }

@@ -8,6 +8,7 @@ public enum SiteResolver {
         // Address -> the host and the entry that wrote it first (indices: cheaper than copying names).
         var addressOwners: [IPAddress: (host: Int, entry: Int)] = [:]
         addressOwners.reserveCapacity(site.hosts.count)
+        resolved.reserveCapacity(hosts: site.hosts.count)
         var cache = RoleCache()
         for (hostIndex, host) in site.hosts.enumerated() {
             for (entry, address) in host.addresses.enumerated() {
@@ -29,6 +30,7 @@ public enum SiteResolver {
                 host, site: site, zones: zones, catalog: catalog, cache: &cache, log: &log)
             {
                 applyUses(host, to: &resolvedHost, site: site, groups: resolved.groups, catalog: catalog, log: &log)
+                if !host.uses.isEmpty || !host.clusters.isEmpty { resolvedHost.roleClass = nil }
                 resolved.add(resolvedHost)
             }
         }
@@ -85,6 +87,7 @@ public enum SiteResolver {
     /// same roles and no port overrides (most of a large site) share one computation.
     struct RoleCache {
         struct Entry {
+            var id: Int
             var roles: [Role]
             var offers: [String: OfferedService]
             var uses: [String: UsedService]
@@ -96,18 +99,20 @@ public enum SiteResolver {
         _ host: Host, site: Site, zones: [Zone], catalog: ProfileCatalog, cache: inout RoleCache,
         log: inout DiagnosticLog
     ) -> ResolvedHost? {
-        let zoneNames = zones.map(\.name)
+        // Most hosts name no zone: the names are listed only for a message.
+        func isZone(_ name: String) -> Bool { zones.contains { $0.name == name } }
+        var zoneNames: [String] { zones.map(\.name) }
         var result = ResolvedHost(
             name: host.name, addresses: [], roles: [], offers: [:], uses: [:], interfaces: nil, location: host.location)
 
-        if let given = host.zone, !zoneNames.contains(given.value) {
+        if let given = host.zone, !isZone(given.value) {
             log.error(
                 "host '\(host.name)' names unknown zone '\(given.value)'", at: given.location,
                 fix: DidYouMean.hint(for: given.value, among: zoneNames, kind: "zone"))
         }
         for address in host.addresses {
             let derived = zone(of: address.value, in: zones)
-            if let given = host.zone, zoneNames.contains(given.value) {
+            if let given = host.zone, isZone(given.value) {
                 if let derived, derived != given.value {
                     log.error(
                         "address \(address.value) of '\(host.name)' lies in zone '\(derived)', "
@@ -133,7 +138,7 @@ public enum SiteResolver {
             var seenInterfaces: [String: String] = [:]
             for entry in gateway.interfaces {
                 let item = entry.value
-                guard zoneNames.contains(item.zone) else {
+                guard isZone(item.zone) else {
                     log.error(
                         "gateway '\(host.name)' names unknown zone '\(item.zone)'", at: entry.location,
                         fix: DidYouMean.hint(for: item.zone, among: zoneNames, kind: "zone"))
@@ -177,6 +182,7 @@ public enum SiteResolver {
             result.roles = entry.roles
             result.offers = entry.offers
             result.uses = entry.uses
+            result.roleClass = entry.id
             return result
         }
         let before = log.diagnostics.count
@@ -217,7 +223,10 @@ public enum SiteResolver {
         checkHostConstraints(host, result, catalog: catalog, log: &log)
         // Only a clean outcome is shared: another host with these roles would get the same one.
         if host.ports.isEmpty && log.diagnostics.count == before {
-            cache.entries[signature] = RoleCache.Entry(roles: result.roles, offers: result.offers, uses: result.uses)
+            let id = cache.entries.count
+            cache.entries[signature] = RoleCache.Entry(
+                id: id, roles: result.roles, offers: result.offers, uses: result.uses)
+            result.roleClass = id
         }
         return result
     }
@@ -501,7 +510,9 @@ public enum SiteResolver {
     /// A host of clusters whose within-cluster use no host of its clusters offers.
     static func checkPeers(_ site: ResolvedSite, log: inout DiagnosticLog) {
         var offeredInCluster: [String: Set<String>] = [:]
-        for host in site.hosts {
+        // A class's hosts offer the same services and have no clusters: the first of it speaks for all.
+        var classesSeen = Set<Int>()
+        for host in site.hosts where host.roleClass.map({ classesSeen.insert($0).inserted }) ?? true {
             for service in host.offers.keys { offeredInCluster[service, default: []].formUnion(host.clusters) }
         }
         for host in site.hosts where !host.clusters.isEmpty {
@@ -519,7 +530,8 @@ public enum SiteResolver {
                 )
             }
         }
-        for host in site.hosts {
+        // Peers are named in `uses:`, which a host of a class has not.
+        for host in site.hosts where host.roleClass == nil {
             // Peer services are initiated from the offering side: its narrowing counts as a use.
             let peerOffers = host.offers.values.filter { $0.peers != nil && host.uses[$0.service.id] == nil }.map {
                 UsedService(

@@ -152,10 +152,12 @@ public enum ProfileLoader {
         return files.sorted()
     }
 
-    static let namePattern = try! NSRegularExpression(pattern: "^[a-z0-9][a-z0-9-]{0,47}$")
-
+    /// `[a-z0-9][a-z0-9-]{0,47}`, byte by byte (a regular expression would start ICU on every run).
     static func isValidName(_ name: String) -> Bool {
-        namePattern.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil
+        let bytes = name.utf8
+        func plain(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 97 && c <= 122) }
+        guard let first = bytes.first, plain(first), bytes.count <= 48 else { return false }
+        return bytes.allSatisfy { plain($0) || $0 == 45 }
     }
 
     static func parseProfile(_ root: YAMLNode, log: inout DiagnosticLog) -> Profile? {

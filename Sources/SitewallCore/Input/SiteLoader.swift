@@ -19,10 +19,11 @@ public enum SiteLoader {
     /// Names become nft identifiers and comments: only characters that can never break out of
     /// quoting: letters, digits, '.', '_' and '-', starting with a letter or digit.
     static func isSafeName(_ text: String, maxLength: Int) -> Bool {
-        let bytes = Array(text.utf8)
+        // Byte by byte without a copy: every host's name is checked.
+        let bytes = text.utf8
         func plain(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) }
-        return !bytes.isEmpty && bytes.count <= maxLength && plain(bytes[0])
-            && bytes.allSatisfy { plain($0) || $0 == 46 || $0 == 95 || $0 == 45 }
+        guard let first = bytes.first, plain(first), bytes.count <= maxLength else { return false }
+        return bytes.allSatisfy { plain($0) || $0 == 46 || $0 == 95 || $0 == 45 }
     }
 
     static func checkName(_ name: String, _ what: String, at location: SourceLocation?, log: inout DiagnosticLog)
@@ -63,7 +64,9 @@ public enum SiteLoader {
             let members = hostNames(value, "members of group '\(name)'", log: &log)
             site.groups.append(HostGroup(name: name, members: members, location: keyNode.location))
         }
-        for (name, keyNode, value) in fields["hosts"]?.entries("hosts", log: &log) ?? [] {
+        let hosts = fields["hosts"]?.entries("hosts", log: &log) ?? []
+        site.reserveCapacity(hosts: hosts.count)
+        for (name, keyNode, value) in hosts {
             guard checkName(name, "host name", at: keyNode.location, log: &log) else { continue }
             if let host = parseHost(name, at: keyNode.location, value, log: &log) { site.add(host) }
         }
@@ -149,14 +152,14 @@ public enum SiteLoader {
         return Zone(name: name, networks: networks, location: node.location)
     }
 
+    static let hostKeys = [
+        "address", "addresses", "zone", "roles", "ports", "uses", "clusters", "gateway", "management", "description",
+    ]
+
     static func parseHost(_ name: String, at keyLocation: SourceLocation?, _ node: YAMLNode, log: inout DiagnosticLog)
         -> Host?
     {
-        let keys = [
-            "address", "addresses", "zone", "roles", "ports", "uses", "clusters", "gateway", "management",
-            "description",
-        ]
-        guard let fields = node.fields("host '\(name)'", allowed: keys, log: &log) else { return nil }
+        guard let fields = node.fields("host '\(name)'", allowed: hostKeys, log: &log) else { return nil }
         var host = Host(name: name, addresses: [], zone: nil, roles: [], ports: [], gateway: nil, location: keyLocation)
         if fields["address"] != nil && fields["addresses"] != nil {
             log.error(

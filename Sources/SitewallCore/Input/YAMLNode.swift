@@ -84,50 +84,59 @@ public struct YAMLNode {
         return node.kind == .scalar && node.plain && (node.text == "~" || node.text == "null" || node.text.isEmpty)
     }
 
-    /// The entries of a mapping, in file order. Reports a non-mapping and duplicate keys.
+    /// The entries of a mapping, in file order (the composer has refused a key written twice).
     func entries(_ what: @autoclosure () -> String, log: inout DiagnosticLog) -> [(
         key: String, keyNode: YAMLNode, value: YAMLNode
     )]? {
+        var result: [(String, YAMLNode, YAMLNode)] = []
+        let read = eachEntry(what(), log: &log) { key, keyNode, value, _ in result.append((key, keyNode, value)) }
+        return read ? result : nil
+    }
+
+    /// Calls `body` with each entry of a mapping; false (reported) if the node is no mapping.
+    private func eachEntry(
+        _ what: @autoclosure () -> String, log: inout DiagnosticLog,
+        _ body: (String, YAMLNode, YAMLNode, inout DiagnosticLog) -> Void
+    ) -> Bool {
         guard node.kind == .mapping else {
             log.error("\(what()) must be a mapping (key: value)", at: location)
-            return nil
+            return false
         }
-        var seen: [String: SourceLocation?] = [:]
-        var result: [(String, YAMLNode, YAMLNode)] = []
         let items = tree.items(of: index)
         for pair in stride(from: items.startIndex, to: items.endIndex, by: 2) {
             let keyNode = YAMLNode(tree: tree, index: items[pair], file: file)
-            let value = YAMLNode(tree: tree, index: items[pair + 1], file: file)
             guard let name = keyNode.scalarText else {
                 log.error("\(what()) has a key that is not a plain name", at: keyNode.location)
                 continue
             }
-            if let first = seen[name] {
-                log.error(
-                    "'\(name)' appears twice in \(what())", at: keyNode.location,
-                    fix: "merge the two entries; the first is at \(first.map(\.description) ?? "an earlier line")")
-                continue
-            }
-            seen[name] = keyNode.location
-            result.append((name, keyNode, value))
+            body(name, keyNode, YAMLNode(tree: tree, index: items[pair + 1], file: file), &log)
         }
-        return result
+        return true
+    }
+
+    /// A mapping's values by key: a handful, so a list searched in order costs less than a hash table.
+    struct Fields {
+        fileprivate var items: [(key: String, value: YAMLNode)] = []
+
+        subscript(key: String) -> YAMLNode? {
+            for item in items where item.key == key { return item.value }
+            return nil
+        }
     }
 
     /// A mapping whose keys must come from `allowed`; unknown keys are errors with a suggestion.
-    func fields(_ what: @autoclosure () -> String, allowed: [String], log: inout DiagnosticLog) -> [String: YAMLNode]? {
-        guard let entries = entries(what(), log: &log) else { return nil }
-        var result: [String: YAMLNode] = [:]
-        for (key, keyNode, value) in entries {
+    func fields(_ what: @autoclosure () -> String, allowed: [String], log: inout DiagnosticLog) -> Fields? {
+        var result = Fields()
+        let read = eachEntry(what(), log: &log) { key, keyNode, value, log in
             if allowed.contains(key) {
-                result[key] = value
+                result.items.append((key, value))
             } else {
                 log.error(
                     "unknown key '\(key)' in \(what())", at: keyNode.location,
                     fix: DidYouMean.hint(for: key, among: allowed, kind: "key"))
             }
         }
-        return result
+        return read ? result : nil
     }
 
     /// A sequence's items; a single scalar counts as a one-item list.
@@ -150,8 +159,22 @@ public struct YAMLNode {
     }
 
     func strings(_ what: @autoclosure () -> String, log: inout DiagnosticLog) -> [(String, YAMLNode)]? {
-        guard let items = list(what(), log: &log) else { return nil }
-        return items.compactMap { item in item.string(what(), log: &log).map { ($0, item) } }
+        switch node.kind {
+        case .scalar: return [(node.text, self)]
+        case .mapping:
+            log.error("\(what()) must be a list", at: location)
+            return nil
+        case .sequence:
+            // Straight from the tree: every host's roles and addresses come through here.
+            var result: [(String, YAMLNode)] = []
+            let items = tree.items(of: index)
+            result.reserveCapacity(items.count)
+            for index in items {
+                let item = YAMLNode(tree: tree, index: index, file: file)
+                if let text = item.string(what(), log: &log) { result.append((text, item)) }
+            }
+            return result
+        }
     }
 
     func bool(_ what: @autoclosure () -> String, log: inout DiagnosticLog) -> Bool? {

@@ -64,6 +64,11 @@ final class YAMLTree: Sendable {
         return try bytes.withUnsafeBufferPointer { (buffer) throws(Failure) -> YAMLTree in
             yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
             var builder = Builder(limits: limits)
+            // Room for a node per four bytes (a site has one per seven or so), so the arrays seldom grow by
+            // copying; room never touched costs address space, not memory.
+            builder.nodes.reserveCapacity(bytes.count / 4 + 16)
+            builder.expanded.reserveCapacity(bytes.count / 4 + 16)
+            builder.children.reserveCapacity(bytes.count / 4 + 16)
             var event = yaml_event_t()
             while true {
                 guard yaml_parser_parse(&parser, &event) == 1 else { throw Self.syntaxFailure(parser) }
@@ -92,7 +97,10 @@ final class YAMLTree: Sendable {
         var children: [Int32] = []
         /// Per node: its size with aliases written out (saturating).
         var expanded: [Int] = []
-        var open: [(node: Int32, items: [Int32], keys: Set<String>)] = []
+        /// Open collections, their children so far in `pending` from `start` on (one stack for all:
+        /// no array per collection); a mapping's keys get a set only once it is large (a host has a few).
+        var open: [(node: Int32, start: Int, keys: Set<String>?)] = []
+        var pending: [Int32] = []
         var anchors: [String: Int32] = [:]
         var root: Int32?
 
@@ -121,12 +129,13 @@ final class YAMLTree: Sendable {
                         first: 0, count: 0))
                 expanded.append(1)
                 anchor(mapping ? event.data.mapping_start.anchor : event.data.sequence_start.anchor, index)
-                open.append((index, [], []))
+                open.append((index, pending.count, nil))
             case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
-                let (index, items, _) = open.removeLast()
+                let (index, start, _) = open.removeLast()
                 nodes[Int(index)].first = Int32(children.count)
-                nodes[Int(index)].count = Int32(items.count)
-                children += items
+                nodes[Int(index)].count = Int32(pending.count - start)
+                children += pending[start...]
+                pending.removeSubrange(start...)
                 let node = nodes[Int(index)]
                 try attach(index, expandedSize: expanded[Int(index)], line: node.line, column: node.column)
             case YAML_ALIAS_EVENT:
@@ -174,14 +183,34 @@ final class YAMLTree: Sendable {
                     expanded: expanded[Int(parent)], written: nodes.count, line: Int(line), column: Int(column))
             }
             // A mapping's keys: a scalar key written twice is an error where it is written the second time.
-            if nodes[Int(parent)].kind == .mapping, open[last].items.count % 2 == 0, nodes[Int(index)].kind == .scalar {
+            if nodes[Int(parent)].kind == .mapping, (pending.count - open[last].start) % 2 == 0,
+                nodes[Int(index)].kind == .scalar
+            {
                 let key = nodes[Int(index)].text
-                if !open[last].keys.insert(key).inserted {
+                if isRepeated(key: key, in: last) {
                     throw .duplicateKey(
                         key, line: Int(line), column: Int(column), mappingLine: Int(nodes[Int(parent)].line))
                 }
             }
-            open[last].items.append(index)
+            pending.append(index)
+        }
+
+        /// Whether the open mapping at `level` has `key` already; a large one remembers its keys in a set.
+        private mutating func isRepeated(key: String, in level: Int) -> Bool {
+            if var keys = open[level].keys {
+                open[level].keys = nil  // one owner while it grows
+                defer { open[level].keys = keys }
+                return !keys.insert(key).inserted
+            }
+            let items = pending[open[level].start...]
+            let scalarKeys = stride(from: items.startIndex, to: items.endIndex, by: 2).lazy.map { [nodes] in
+                nodes[Int(items[$0])]
+            }.filter { $0.kind == .scalar }.map(\.text)
+            if items.count < 32 { return scalarKeys.contains(key) }
+            var keys = Set(scalarKeys)
+            let inserted = keys.insert(key).inserted
+            open[level].keys = keys
+            return !inserted
         }
     }
 }

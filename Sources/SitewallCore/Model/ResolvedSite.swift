@@ -51,6 +51,9 @@ public struct ResolvedHost: Sendable {
     /// Its clusters (`clusters:`), for uses marked within-cluster.
     public var clusters: Set<String> = []
     public var location: SourceLocation?
+    /// Hosts of one class have the same roles and no ports, uses or clusters of their own, so they
+    /// offer and use the same: flow derivation takes each class once (nil: a host of its own).
+    public var roleClass: Int? = nil
 
     public var isGateway: Bool { interfaces != nil }
 }
@@ -91,6 +94,11 @@ public struct ResolvedSite: Sendable {
         self.zones = zones
         self.hosts = []
         self.conduits = conduits
+    }
+
+    public mutating func reserveCapacity(hosts count: Int) {
+        hosts.reserveCapacity(count)
+        hostIndex.reserveCapacity(count)
     }
 
     /// Adds a host (its name is unique in the site).

@@ -101,6 +101,11 @@ public struct Site: Sendable {
         self.conduits = conduits
     }
 
+    public mutating func reserveCapacity(hosts count: Int) {
+        hosts.reserveCapacity(count)
+        hostIndex.reserveCapacity(count)
+    }
+
     public mutating func add(_ host: Host) {
         if hostIndex[host.name] == nil { hostIndex[host.name] = hosts.count }
         hosts.append(host)
