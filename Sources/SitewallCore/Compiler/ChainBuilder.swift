@@ -31,8 +31,9 @@ struct ChainBuilder {
     }
 
     private struct Accumulator {
-        var sources = Set<IPAddress>()
-        var destinations = Set<IPAddress>()
+        /// Addresses as they come (repeats too): the set namer sorts and dedups them once, cheaper than hashing.
+        var sources: [IPAddress] = []
+        var destinations: [IPAddress] = []
         var anySource = false
         /// IGMP reports go to the groups joined and to 224.0.0.22: no destination match.
         var anyDestination = false
@@ -140,7 +141,7 @@ struct ChainBuilder {
                     if service.unaddressedInitiator {
                         acc.anySource = true
                     } else {
-                        acc.sources.formUnion(answersAnywhere ? initiatorEveryAddress : initiatorAddresses)
+                        acc.sources.append(contentsOf: answersAnywhere ? initiatorEveryAddress : initiatorAddresses)
                     }
                 }
                 if service.multicast != nil && group.family == .ipv4 {
@@ -159,7 +160,7 @@ struct ChainBuilder {
                         answersAnywhere
                         ? initiatorEveryAddress
                         : initiatorAddresses + broadcastAddresses(zone: group.fromZone, family: group.family)
-                    add(key, origin: reply) { $0.destinations.formUnion(targets) }
+                    add(key, origin: reply) { $0.destinations.append(contentsOf: targets) }
                 }
             }
             if isInitiator {
@@ -172,7 +173,7 @@ struct ChainBuilder {
                 let targets =
                     listenerAddresses
                     + (service.broadcast ? broadcastAddresses(zone: group.fromZone, family: group.family) : [])
-                add(key, origin: origin) { $0.destinations.formUnion(targets) }
+                add(key, origin: origin) { $0.destinations.append(contentsOf: targets) }
                 if let scope = service.multicast, group.family == .ipv4 {
                     // The same datagrams to a group of the scope (a multicast producer); TTL 1 keeps them in the zone.
                     var key = key
@@ -187,7 +188,7 @@ struct ChainBuilder {
                         local: answersAnywhere
                             ? nil : receiving(service, in: group.initiators, zone: group.fromZone, family: group.family)
                     )
-                    add(key, origin: reply) { $0.sources.formUnion(listenerAddresses) }
+                    add(key, origin: reply) { $0.sources.append(contentsOf: listenerAddresses) }
                 }
             }
             if let interfaces = host.interfaces, group.crossesZones, !service.unaddressedInitiator,
@@ -199,8 +200,8 @@ struct ChainBuilder {
                     iifname: inbound, oifname: outbound, fromZone: group.fromZone, toZone: group.toZone,
                     operations: group.operations, narrowing: group.narrowed ? index : nil)
                 add(key, origin: origin) { acc in
-                    acc.sources.formUnion(initiatorAddresses)
-                    acc.destinations.formUnion(listenerAddresses)
+                    acc.sources.append(contentsOf: initiatorAddresses)
+                    acc.destinations.append(contentsOf: listenerAddresses)
                 }
                 if needsReplies {
                     let key = Key(
@@ -208,8 +209,8 @@ struct ChainBuilder {
                         sport: group.dports, dport: group.sports, iifname: outbound, oifname: inbound,
                         fromZone: group.toZone, toZone: group.fromZone)
                     add(key, origin: reply) { acc in
-                        acc.sources.formUnion(listenerAddresses)
-                        acc.destinations.formUnion(initiatorAddresses)
+                        acc.sources.append(contentsOf: listenerAddresses)
+                        acc.destinations.append(contentsOf: initiatorAddresses)
                     }
                 }
             }

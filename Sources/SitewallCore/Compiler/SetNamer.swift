@@ -35,7 +35,9 @@ struct SetNamer {
     }
 
     mutating func set(base: String, family: IPFamily, addresses: some Sequence<IPAddress>, comment: String) -> String {
-        let elements = Array(Set(addresses)).sorted()
+        // Sorted, then repeats dropped side by side: no hashing of every address.
+        var elements: [IPAddress] = []
+        for address in addresses.sorted() where elements.last != address { elements.append(address) }
         let content = Content(base: base, family: family, elements: elements)
         if let name = byContent[content] { return name }
         let stem = SetNamer.identifier(base) + (family == .ipv4 ? "_v4" : "_v6")
