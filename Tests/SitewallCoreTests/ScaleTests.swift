@@ -36,6 +36,34 @@ import Testing
         #expect(workspace.findings().filter { $0.severity == .error }.isEmpty)
     }
 
+    /// Flow derivation takes each class of hosts (same roles, nothing of their own) once with all its
+    /// addresses: every flow group, members, roles and citations in their order included, must be what
+    /// deriving host by host gives, on every example and on generated sites with and without narrowing.
+    @Test func derivingEachClassOnceEqualsDerivingEveryHost() throws {
+        var sites = try Repository.exampleNames.map {
+            try Workspace.load(site: Repository.example($0), profiles: Repository.profiles).resolved
+        }
+        for narrowed in [false, true] {
+            sites.append(
+                try SiteFixture.workspace(SiteGenerator.yaml(hosts: 400, narrowed: narrowed), file: "g.yaml").resolved)
+        }
+        #expect(sites.last!.hosts.filter { $0.roleClass != nil }.count > 300)
+        #expect(sites.last!.hosts.contains { $0.roleClass == nil && !$0.clusters.isEmpty })
+        for site in sites {
+            var alone = ResolvedSite(site: site.site, catalog: site.catalog, zones: site.zones, conduits: site.conduits)
+            alone.blocked = site.blocked
+            alone.groups = site.groups
+            for var host in site.hosts {
+                host.roleClass = nil
+                alone.add(host)
+            }
+            let byClass = FlowDeriver.derive(site).map { "\($0)" }
+            let byHost = FlowDeriver.derive(alone).map { "\($0)" }
+            #expect(byClass.count == byHost.count, "\(site.site.name)")
+            #expect(byClass == byHost, "\(site.site.name)")
+        }
+    }
+
     @Test func generatedSitesCheckCleanly() throws {
         let workspace = try SiteFixture.workspace(SiteGenerator.yaml(hosts: 500), file: "generated.yaml")
         #expect(workspace.resolved.hosts.count == 501)
