@@ -4,7 +4,8 @@ import Foundation
 public struct YAMLNode {
     let tree: YAMLTree
     let index: Int32
-    let file: String
+    /// The file's name is the tree's: a node is copied often, and one reference is cheaper than two.
+    var file: String { tree.file }
 
     private var node: YAMLTree.Node { tree.node(index) }
 
@@ -50,7 +51,7 @@ public struct YAMLNode {
         let at = { (line: Int, column: Int) in SourceLocation(file: displayName, line: line, column: column) }
         let tree: YAMLTree
         do throws(YAMLTree.Failure) {
-            tree = try YAMLTree.compose(bytes)
+            tree = try YAMLTree.compose(bytes, file: displayName)
         } catch {
             switch error {
             case .empty:
@@ -70,7 +71,7 @@ public struct YAMLNode {
             }
             return nil
         }
-        return YAMLNode(tree: tree, index: tree.root, file: displayName)
+        return YAMLNode(tree: tree, index: tree.root)
     }
 
     var scalarText: String? {
@@ -104,12 +105,12 @@ public struct YAMLNode {
         }
         let items = tree.items(of: index)
         for pair in stride(from: items.startIndex, to: items.endIndex, by: 2) {
-            let keyNode = YAMLNode(tree: tree, index: items[pair], file: file)
+            let keyNode = YAMLNode(tree: tree, index: items[pair])
             guard let name = keyNode.scalarText else {
                 log.error("\(what()) has a key that is not a plain name", at: keyNode.location)
                 continue
             }
-            body(name, keyNode, YAMLNode(tree: tree, index: items[pair + 1], file: file), &log)
+            body(name, keyNode, YAMLNode(tree: tree, index: items[pair + 1]), &log)
         }
         return true
     }
@@ -142,7 +143,7 @@ public struct YAMLNode {
     /// A sequence's items; a single scalar counts as a one-item list.
     func list(_ what: @autoclosure () -> String, log: inout DiagnosticLog) -> [YAMLNode]? {
         switch node.kind {
-        case .sequence: return tree.items(of: index).map { YAMLNode(tree: tree, index: $0, file: file) }
+        case .sequence: return tree.items(of: index).map { YAMLNode(tree: tree, index: $0) }
         case .scalar: return [self]
         case .mapping:
             log.error("\(what()) must be a list", at: location)
@@ -170,7 +171,7 @@ public struct YAMLNode {
             let items = tree.items(of: index)
             result.reserveCapacity(items.count)
             for index in items {
-                let item = YAMLNode(tree: tree, index: index, file: file)
+                let item = YAMLNode(tree: tree, index: index)
                 if let text = item.string(what(), log: &log) { result.append((text, item)) }
             }
             return result

@@ -39,11 +39,14 @@ final class YAMLTree: Sendable {
     let nodes: [Node]
     let children: [Int32]
     let root: Int32
+    /// The name its values report their positions in.
+    let file: String
 
-    private init(nodes: [Node], children: [Int32], root: Int32) {
+    private init(nodes: [Node], children: [Int32], root: Int32, file: String) {
         self.nodes = nodes
         self.children = children
         self.root = root
+        self.file = file
     }
 
     func node(_ index: Int32) -> Node { nodes[Int(index)] }
@@ -55,7 +58,7 @@ final class YAMLTree: Sendable {
     }
 
     /// Composes the first document of `bytes` (UTF-8).
-    static func compose(_ bytes: [UInt8], limits: Limits = Limits()) throws(Failure) -> YAMLTree {
+    static func compose(_ bytes: [UInt8], file: String, limits: Limits = Limits()) throws(Failure) -> YAMLTree {
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else {
             throw .syntax(problem: "the YAML parser could not start (out of memory)", line: 1, column: 1)
@@ -77,7 +80,7 @@ final class YAMLTree: Sendable {
                 if done { break }
             }
             guard let root = builder.root else { throw .empty }
-            return YAMLTree(nodes: builder.nodes, children: builder.children, root: root)
+            return YAMLTree(nodes: builder.nodes, children: builder.children, root: root, file: file)
         }
     }
 

@@ -5,6 +5,7 @@ import SitewallCore
 extension Sitewall {
     struct Apply: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "apply",
             abstract: "Apply a host's or gateway's rules to this machine through netlink, in one atomic transaction.",
             discussion: """
                 Replaces table inet sitewall in the current network namespace and touches no other table.

@@ -4,6 +4,7 @@ import SitewallCore
 extension Sitewall {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "check",
             abstract: "Validate a site: errors exit 1; warnings (flows without a conduit, conduits that carry "
                 + "nothing, uses nobody offers, shadowed rules) exit 0, or 1 with --strict.",
             discussion: """

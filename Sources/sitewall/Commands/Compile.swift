@@ -5,6 +5,7 @@ import SitewallCore
 extension Sitewall {
     struct Compile: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "compile",
             abstract: "Compile the rules for one host or gateway, or for all of them.",
             discussion: """
                 --target nft (default) prints an nft script that replaces table inet sitewall atomically

@@ -5,6 +5,7 @@ import SitewallCore
 extension Sitewall {
     struct Confirm: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "confirm",
             abstract: "Keep the ruleset of the last 'apply --confirm' (from the same or a new connection).",
             discussion: """
                 Confirmation and the watchdog's rollback exclude each other: whichever comes first decides, and
@@ -46,6 +47,7 @@ extension Sitewall {
 
     struct Rollback: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "rollback",
             abstract: "Restore the table an unconfirmed 'apply --confirm' replaced, now.",
             discussion: """
                 The way out when the watchdog died (killed, out of memory) or when the new rules are plainly

@@ -5,6 +5,7 @@ import SitewallCore
 extension Sitewall {
     struct Diff: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "diff",
             abstract: "Show how the running rules differ from what the site compiles to, object by object.",
             discussion: """
                 sitewall diff SITE --gateway gw-1               compiled site vs the rules running here (via netlink)

@@ -4,6 +4,7 @@ import SitewallCore
 extension Sitewall {
     struct Explain: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "explain",
             abstract: "Say whether a connection is allowed and why: the verdict at every point on its path.",
             discussion: """
                 FROM and TO are host names or addresses; SERVICE is PROTO/PORT (tcp/502, udp/47808). For the \

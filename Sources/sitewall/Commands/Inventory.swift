@@ -4,6 +4,7 @@ import SitewallCore
 extension Sitewall {
     struct Inventory: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "inventory",
             abstract: "Print the site's gateways and hosts as an Ansible inventory file (JSON).",
             discussion: """
                 The targets are the machines that run sitewall: every host that offers SSH (ssh/server), or \

@@ -4,6 +4,7 @@ import SitewallCore
 extension Sitewall {
     struct Profiles: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "profiles",
             abstract: "List vendor profiles and their roles, or show one profile's services with citations.",
             subcommands: [List.self, Show.self],
             defaultSubcommand: List.self
@@ -24,7 +25,7 @@ extension Sitewall {
         }
 
         struct List: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "List profiles and roles.")
+            static let configuration = CommandConfiguration(commandName: "list", abstract: "List profiles and roles.")
             @OptionGroup var location: Location
 
             func run() throws {
@@ -38,6 +39,7 @@ extension Sitewall {
 
         struct Show: ParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "show",
                 abstract: "Show a profile's services, roles and constraints with citations.")
             @OptionGroup var location: Location
             @Argument(help: "The profile name, or one of its roles (profile/role).") var name: String

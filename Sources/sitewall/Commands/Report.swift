@@ -7,6 +7,7 @@ extension SiteReport.Format: ExpressibleByArgument {}
 extension Sitewall {
     struct Report: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "report",
             abstract: "Write an audit report of a site: diagram, flow matrix, exposure, flows with vendor sources.",
             discussion: """
                 One self-contained HTML page (nothing is fetched when it is opened): the zones and conduits as a \

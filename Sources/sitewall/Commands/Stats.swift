@@ -5,6 +5,7 @@ import SitewallCore
 extension Sitewall {
     struct Stats: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "stats",
             abstract: "Show what each flow's counter has counted on this machine, and what was dropped where.",
             discussion: """
                 Needs a site with 'observe: { counters: true }' applied here. Reads table inet sitewall over \

@@ -6,6 +6,7 @@ import SitewallCore
 extension Sitewall {
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "verify",
             abstract: "Prove a compiled site with real packets in a network-namespace lab.",
             discussion: """
                 Builds one network namespace per host and gateway (zones are bridges, gateways route
