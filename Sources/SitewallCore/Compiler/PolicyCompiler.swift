@@ -24,20 +24,24 @@ public struct PolicyCompiler: Sendable {
         self.site = site
         self.flows = flows ?? FlowDeriver.derive(site)
         var groupsOfHost: [String: [Membership]] = [:]
+        groupsOfHost.reserveCapacity(site.hosts.count)
         var crossing: [Int] = []
         for (index, group) in self.flows.enumerated() where group.allowed {
             for (members, listener) in [(group.listeners, true), (group.initiators, false)] {
                 for member in members {
-                    var list = groupsOfHost[member.host, default: []]
-                    if list.last?.group != index { list.append(Membership(group: index)) }
-                    if listener { list[list.count - 1].listener = true } else { list[list.count - 1].initiator = true }
-                    groupsOfHost[member.host] = list
+                    // In place: one lookup, and the list is not copied to grow.
+                    Self.mark(&groupsOfHost[member.host, default: []], group: index, listener: listener)
                 }
             }
             if group.crossesZones { crossing.append(index) }
         }
         self.groupsOfHost = groupsOfHost
         self.crossingGroups = crossing
+    }
+
+    private static func mark(_ list: inout [Membership], group: Int, listener: Bool) {
+        if list.last?.group != group { list.append(Membership(group: group)) }
+        if listener { list[list.count - 1].listener = true } else { list[list.count - 1].initiator = true }
     }
 
     /// The allowed groups a host's rules can come from, in flow order.
