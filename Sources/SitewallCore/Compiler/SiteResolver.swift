@@ -92,7 +92,31 @@ public enum SiteResolver {
             var offers: [String: OfferedService]
             var uses: [String: UsedService]
         }
-        var entries: [[String]: Entry] = [:]
+        private var entries: [[String]: Entry] = [:]
+        /// The last entry met: hosts of one kind are mostly written one after another, and comparing
+        /// their roles with it costs neither an array nor a hash.
+        private var last: (signature: [String], entry: Entry)?
+
+        mutating func entry(for roles: [Located<String>]) -> Entry? {
+            if let last, last.signature.count == roles.count,
+                zip(last.signature, roles).allSatisfy({ $0 == $1.value })
+            {
+                return last.entry
+            }
+            let signature = roles.map(\.value)
+            guard let entry = entries[signature] else { return nil }
+            last = (signature, entry)
+            return entry
+        }
+
+        /// Shares a clean outcome; returns its class.
+        mutating func store(_ roles: [Located<String>], _ result: ResolvedHost) -> Int {
+            let entry = Entry(id: entries.count, roles: result.roles, offers: result.offers, uses: result.uses)
+            let signature = roles.map(\.value)
+            entries[signature] = entry
+            last = (signature, entry)
+            return entry.id
+        }
     }
 
     static func resolveHost(
@@ -177,8 +201,7 @@ public enum SiteResolver {
                     fix: DidYouMean.hint(for: manager.value, among: site.hosts.map(\.name), kind: "host"))
             }
         }
-        let signature = host.roles.map(\.value)
-        if host.ports.isEmpty, let entry = cache.entries[signature] {
+        if host.ports.isEmpty, let entry = cache.entry(for: host.roles) {
             result.roles = entry.roles
             result.offers = entry.offers
             result.uses = entry.uses
@@ -223,10 +246,7 @@ public enum SiteResolver {
         checkHostConstraints(host, result, catalog: catalog, log: &log)
         // Only a clean outcome is shared: another host with these roles would get the same one.
         if host.ports.isEmpty && log.diagnostics.count == before {
-            let id = cache.entries.count
-            cache.entries[signature] = RoleCache.Entry(
-                id: id, roles: result.roles, offers: result.offers, uses: result.uses)
-            result.roleClass = id
+            result.roleClass = cache.store(host.roles, result)
         }
         return result
     }

@@ -205,12 +205,17 @@ final class YAMLTree: Sendable {
                 defer { open[level].keys = keys }
                 return !keys.insert(key).inserted
             }
-            let items = pending[open[level].start...]
-            let scalarKeys = stride(from: items.startIndex, to: items.endIndex, by: 2).lazy.map { [nodes] in
-                nodes[Int(items[$0])]
-            }.filter { $0.kind == .scalar }.map(\.text)
-            if items.count < 32 { return scalarKeys.contains(key) }
-            var keys = Set(scalarKeys)
+            let start = open[level].start
+            let large = pending.count - start >= 32
+            var keys = Set<String>()
+            // A plain loop: a closure here would cost an allocation per key of every host.
+            for position in stride(from: start, to: pending.count, by: 2) {
+                let node = nodes[Int(pending[position])]
+                guard node.kind == .scalar else { continue }
+                if !large && node.text == key { return true }
+                if large { keys.insert(node.text) }
+            }
+            guard large else { return false }
             let inserted = keys.insert(key).inserted
             open[level].keys = keys
             return !inserted
