@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <string.h>
 #include <sched.h>
@@ -42,3 +43,8 @@ int CSitewallLinux_signal_ignored(int sig) {
     if (sigaction(sig, NULL, &current) != 0) return -1;
     return current.sa_handler == SIG_IGN;
 }
+
+int CSitewallLinux_mallopt(int param, int value) { return mallopt(param, value); }
+int CSitewallLinux_m_mmap_threshold(void) { return M_MMAP_THRESHOLD; }
+int CSitewallLinux_m_trim_threshold(void) { return M_TRIM_THRESHOLD; }
+int CSitewallLinux_m_top_pad(void) { return M_TOP_PAD; }

@@ -20,6 +20,11 @@ struct Sitewall: ParsableCommand {
             GenerateSite.self, WatchdogCommand.self, Explain.self, Report.self, Stats.self, Inventory.self,
         ]
     )
+
+    static func main() {
+        ProcessMemory.keepFreedMemory()
+        main(nil)
+    }
 }
 
 let sitewallVersion = "0.2.0"

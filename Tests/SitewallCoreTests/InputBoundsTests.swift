@@ -67,4 +67,10 @@ import Testing
             ["SITEWALL_MAX_INPUT_MIB=1", Repository.executable, "check", site, "--profiles", Repository.profiles])
         #expect(viaEnvironment.status == 1 && viaEnvironment.stderr.contains("more than sitewall reads (1 MiB)"))
     }
+
+    /// The CLI asks glibc to keep freed memory for the run (fewer page faults at site scale): every
+    /// setting must be one glibc takes, or the tuning would silently be partly absent.
+    @Test func glibcTakesTheMemorySettings() {
+        #expect(ProcessMemory.keepFreedMemory())
+    }
 }

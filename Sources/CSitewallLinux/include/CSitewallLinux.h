@@ -24,4 +24,10 @@ int CSitewallLinux_forward_signal(int sig, int write_fd);
 /* 1 when `sig` is ignored (SIG_IGN), 0 when not, -1 with errno. */
 int CSitewallLinux_signal_ignored(int sig);
 
+/* mallopt(3) and its parameters: <malloc.h> is not in Swift's Glibc module. 1 when glibc took it. */
+int CSitewallLinux_mallopt(int param, int value);
+int CSitewallLinux_m_mmap_threshold(void);
+int CSitewallLinux_m_trim_threshold(void);
+int CSitewallLinux_m_top_pad(void);
+
 #endif
