@@ -73,7 +73,8 @@ public enum FlowDeriver {
         var ports: PortSet
     }
     fileprivate struct Bucket {
-        var members: [HostAddress] = []
+        /// The parts that joined it, each shared with every bucket it joined (not copied into each).
+        var parts: [[HostAddress]] = []
         var roles: [String] = []
         var citations: [Citation] = []
     }
@@ -91,16 +92,17 @@ public enum FlowDeriver {
         // their roles and citations in the order they are met).
         var units: [(host: Int, addresses: [HostAddress])] = []
         var unitOfClass: [Int: Int] = [:]
-        for (index, host) in site.hosts.enumerated() {
-            guard let roleClass = host.roleClass else {
-                units.append((index, host.addresses))
+        // By index: a host is a large value, and copying each to read two fields would cost more.
+        for index in site.hosts.indices {
+            guard let roleClass = site.hosts[index].roleClass else {
+                units.append((index, site.hosts[index].addresses))
                 continue
             }
             if let unit = unitOfClass[roleClass] {
-                units[unit].addresses += host.addresses
+                units[unit].addresses += site.hosts[index].addresses
             } else {
                 unitOfClass[roleClass] = units.count
-                units.append((index, host.addresses))
+                units.append((index, site.hosts[index].addresses))
             }
         }
         for (index, addresses) in units {
@@ -162,7 +164,7 @@ public enum FlowDeriver {
         // A gateway is reached (and reaches out) on its address in the peer's own zone; its
         // addresses in other zones are not a path between zones.
         var gatewayZones: [String: Set<String>] = [:]
-        for host in site.hosts where host.isGateway { gatewayZones[host.name] = Set(host.addresses.map(\.zone)) }
+        for host in site.gateways { gatewayZones[host.name] = Set(host.addresses.map(\.zone)) }
         func local(_ members: Members, toward zone: String) -> [HostAddress] {
             // Only a gateway's addresses can go: the rest stay without a look (a bucket can be the whole site).
             let away = members.gateways.filter { index in
@@ -175,7 +177,8 @@ public enum FlowDeriver {
             return list
         }
 
-        let gatewayAddresses = Set(site.gateways.flatMap { $0.addresses.map(\.address) })
+        // A site has few gateways: a short list is searched faster than every member is hashed.
+        let gatewayAddresses = site.gateways.flatMap { $0.addresses.map(\.address) }
         // Each bucket's members, deduplicated and sorted once (a bucket pairs with many others).
         struct MemberKey: Hashable {
             var service: String
@@ -192,13 +195,17 @@ public enum FlowDeriver {
         func members(_ bucket: Bucket, key: MemberKey) -> Members {
             if let cached = sortedMembers[key] { return cached }
             // Sorted by address, then name: repeats end up side by side (cheaper than hashing names).
-            let sorted = bucket.members.sorted { ($0.address, $0.host, $0.zone) < ($1.address, $1.host, $1.zone) }
+            var list = Array(bucket.parts.joined())
+            list.sort { ($0.address, $0.host, $0.zone) < ($1.address, $1.host, $1.zone) }
             var value = Members(list: [], gateways: [])
-            value.list.reserveCapacity(sorted.count)
-            for member in sorted where value.list.last != member {
-                if gatewayAddresses.contains(member.address) { value.gateways.append(value.list.count) }
-                value.list.append(member)
+            var kept = 0
+            for index in list.indices where kept == 0 || list[kept - 1] != list[index] {
+                if gatewayAddresses.contains(list[index].address) { value.gateways.append(kept) }
+                list.swapAt(kept, index)
+                kept += 1
             }
+            list.removeSubrange(kept...)
+            value.list = list
             sortedMembers[key] = value
             return value
         }
@@ -307,7 +314,7 @@ public enum FlowDeriver {
 
 extension FlowDeriver.Bucket {
     mutating func add(_ addresses: [HostAddress], roles newRoles: [String], citations newCitations: [Citation]) {
-        members += addresses
+        parts.append(addresses)
         for role in newRoles where !roles.contains(role) { roles.append(role) }
         for citation in newCitations where !citations.contains(citation) { citations.append(citation) }
     }

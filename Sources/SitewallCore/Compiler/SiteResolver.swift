@@ -532,10 +532,14 @@ public enum SiteResolver {
         var offeredInCluster: [String: Set<String>] = [:]
         // A class's hosts offer the same services and have no clusters: the first of it speaks for all.
         var classesSeen = Set<Int>()
-        for host in site.hosts where host.roleClass.map({ classesSeen.insert($0).inserted }) ?? true {
-            for service in host.offers.keys { offeredInCluster[service, default: []].formUnion(host.clusters) }
+        for index in site.hosts.indices
+        where site.hosts[index].roleClass.map({ classesSeen.insert($0).inserted }) ?? true {
+            for service in site.hosts[index].offers.keys {
+                offeredInCluster[service, default: []].formUnion(site.hosts[index].clusters)
+            }
         }
-        for host in site.hosts where !host.clusters.isEmpty {
+        for index in site.hosts.indices where !site.hosts[index].clusters.isEmpty {
+            let host = site.hosts[index]
             for used in host.uses.values.sorted(by: { $0.service.id < $1.service.id })
             where used.withinCluster && used.service.scope == .network
                 // No host at all: reported as an unoffered use already.
@@ -551,7 +555,8 @@ public enum SiteResolver {
             }
         }
         // Peers are named in `uses:`, which a host of a class has not.
-        for host in site.hosts where host.roleClass == nil {
+        for index in site.hosts.indices where site.hosts[index].roleClass == nil {
+            let host = site.hosts[index]
             // Peer services are initiated from the offering side: its narrowing counts as a use.
             let peerOffers = host.offers.values.filter { $0.peers != nil && host.uses[$0.service.id] == nil }.map {
                 UsedService(
