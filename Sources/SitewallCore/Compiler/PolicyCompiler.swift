@@ -11,11 +11,11 @@ public struct PolicyCompiler: Sendable {
         var initiator = false
     }
 
-    /// Host name -> the allowed flow groups it takes part in, in flow order; and the groups that cross
-    /// zones (a gateway's forward rules). A host's policy reads only its own groups: compiling every
-    /// target stays linear in the site instead of every target scanning every group's members.
-    private let groupsOfHost: [String: [Membership]]
-    private let crossingGroups: [Int]
+    /// Host name -> the allowed flow groups it takes part in, in flow order. A host's policy reads only
+    /// its own groups: compiling every target stays linear in the site instead of every target
+    /// scanning every group's members. Built at the first host's compile: a gateway alone (compile
+    /// --gateway, apply) finds its own groups with one scan and never pays for indexing every host.
+    private let groupsOfHost = HostGroupIndex()
     /// Tables already compiled, by what decides them (see `classKey`): the hosts of one role mix in
     /// one zone share one table instead of each building its own copy of the same sets.
     private let tables = TableCache()
@@ -23,20 +23,20 @@ public struct PolicyCompiler: Sendable {
     public init(site: ResolvedSite, flows: [FlowGroup]? = nil) {
         self.site = site
         self.flows = flows ?? FlowDeriver.derive(site)
+    }
+
+    fileprivate static func index(_ flows: [FlowGroup], hosts: Int) -> [String: [Membership]] {
         var groupsOfHost: [String: [Membership]] = [:]
-        groupsOfHost.reserveCapacity(site.hosts.count)
-        var crossing: [Int] = []
-        for (index, group) in self.flows.enumerated() where group.allowed {
+        groupsOfHost.reserveCapacity(hosts)
+        for (index, group) in flows.enumerated() where group.allowed {
             for (members, listener) in [(group.listeners, true), (group.initiators, false)] {
                 for member in members {
                     // In place: one lookup, and the list is not copied to grow.
-                    Self.mark(&groupsOfHost[member.host, default: []], group: index, listener: listener)
+                    mark(&groupsOfHost[member.host, default: []], group: index, listener: listener)
                 }
             }
-            if group.crossesZones { crossing.append(index) }
         }
-        self.groupsOfHost = groupsOfHost
-        self.crossingGroups = crossing
+        return groupsOfHost
     }
 
     private static func mark(_ list: inout [Membership], group: Int, listener: Bool) {
@@ -44,13 +44,20 @@ public struct PolicyCompiler: Sendable {
         if listener { list[list.count - 1].listener = true } else { list[list.count - 1].initiator = true }
     }
 
-    /// The allowed groups a host's rules can come from, in flow order.
+    /// The allowed groups a host's rules can come from, in flow order: a gateway's include every group
+    /// that crosses zones (its forward rules).
     private func memberships(of host: ResolvedHost) -> [Membership] {
-        let own = groupsOfHost[host.name] ?? []
-        guard host.isGateway else { return own }
-        var byGroup = Dictionary(uniqueKeysWithValues: own.map { ($0.group, $0) })
-        for index in crossingGroups where byGroup[index] == nil { byGroup[index] = Membership(group: index) }
-        return byGroup.values.sorted { $0.group < $1.group }
+        guard host.isGateway else {
+            return groupsOfHost.memberships(of: host.name) { Self.index(flows, hosts: site.hosts.count) }
+        }
+        var result: [Membership] = []
+        for (index, group) in flows.enumerated() where group.allowed {
+            let membership = Membership(
+                group: index, listener: group.listeners.contains { $0.host == host.name },
+                initiator: group.initiators.contains { $0.host == host.name })
+            if membership.listener || membership.initiator || group.crossesZones { result.append(membership) }
+        }
+        return result
     }
 
     /// The class of a target: targets of one class compile to the same table (nil: a class of its own).
@@ -191,6 +198,21 @@ enum Baseline {
 
 /// Compiled tables by host class, shared by every copy of a compiler; bounded, so that a site of
 /// hosts that are all different costs no more memory than compiling them one by one.
+/// The index of hosts' flow groups, built once on first use (the lock makes it safe to share).
+final class HostGroupIndex: @unchecked Sendable {
+    private let lock = NSLock()
+    private var groups: [String: [PolicyCompiler.Membership]]?
+
+    func memberships(
+        of host: String, building build: () -> [String: [PolicyCompiler.Membership]]
+    ) -> [PolicyCompiler.Membership] {
+        lock.withLock {
+            if groups == nil { groups = build() }
+            return groups?[host] ?? []
+        }
+    }
+}
+
 final class TableCache: @unchecked Sendable {
     private let lock = NSLock()
     private var tables: [[PolicyCompiler.Membership]: Table] = [:]
