@@ -134,6 +134,7 @@ public enum SiteResolver {
                 "host '\(host.name)' names unknown zone '\(given.value)'", at: given.location,
                 fix: DidYouMean.hint(for: given.value, among: zoneNames, kind: "zone"))
         }
+        result.addresses.reserveCapacity(host.addresses.count)
         for address in host.addresses {
             let derived = zone(of: address.value, in: zones)
             if let given = host.zone, isZone(given.value) {

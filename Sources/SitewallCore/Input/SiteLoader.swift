@@ -180,9 +180,8 @@ public enum SiteLoader {
         if let zoneNode = fields["zone"], let zone = zoneNode.string("zone", log: &log) {
             host.zone = Located(zone, at: zoneNode.location)
         }
-        for (role, item) in fields["roles"]?.strings("roles", log: &log) ?? [] {
-            host.roles.append(Located(role, at: item.location))
-        }
+        // Mapped at once: one array of the right size per host, not one grown role by role.
+        host.roles = (fields["roles"]?.strings("roles", log: &log) ?? []).map { Located($0.0, at: $0.1.location) }
         for (service, keyNode, value) in fields["ports"]?.entries("ports of host '\(name)'", log: &log) ?? [] {
             if let ports = value.ports("port of \(service)", log: &log) {
                 host.ports.append(Located(PortOverride(service: service, ports: ports), at: keyNode.location))
