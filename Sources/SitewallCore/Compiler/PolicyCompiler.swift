@@ -196,8 +196,6 @@ enum Baseline {
     }
 }
 
-/// Compiled tables by host class, shared by every copy of a compiler; bounded, so that a site of
-/// hosts that are all different costs no more memory than compiling them one by one.
 /// The index of hosts' flow groups, built once on first use (the lock makes it safe to share).
 final class HostGroupIndex: @unchecked Sendable {
     private let lock = NSLock()
@@ -213,6 +211,8 @@ final class HostGroupIndex: @unchecked Sendable {
     }
 }
 
+/// Compiled tables by host class, shared by every copy of a compiler; bounded, so that a site of
+/// hosts that are all different costs no more memory than compiling them one by one.
 final class TableCache: @unchecked Sendable {
     private let lock = NSLock()
     private var tables: [[PolicyCompiler.Membership]: Table] = [:]
