@@ -111,26 +111,27 @@ public final class Lab: @unchecked Sendable {
         }
         Lab.liveLock.withLock { _ = Lab.live.removeValue(forKey: ObjectIdentifier(self)) }
         guard wasCreated else { return }
-        // Whatever still runs in the lab (a daemon a test started) goes with it, never outlives it.
-        for namespace in plan.namespaces {
-            _ = try? Subprocess.run("/bin/sh", ["-c", "ip netns pids \(namespace) 2>/dev/null | xargs -r kill -9"])
-        }
-        let lines = plan.namespaces.map { "netns del \($0)" }.joined(separator: "\n") + "\n"
-        // -force: keep deleting after one that was never created.
-        _ = try? Subprocess.run("/usr/sbin/ip", ["-force", "-batch", "-"], stdin: lines)
+        Lab.remove(plan.namespaces)
         // A signal can arrive while an ip batch is still adding this lab's namespaces (seen once in CI: an
         // interrupted verify left its lab behind): sweep by the lab's prefix until none is left.
         for _ in 0..<5 {
             let leftover = Lab.existingNamespaces(prefix: plan.prefix + "-")
             if leftover.isEmpty { break }
             usleep(100_000)
-            for namespace in leftover {
-                _ = try? Subprocess.run("/bin/sh", ["-c", "ip netns pids \(namespace) 2>/dev/null | xargs -r kill -9"])
-            }
-            let sweep = leftover.map { "netns del \($0)" }.joined(separator: "\n") + "\n"
-            _ = try? Subprocess.run("/usr/sbin/ip", ["-force", "-batch", "-"], stdin: sweep)
+            Lab.remove(leftover)
         }
         try? FileManager.default.removeItem(at: scratch)
+    }
+
+    /// Kills whatever still runs in the namespaces (a daemon a test started goes with its lab, never
+    /// outlives it), then deletes them.
+    private static func remove(_ namespaces: [String]) {
+        for namespace in namespaces {
+            _ = try? Subprocess.run("/bin/sh", ["-c", "ip netns pids \(namespace) 2>/dev/null | xargs -r kill -9"])
+        }
+        let lines = namespaces.map { "netns del \($0)" }.joined(separator: "\n") + "\n"
+        // -force: keep deleting after one that was never created.
+        _ = try? Subprocess.run("/usr/sbin/ip", ["-force", "-batch", "-"], stdin: lines)
     }
 
     /// Set once a signal handler has started tearing labs down: the work in progress will fail.
