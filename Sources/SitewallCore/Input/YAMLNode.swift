@@ -142,13 +142,24 @@ public struct YAMLNode {
 
     /// A sequence's items; a single scalar counts as a one-item list.
     func list(_ what: @autoclosure () -> String, log: inout DiagnosticLog) -> [YAMLNode]? {
+        var result: [YAMLNode] = []
+        return eachItem(what(), log: &log) { item, _ in result.append(item) } ? result : nil
+    }
+
+    /// Calls `body` with each item of a list (a single scalar is one); false (reported) for a mapping.
+    private func eachItem(
+        _ what: @autoclosure () -> String, log: inout DiagnosticLog, _ body: (YAMLNode, inout DiagnosticLog) -> Void
+    ) -> Bool {
         switch node.kind {
-        case .sequence: return tree.items(of: index).map { YAMLNode(tree: tree, index: $0) }
-        case .scalar: return [self]
+        case .sequence:
+            for item in tree.items(of: index) { body(YAMLNode(tree: tree, index: item), &log) }
+        case .scalar:
+            body(self, &log)
         case .mapping:
             log.error("\(what()) must be a list", at: location)
-            return nil
+            return false
         }
+        return true
     }
 
     func string(_ what: @autoclosure () -> String, log: inout DiagnosticLog) -> String? {
@@ -160,22 +171,12 @@ public struct YAMLNode {
     }
 
     func strings(_ what: @autoclosure () -> String, log: inout DiagnosticLog) -> [(String, YAMLNode)]? {
-        switch node.kind {
-        case .scalar: return [(node.text, self)]
-        case .mapping:
-            log.error("\(what()) must be a list", at: location)
-            return nil
-        case .sequence:
-            // Straight from the tree: every host's roles and addresses come through here.
-            var result: [(String, YAMLNode)] = []
-            let items = tree.items(of: index)
-            result.reserveCapacity(items.count)
-            for index in items {
-                let item = YAMLNode(tree: tree, index: index)
-                if let text = item.string(what(), log: &log) { result.append((text, item)) }
-            }
-            return result
+        // Straight from the tree, without a list of nodes first: every host's roles and addresses come here.
+        var result: [(String, YAMLNode)] = []
+        let read = eachItem(what(), log: &log) { item, log in
+            if let text = item.string(what(), log: &log) { result.append((text, item)) }
         }
+        return read ? result : nil
     }
 
     func bool(_ what: @autoclosure () -> String, log: inout DiagnosticLog) -> Bool? {
