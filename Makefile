@@ -120,8 +120,7 @@ clean:
 
 # Benchmarks (bench/run.py says what): generated sites of 1,000 to 50,000 hosts, side by side with
 # libyaml's floor and Aerleon (pinned in bench/requirements.txt, its own venv). JSON in .build/bench/.
-# It measures the binary users install: the release build, with the Swift runtime linked in.
-bench: deps
+# It measures the binary users install: `make release`, with the Swift runtime linked in.
+bench: release
 	@$(MAKE) --no-print-directory deps APT_PACKAGES="python3-venv gcc"
-	$(SWIFT) build -c release --static-swift-stdlib --product sitewall
 	python3 bench/run.py

@@ -4,7 +4,7 @@ import CSitewallLinux
 /// output and exits, so memory it frees is better kept for its next allocation than handed back.
 /// glibc's defaults map every block over 128 KiB (a growing array of a large site's hosts) fresh
 /// from the kernel and unmap it when freed, and trim the heap at every free: each time the pages are
-/// faulted in anew (a tenth of a 50,000-host gateway compile on the project machine).
+/// faulted in anew (5 to 10% of a 50,000-host gateway compile, side by side on the project machine).
 public enum ProcessMemory {
     /// Blocks up to 32 MiB (glibc's most) come from the heap, which grows 64 MiB at a time (address
     /// space: pages count only once used) and is not trimmed. True when glibc took every setting.
