@@ -71,7 +71,7 @@ struct ChainBuilder {
         return directed + [IPAddress.limitedBroadcast]
     }
 
-    private func ownAddresses(in members: [HostAddress], family: IPFamily) -> [IPAddress]? {
+    private func ownAddresses(in members: MemberList, family: IPFamily) -> [IPAddress]? {
         let all = host.addresses.filter { $0.address.family == family }
         guard all.count > 1 else { return nil }
         return members.filter { $0.host == host.name }.map(\.address).sorted()
@@ -79,7 +79,7 @@ struct ChainBuilder {
 
     /// What a host with several addresses receives a broadcast service on: its own addresses in the
     /// zone and the zone's broadcasts (a DHCP DISCOVER, a BACnet Who-Is). nil: no address match at all.
-    private func receiving(_ service: Service, in members: [HostAddress], zone: String, family: IPFamily)
+    private func receiving(_ service: Service, in members: MemberList, zone: String, family: IPFamily)
         -> [IPAddress]?
     {
         // A multicast group is no address of the host's own.
@@ -91,7 +91,7 @@ struct ChainBuilder {
 
     /// What a host with several addresses sends a service from: its own addresses, and 0.0.0.0 when it
     /// may have none yet (a DHCP client before its lease). nil: no address match at all.
-    private func sending(_ service: Service, in members: [HostAddress], family: IPFamily) -> [IPAddress]? {
+    private func sending(_ service: Service, in members: MemberList, family: IPFamily) -> [IPAddress]? {
         guard var own = ownAddresses(in: members, family: family) else { return nil }
         if service.unaddressedInitiator && family == .ipv4 { own.insert(.unspecifiedIPv4, at: 0) }
         return own

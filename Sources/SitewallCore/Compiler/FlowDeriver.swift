@@ -7,8 +7,8 @@ public struct FlowGroup: Sendable {
     public var family: IPFamily
     public var fromZone: String
     public var toZone: String
-    public var initiators: [HostAddress]
-    public var listeners: [HostAddress]
+    public var initiators: MemberList
+    public var listeners: MemberList
     public var initiatorRoles: [String]
     public var listenerRoles: [String]
     public var citations: [Citation]
@@ -29,7 +29,7 @@ public struct FlowGroup: Sendable {
     public var crossesZones: Bool { fromZone != toZone }
 
     /// "hmi-1, hmi-2 and 3 more"
-    static func describe(_ members: [HostAddress]) -> String { describe(names: members.map(\.host)) }
+    static func describe(_ members: some Sequence<HostAddress>) -> String { describe(names: members.map(\.host)) }
 
     /// "a, b, c and 2 more", sorted and without repeats.
     static func describe(names: [String]) -> String {
@@ -43,6 +43,34 @@ public struct FlowGroup: Sendable {
         return
             "\(FlowGroup.describe(initiators)) (\(fromZone)) -> "
             + "\(FlowGroup.describe(listeners)) (\(toZone)): \(service.id) \(transports)/\(dports)"
+    }
+}
+
+/// A flow group's hosts' addresses: positions in one table of the site's addresses, which every group
+/// shares. A member costs four bytes instead of a copy of its name, address and zone in each group it
+/// is in (at 50,000 hosts the copies were most of the memory a compile took).
+public struct MemberList: RandomAccessCollection, Sendable {
+    /// Every address of every host, in the order of the site's hosts.
+    final class Table: Sendable {
+        let addresses: [HostAddress]
+        init(_ addresses: [HostAddress]) { self.addresses = addresses }
+    }
+
+    let table: Table
+    private(set) var positions: [Int32]
+
+    init(_ table: Table, positions: [Int32]) {
+        self.table = table
+        self.positions = positions
+    }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { positions.count }
+    public subscript(index: Int) -> HostAddress { table.addresses[Int(positions[index])] }
+
+    /// The members `keep` says yes to, still positions in the same table.
+    func keeping(_ keep: (HostAddress) -> Bool) -> MemberList {
+        MemberList(table, positions: positions.filter { keep(table.addresses[Int($0)]) })
     }
 }
 
@@ -73,8 +101,9 @@ public enum FlowDeriver {
         var ports: PortSet
     }
     fileprivate struct Bucket {
-        /// The parts that joined it, each shared with every bucket it joined (not copied into each).
-        var parts: [[HostAddress]] = []
+        /// The parts that joined it (positions in the address table), each shared with every bucket
+        /// it joined (not copied into each).
+        var parts: [[Int32]] = []
         var roles: [String] = []
         var citations: [Citation] = []
     }
@@ -89,32 +118,38 @@ public enum FlowDeriver {
         var reverseListeners: [String: [ListenerKey: Bucket]] = [:]
 
         // Each class of hosts once, with all its addresses, where its first host stands (buckets keep
-        // their roles and citations in the order they are met).
-        var units: [(host: Int, addresses: [HostAddress])] = []
+        // their roles and citations in the order they are met). Addresses are positions in one table.
+        var all: [HostAddress] = []
+        var units: [(host: Int, addresses: [Int32])] = []
         var unitOfClass: [Int: Int] = [:]
         // By index: a host is a large value, and copying each to read two fields would cost more.
         for index in site.hosts.indices {
+            let first = Int32(all.count)
+            all += site.hosts[index].addresses
+            let positions = Array(first..<Int32(all.count))
             guard let roleClass = site.hosts[index].roleClass else {
-                units.append((index, site.hosts[index].addresses))
+                units.append((index, positions))
                 continue
             }
             if let unit = unitOfClass[roleClass] {
-                units[unit].addresses += site.hosts[index].addresses
+                units[unit].addresses += positions
             } else {
                 unitOfClass[roleClass] = units.count
-                units.append((index, site.hosts[index].addresses))
+                units.append((index, positions))
             }
         }
+        let table = MemberList.Table(all)
         for (index, addresses) in units {
             let host = site.hosts[index]
             // The unit's addresses by zone and family: each part joins the same buckets at once.
-            var parts: [(zone: String, family: IPFamily, members: [HostAddress])] = []
-            for address in addresses {
+            var parts: [(zone: String, family: IPFamily, members: [Int32])] = []
+            for position in addresses {
+                let address = all[Int(position)]
                 if let part = parts.firstIndex(where: { $0.zone == address.zone && $0.family == address.address.family }
                 ) {
-                    parts[part].members.append(address)
+                    parts[part].members.append(position)
                 } else {
-                    parts.append((address.zone, address.address.family, [address]))
+                    parts.append((address.zone, address.address.family, [position]))
                 }
             }
             for offered in host.offers.values
@@ -165,16 +200,16 @@ public enum FlowDeriver {
         // addresses in other zones are not a path between zones.
         var gatewayZones: [String: Set<String>] = [:]
         for host in site.gateways { gatewayZones[host.name] = Set(host.addresses.map(\.zone)) }
-        func local(_ members: Members, toward zone: String) -> [HostAddress] {
+        func local(_ members: Members, toward zone: String) -> MemberList {
             // Only a gateway's addresses can go: the rest stay without a look (a bucket can be the whole site).
             let away = members.gateways.filter { index in
-                let member = members.list[index]
+                let member = all[Int(members.list[index])]
                 return gatewayZones[member.host]?.contains(zone) == true && member.zone != zone
             }
-            guard !away.isEmpty else { return members.list }
+            guard !away.isEmpty else { return MemberList(table, positions: members.list) }
             var list = members.list
             for index in away.reversed() { list.remove(at: index) }
-            return list
+            return MemberList(table, positions: list)
         }
 
         // A site has few gateways: a short list is searched faster than every member is hashed.
@@ -186,9 +221,9 @@ public enum FlowDeriver {
             var listener: ListenerKey?
             var reverse: Bool
         }
-        /// A bucket's members, and where the gateways' addresses are among them.
+        /// A bucket's members (positions in the table), and where the gateways' addresses are among them.
         struct Members {
-            var list: [HostAddress]
+            var list: [Int32]
             var gateways: [Int]
         }
         var sortedMembers: [MemberKey: Members] = [:]
@@ -196,11 +231,14 @@ public enum FlowDeriver {
             if let cached = sortedMembers[key] { return cached }
             // Sorted by address, then name: repeats end up side by side (cheaper than hashing names).
             var list = Array(bucket.parts.joined())
-            list.sort { ($0.address, $0.host, $0.zone) < ($1.address, $1.host, $1.zone) }
+            list.sort { a, b in
+                let (a, b) = (all[Int(a)], all[Int(b)])
+                return (a.address, a.host, a.zone) < (b.address, b.host, b.zone)
+            }
             var value = Members(list: [], gateways: [])
             var kept = 0
-            for index in list.indices where kept == 0 || list[kept - 1] != list[index] {
-                if gatewayAddresses.contains(list[index].address) { value.gateways.append(kept) }
+            for index in list.indices where kept == 0 || all[Int(list[kept - 1])] != all[Int(list[index])] {
+                if gatewayAddresses.contains(all[Int(list[index])].address) { value.gateways.append(kept) }
                 list.swapAt(kept, index)
                 kept += 1
             }
@@ -236,11 +274,11 @@ public enum FlowDeriver {
                         toward: ikey.zone)
                     var narrowed = false
                     if let peers = ikey.peers {
-                        to = to.filter { peers.contains($0.host) }
+                        to = to.keeping { peers.contains($0.host) }
                         narrowed = true
                     }
                     if let clusters = ikey.clusters {
-                        to = to.filter { !(site.host(named: $0.host)?.clusters.isDisjoint(with: clusters) ?? true) }
+                        to = to.keeping { !(site.host(named: $0.host)?.clusters.isDisjoint(with: clusters) ?? true) }
                         narrowed = true
                     }
                     // The answering direction of a mutual exchange crosses the conduit that opens the exchange.
@@ -254,17 +292,17 @@ public enum FlowDeriver {
                     if let conduit {
                         let (initiating, listening) =
                             reverse ? (conduit.toHosts, conduit.fromHosts) : (conduit.fromHosts, conduit.toHosts)
-                        if let initiating { from = from.filter { initiating.contains($0.host) } }
-                        if let listening { to = to.filter { listening.contains($0.host) } }
+                        if let initiating { from = from.keeping { initiating.contains($0.host) } }
+                        if let listening { to = to.keeping { listening.contains($0.host) } }
                         narrowed = narrowed || initiating != nil || listening != nil
                     }
                     // A lone initiator that also listens (a peer) does not reach itself over the network.
                     if let only = from.first?.host, from.allSatisfy({ $0.host == only }) {
-                        to = to.filter { $0.host != only }
+                        to = to.keeping { $0.host != only }
                     }
                     if from.isEmpty || to.isEmpty { continue }
                     // A narrowed side names the roles of the hosts left in it (its sets and comments say so).
-                    func roles(_ members: [HostAddress], _ bucket: Bucket) -> [String] {
+                    func roles(_ members: MemberList, _ bucket: Bucket) -> [String] {
                         guard narrowed else { return bucket.roles.sorted() }
                         let names = Set(members.map(\.host))
                         return bucket.roles.filter { role in
@@ -313,7 +351,7 @@ public enum FlowDeriver {
 }
 
 extension FlowDeriver.Bucket {
-    mutating func add(_ addresses: [HostAddress], roles newRoles: [String], citations newCitations: [Citation]) {
+    mutating func add(_ addresses: [Int32], roles newRoles: [String], citations newCitations: [Citation]) {
         parts.append(addresses)
         for role in newRoles where !roles.contains(role) { roles.append(role) }
         for citation in newCitations where !citations.contains(citation) { citations.append(citation) }

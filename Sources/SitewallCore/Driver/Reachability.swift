@@ -126,7 +126,7 @@ extension Explainer {
     }
 
     /// One entry per address, in address order (a group lists a host once per address it pairs with).
-    static func uniqueAddresses(_ members: [HostAddress]) -> [HostAddress] {
+    static func uniqueAddresses(_ members: some Sequence<HostAddress>) -> [HostAddress] {
         var seen = Set<IPAddress>()
         return members.sorted().filter { seen.insert($0.address).inserted }
     }
