@@ -17,7 +17,8 @@ public struct YAMLNode {
     static let defaultMaximumBytes = 256 << 20
 
     public static var maximumBytes: Int {
-        if let text = ProcessInfo.processInfo.environment["SITEWALL_MAX_INPUT_MIB"], let mib = Int(text), mib > 0 {
+        // getenv: ProcessInfo's environment copies every variable into a dictionary first.
+        if let value = getenv("SITEWALL_MAX_INPUT_MIB"), let mib = Int(String(cString: value)), mib > 0 {
             return mib << 20
         }
         return defaultMaximumBytes
@@ -75,14 +76,16 @@ public struct YAMLNode {
     }
 
     var scalarText: String? {
-        node.kind == .scalar ? node.text : nil
+        let node = self.node
+        return node.kind == .scalar ? tree.string(node) : nil
     }
 
     var isMapping: Bool { node.kind == .mapping }
 
     var isNull: Bool {
         let node = self.node
-        return node.kind == .scalar && node.plain && (node.text == "~" || node.text == "null" || node.text.isEmpty)
+        return node.kind == .scalar && node.plain
+            && (node.count == 0 || tree.scalar(node, is: "~") || tree.scalar(node, is: "null"))
     }
 
     /// The entries of a mapping, in file order (the composer has refused a key written twice).

@@ -2,21 +2,22 @@ import CYAML
 import Foundation
 
 /// A composed YAML document, built straight from libyaml's event stream: every node in one array,
-/// every collection's children in another. Scalars stay text (sitewall reads each value itself), an
+/// every collection's children in another, every scalar's text in one byte array (a `String` is made
+/// only when a value is read). Scalars stay text (sitewall reads each value itself), an
 /// alias is a second reference to its anchor's node (never a copy), and the document's expanded size
 /// (what it would be with every alias written out) is counted as it is built, so that a small file
 /// of nested aliases is refused instead of costing minutes.
 final class YAMLTree: Sendable {
     enum Kind: UInt8, Sendable { case scalar, sequence, mapping }
 
+    /// 20 bytes: a site has a node per seven bytes of YAML or so.
     struct Node: Sendable {
         var kind: Kind
         /// A plain scalar without a tag (null, ~ and the empty value read as nothing).
         var plain: Bool
         var line: Int32
         var column: Int32
-        /// Scalars: the value. Collections: the range of `children` (mappings: key, value, key, ...).
-        var text: String
+        /// Scalars: the range of `text`. Collections: the range of `children` (mappings: key, value, ...).
         var first: Int32
         var count: Int32
     }
@@ -38,18 +39,41 @@ final class YAMLTree: Sendable {
 
     let nodes: [Node]
     let children: [Int32]
+    /// Every scalar's value (UTF-8), one after the other.
+    let text: [UInt8]
     let root: Int32
     /// The name its values report their positions in.
     let file: String
 
-    private init(nodes: [Node], children: [Int32], root: Int32, file: String) {
+    private init(nodes: [Node], children: [Int32], text: [UInt8], root: Int32, file: String) {
         self.nodes = nodes
         self.children = children
+        self.text = text
         self.root = root
         self.file = file
     }
 
     func node(_ index: Int32) -> Node { nodes[Int(index)] }
+
+    /// A scalar node's value.
+    func string(_ node: Node) -> String { Self.string(node, in: text) }
+
+    fileprivate static func string(_ node: Node, in text: [UInt8]) -> String {
+        text.withUnsafeBufferPointer { buffer in
+            String(
+                decoding: UnsafeBufferPointer(rebasing: buffer[Int(node.first)..<Int(node.first + node.count)]),
+                as: UTF8.self)
+        }
+    }
+
+    /// Whether a scalar node's value is `value` (without making a `String` of it).
+    func scalar(_ node: Node, is value: StaticString) -> Bool {
+        guard node.count == value.utf8CodeUnitCount else { return false }
+        guard node.count > 0 else { return true }
+        return text.withUnsafeBufferPointer { buffer in
+            memcmp(buffer.baseAddress! + Int(node.first), value.utf8Start, Int(node.count)) == 0
+        }
+    }
 
     /// The children of a collection node (mappings: key, value pairs in file order).
     func items(of index: Int32) -> ArraySlice<Int32> {
@@ -59,6 +83,10 @@ final class YAMLTree: Sendable {
 
     /// Composes the first document of `bytes` (UTF-8).
     static func compose(_ bytes: [UInt8], file: String, limits: Limits = Limits()) throws(Failure) -> YAMLTree {
+        // Positions are 32-bit; scalar text is never longer than the file it is written in.
+        guard bytes.count < Int32.max else {
+            throw .syntax(problem: "the file is larger than 2 GiB, more than sitewall reads", line: 1, column: 1)
+        }
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else {
             throw .syntax(problem: "the YAML parser could not start (out of memory)", line: 1, column: 1)
@@ -72,6 +100,7 @@ final class YAMLTree: Sendable {
             builder.nodes.reserveCapacity(bytes.count / 4 + 16)
             builder.expanded.reserveCapacity(bytes.count / 4 + 16)
             builder.children.reserveCapacity(bytes.count / 4 + 16)
+            builder.text.reserveCapacity(bytes.count + 16)
             var event = yaml_event_t()
             while true {
                 guard yaml_parser_parse(&parser, &event) == 1 else { throw Self.syntaxFailure(parser) }
@@ -80,7 +109,8 @@ final class YAMLTree: Sendable {
                 if done { break }
             }
             guard let root = builder.root else { throw .empty }
-            return YAMLTree(nodes: builder.nodes, children: builder.children, root: root, file: file)
+            return YAMLTree(
+                nodes: builder.nodes, children: builder.children, text: builder.text, root: root, file: file)
         }
     }
 
@@ -98,6 +128,7 @@ final class YAMLTree: Sendable {
         let limits: Limits
         var nodes: [Node] = []
         var children: [Int32] = []
+        var text: [UInt8] = []
         /// Per node: its size with aliases written out (saturating).
         var expanded: [Int] = []
         /// Open collections, their children so far in `pending` from `start` on (one stack for all:
@@ -116,11 +147,13 @@ final class YAMLTree: Sendable {
             switch event.type {
             case YAML_SCALAR_EVENT:
                 let data = event.data.scalar
-                let text = String(
-                    decoding: UnsafeBufferPointer(start: data.value, count: data.length), as: UTF8.self)
+                let start = Int32(text.count)
+                text.append(contentsOf: UnsafeBufferPointer(start: data.value, count: data.length))
                 let plain = data.plain_implicit == 1 && data.style == YAML_PLAIN_SCALAR_STYLE
                 let index = add(
-                    Node(kind: .scalar, plain: plain, line: line, column: column, text: text, first: 0, count: 0))
+                    Node(
+                        kind: .scalar, plain: plain, line: line, column: column, first: start,
+                        count: Int32(data.length)))
                 expanded.append(1)
                 anchor(data.anchor, index)
                 try attach(index, expandedSize: 1, line: line, column: column)
@@ -128,8 +161,8 @@ final class YAMLTree: Sendable {
                 let mapping = event.type == YAML_MAPPING_START_EVENT
                 let index = add(
                     Node(
-                        kind: mapping ? .mapping : .sequence, plain: false, line: line, column: column, text: "",
-                        first: 0, count: 0))
+                        kind: mapping ? .mapping : .sequence, plain: false, line: line, column: column, first: 0,
+                        count: 0))
                 expanded.append(1)
                 anchor(mapping ? event.data.mapping_start.anchor : event.data.sequence_start.anchor, index)
                 open.append((index, pending.count, nil))
@@ -189,21 +222,21 @@ final class YAMLTree: Sendable {
             if nodes[Int(parent)].kind == .mapping, (pending.count - open[last].start) % 2 == 0,
                 nodes[Int(index)].kind == .scalar
             {
-                let key = nodes[Int(index)].text
-                if isRepeated(key: key, in: last) {
+                if isRepeated(key: nodes[Int(index)], in: last) {
                     throw .duplicateKey(
-                        key, line: Int(line), column: Int(column), mappingLine: Int(nodes[Int(parent)].line))
+                        string(nodes[Int(index)]), line: Int(line), column: Int(column),
+                        mappingLine: Int(nodes[Int(parent)].line))
                 }
             }
             pending.append(index)
         }
 
         /// Whether the open mapping at `level` has `key` already; a large one remembers its keys in a set.
-        private mutating func isRepeated(key: String, in level: Int) -> Bool {
+        private mutating func isRepeated(key: Node, in level: Int) -> Bool {
             if var keys = open[level].keys {
                 open[level].keys = nil  // one owner while it grows
                 defer { open[level].keys = keys }
-                return !keys.insert(key).inserted
+                return !keys.insert(string(key)).inserted
             }
             let start = open[level].start
             let large = pending.count - start >= 32
@@ -212,13 +245,24 @@ final class YAMLTree: Sendable {
             for position in stride(from: start, to: pending.count, by: 2) {
                 let node = nodes[Int(pending[position])]
                 guard node.kind == .scalar else { continue }
-                if !large && node.text == key { return true }
-                if large { keys.insert(node.text) }
+                if !large && same(node, key) { return true }
+                if large { keys.insert(string(node)) }
             }
             guard large else { return false }
-            let inserted = keys.insert(key).inserted
+            let inserted = keys.insert(string(key)).inserted
             open[level].keys = keys
             return !inserted
+        }
+
+        private func string(_ node: Node) -> String { YAMLTree.string(node, in: text) }
+
+        /// Whether two scalars have the same text.
+        private func same(_ a: Node, _ b: Node) -> Bool {
+            guard a.count == b.count else { return false }
+            guard a.count > 0 else { return true }
+            return text.withUnsafeBufferPointer { buffer in
+                memcmp(buffer.baseAddress! + Int(a.first), buffer.baseAddress! + Int(b.first), Int(a.count)) == 0
+            }
         }
     }
 }
