@@ -14,7 +14,8 @@ struct Sitewall: ParsableCommand {
               64   usage: an unknown option or subcommand, a missing or invalid argument
               128+N  interrupted by signal N (verify removes its lab first)
             """,
-        version: versionText,
+        // The profile set's version is read from its file: only when it is asked for, not on every run.
+        version: CommandLine.arguments.contains("--version") ? versionText : sitewallVersion,
         subcommands: [
             Compile.self, Check.self, Apply.self, Diff.self, Confirm.self, Rollback.self, Verify.self, Profiles.self,
             GenerateSite.self, WatchdogCommand.self, Explain.self, Report.self, Stats.self, Inventory.self,
@@ -54,10 +55,11 @@ struct SiteOptions: ParsableArguments {
 
     func profilePath() -> [ProfileFolder] { ProfileLocator.path(explicit: profiles) }
 
-    /// Loads the site, printing every diagnostic to stderr and exiting 1 on errors.
+    /// Loads the site, printing every diagnostic to stderr and exiting 1 on errors. The model lives until
+    /// the process exits: a command loads one and exits after its output.
     func load() throws -> Workspace {
         do {
-            return try Workspace.load(site: site, profilePath: profilePath())
+            return ProcessMemory.keepUntilExit(try Workspace.load(site: site, profilePath: profilePath()))
         } catch let error as DiagnosticsError {
             Output.printDiagnostics(error.diagnostics)
             let count = error.errors.count

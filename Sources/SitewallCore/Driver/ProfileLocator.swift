@@ -8,9 +8,12 @@ public enum ProfileLocator {
     /// Where a machine keeps its own profiles; skipped when it does not exist.
     public static let machineFolder = "/etc/sitewall/profiles"
 
-    public static func path(
-        explicit: [String], environment: [String: String] = ProcessInfo.processInfo.environment
-    ) -> [ProfileFolder] {
+    /// The variable the path reads, without copying the whole environment into a dictionary.
+    public static var environment: [String: String] {
+        getenv("SITEWALL_PROFILES").map { ["SITEWALL_PROFILES": String(cString: $0)] } ?? [:]
+    }
+
+    public static func path(explicit: [String], environment: [String: String] = environment) -> [ProfileFolder] {
         var folders = explicit.map { ProfileFolder($0) }
         let listed = environment["SITEWALL_PROFILES"]?.split(separator: ":").map(String.init) ?? []
         folders += listed.filter { !$0.isEmpty }.map { ProfileFolder($0) }
@@ -21,7 +24,9 @@ public enum ProfileLocator {
 
     /// The profiles that came with this binary: `../share/sitewall/profiles` beside an installed
     /// binary, or the Profiles/ folder of the checkout it was built in.
-    public static var shipped: String? {
+    public static var shipped: String? { shippedFolder }
+
+    private static let shippedFolder: String? = {
         // The running binary itself: argv[0] is a bare name when the binary was found on PATH.
         let path =
             (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
@@ -37,5 +42,5 @@ public enum ProfileLocator {
         return candidates.first {
             FileManager.default.fileExists(atPath: $0, isDirectory: &isDirectory) && isDirectory.boolValue
         }
-    }
+    }()
 }

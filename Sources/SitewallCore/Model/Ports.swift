@@ -44,6 +44,11 @@ public struct PortSet: Hashable, Sendable, CustomStringConvertible, Codable {
 
     /// Parses "2080", "2080-2088", "22004 and 22005", "2080-2088,2073", with en dashes too.
     public init?(text: String) {
+        // A lone port, the common case, without Foundation's string replacing.
+        if let port = UInt16(text) {
+            self.init(port)
+            return
+        }
         let normalised = text.replacingOccurrences(of: "–", with: "-").replacingOccurrences(of: " and ", with: ",")
         var ranges: [PortRange] = []
         for item in normalised.split(separator: ",") {

@@ -102,7 +102,7 @@ public struct ResolvedSite: Sendable {
     }
 
     /// Adds a host (its name is unique in the site).
-    public mutating func add(_ host: ResolvedHost) {
+    public mutating func add(_ host: consuming ResolvedHost) {
         hostIndex[host.name] = hosts.count
         if host.isGateway { gatewayIndices.append(hosts.count) }
         hosts.append(host)

@@ -106,7 +106,7 @@ public struct Site: Sendable {
         hostIndex.reserveCapacity(count)
     }
 
-    public mutating func add(_ host: Host) {
+    public mutating func add(_ host: consuming Host) {
         if hostIndex[host.name] == nil { hostIndex[host.name] = hosts.count }
         hosts.append(host)
     }
