@@ -120,6 +120,9 @@ public enum FlowDeriver {
         // Each class of hosts once, with all its addresses, where its first host stands (buckets keep
         // their roles and citations in the order they are met). Addresses are positions in one table.
         var all: [HostAddress] = []
+        var count = 0
+        for index in site.hosts.indices { count += site.hosts[index].addresses.count }
+        all.reserveCapacity(count)
         var units: [(host: Int, addresses: [Int32])] = []
         var unitOfClass: [Int: Int] = [:]
         // By index: a host is a large value, and copying each to read two fields would cost more.

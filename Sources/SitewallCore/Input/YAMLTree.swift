@@ -98,7 +98,6 @@ final class YAMLTree: Sendable {
             // Room for a node per four bytes (a site has one per seven or so), so the arrays seldom grow by
             // copying; room never touched costs address space, not memory.
             builder.nodes.reserveCapacity(bytes.count / 4 + 16)
-            builder.expanded.reserveCapacity(bytes.count / 4 + 16)
             builder.children.reserveCapacity(bytes.count / 4 + 16)
             builder.text.reserveCapacity(bytes.count + 16)
             var event = yaml_event_t()
@@ -129,13 +128,14 @@ final class YAMLTree: Sendable {
         var nodes: [Node] = []
         var children: [Int32] = []
         var text: [UInt8] = []
-        /// Per node: its size with aliases written out (saturating).
-        var expanded: [Int] = []
         /// Open collections, their children so far in `pending` from `start` on (one stack for all:
-        /// no array per collection); a mapping's keys get a set only once it is large (a host has a few).
-        var open: [(node: Int32, start: Int, keys: Set<String>?)] = []
+        /// no array per collection), and their size so far with aliases written out (saturating); a
+        /// mapping's keys get a set only once it is large (a host has a few).
+        var open: [(node: Int32, start: Int, keys: Set<String>?, expanded: Int)] = []
         var pending: [Int32] = []
         var anchors: [String: Int32] = [:]
+        /// The expanded sizes of anchored nodes, the only ones an alias can name (not one per node).
+        var anchoredSizes: [Int32: Int] = [:]
         var root: Int32?
 
         init(limits: Limits) { self.limits = limits }
@@ -154,7 +154,6 @@ final class YAMLTree: Sendable {
                     Node(
                         kind: .scalar, plain: plain, line: line, column: column, first: start,
                         count: Int32(data.length)))
-                expanded.append(1)
                 anchor(data.anchor, index)
                 try attach(index, expandedSize: 1, line: line, column: column)
             case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
@@ -163,17 +162,17 @@ final class YAMLTree: Sendable {
                     Node(
                         kind: mapping ? .mapping : .sequence, plain: false, line: line, column: column, first: 0,
                         count: 0))
-                expanded.append(1)
                 anchor(mapping ? event.data.mapping_start.anchor : event.data.sequence_start.anchor, index)
-                open.append((index, pending.count, nil))
+                open.append((index, pending.count, nil, 1))
             case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
-                let (index, start, _) = open.removeLast()
+                let (index, start, _, size) = open.removeLast()
+                if anchoredSizes[index] != nil { anchoredSizes[index] = size }
                 nodes[Int(index)].first = Int32(children.count)
                 nodes[Int(index)].count = Int32(pending.count - start)
                 children += pending[start...]
                 pending.removeSubrange(start...)
                 let node = nodes[Int(index)]
-                try attach(index, expandedSize: expanded[Int(index)], line: node.line, column: node.column)
+                try attach(index, expandedSize: size, line: node.line, column: node.column)
             case YAML_ALIAS_EVENT:
                 let name = String(cString: event.data.alias.anchor)
                 guard let target = anchors[name] else {
@@ -181,7 +180,9 @@ final class YAMLTree: Sendable {
                         problem: "alias *\(name) names no anchor defined before it", line: Int(line),
                         column: Int(column))
                 }
-                try attach(target, expandedSize: expanded[Int(target)], line: line, column: column)
+                // An anchor still open (an alias inside its own anchor) counts what it has so far.
+                let size = open.last { $0.node == target }?.expanded ?? anchoredSizes[target] ?? 1
+                try attach(target, expandedSize: size, line: line, column: column)
             case YAML_DOCUMENT_END_EVENT:
                 return true
             default:
@@ -196,7 +197,9 @@ final class YAMLTree: Sendable {
         }
 
         private mutating func anchor(_ name: UnsafeMutablePointer<yaml_char_t>?, _ index: Int32) {
-            if let name { anchors[String(cString: name)] = index }
+            guard let name else { return }
+            anchors[String(cString: name)] = index
+            anchoredSizes[index] = 1
         }
 
         /// Adds a finished node (or an alias to one) to the collection it is in, counting its expanded size.
@@ -212,11 +215,11 @@ final class YAMLTree: Sendable {
             }
             let last = open.count - 1
             let parent = open[last].node
-            let (grown, overflow) = expanded[Int(parent)].addingReportingOverflow(expandedSize)
-            expanded[Int(parent)] = overflow ? .max : grown
-            if expanded[Int(parent)] > allowed {
+            let (grown, overflow) = open[last].expanded.addingReportingOverflow(expandedSize)
+            open[last].expanded = overflow ? .max : grown
+            if open[last].expanded > allowed {
                 throw .aliasExpansion(
-                    expanded: expanded[Int(parent)], written: nodes.count, line: Int(line), column: Int(column))
+                    expanded: open[last].expanded, written: nodes.count, line: Int(line), column: Int(column))
             }
             // A mapping's keys: a scalar key written twice is an error where it is written the second time.
             if nodes[Int(parent)].kind == .mapping, (pending.count - open[last].start) % 2 == 0,
