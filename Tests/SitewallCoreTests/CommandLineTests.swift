@@ -81,6 +81,8 @@ import Testing
         #expect(!errors.ok && errors.errors == 1 && errors.counts == nil)
         let error = try #require(errors.findings.first)
         #expect(error.severity == .error && error.location == SourceLocation(file: bad, line: 5, column: 35))
+        // The document's own keys, not only what this decoder reads back.
+        #expect(failed.stdout.contains("\"line\" : 5") && failed.stdout.contains("\"column\" : 35"), "\(failed.stdout)")
         #expect(error.fix?.contains("modbus/server") == true || error.message.contains("modbus/server"))
     }
 

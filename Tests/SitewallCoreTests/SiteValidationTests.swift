@@ -59,6 +59,26 @@ import Testing
               t: { address: 10.0.0.1, roles: [ntp/client] }
             """)
         #expect(addresses.contains { $0.message.contains("already used by 's'") && $0.location?.line == 6 })
+        // Every later entry names the first that wrote the address, in the order the site writes them.
+        let repeats = SiteFixture.errors(
+            """
+            site: t
+            zones:
+              a: { networks: [10.0.0.0/24, "2001:db8::/64"] }
+            hosts:
+              s: { addresses: ["2001:db8::1", 10.0.0.1], roles: [ntp/server] }
+              t: { address: 10.0.0.1, roles: [ntp/client] }
+              u: { addresses: [10.0.0.2, "2001:db8::1", 10.0.0.1], roles: [ntp/client] }
+              v: { addresses: [10.0.0.3, 10.0.0.3], roles: [ntp/client] }
+            """
+        ).filter { $0.message.contains("already used") }
+        #expect(
+            repeats.map { "\($0.location?.line ?? 0):\($0.location?.column ?? 0) \($0.message)" } == [
+                "6:17 address 10.0.0.1 of 't' is already used by 's'",
+                "7:30 address 2001:db8::1 of 'u' is already used by 's'",
+                "7:45 address 10.0.0.1 of 'u' is already used by 's'",
+                "8:30 address 10.0.0.3 of 'v' is already used by 'v'",
+            ])
     }
 
     @Test func addressOutsideItsZone() {

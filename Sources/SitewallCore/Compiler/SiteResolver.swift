@@ -4,40 +4,43 @@ public enum SiteResolver {
     public static func resolve(_ site: Site, catalog: ProfileCatalog, log: inout DiagnosticLog) -> ResolvedSite {
         let zones = checkZones(site, log: &log)
         var resolved = ResolvedSite(site: site, catalog: catalog, zones: zones)
-        resolved.groups = resolveGroups(site, log: &log)
-        // Address -> the host and the entry that wrote it first (indices: cheaper than copying names).
-        var addressOwners: [IPAddress: (host: Int, entry: Int)] = [:]
-        addressOwners.reserveCapacity(site.hosts.count)
+        // The site's host names, for the checks that a name given somewhere is a host's (the site itself
+        // keeps no index: after resolving, the resolved site's serves).
+        let names = Set(site.hosts.map(\.name))
+        resolved.groups = resolveGroups(site, names: names, log: &log)
+        let repeated = repeatedAddresses(site)
         resolved.reserveCapacity(hosts: site.hosts.count)
         var cache = RoleCache()
         for (hostIndex, host) in site.hosts.enumerated() {
             for (entry, address) in host.addresses.enumerated() {
-                if let (ownerIndex, ownerEntry) = addressOwners[address.value] {
-                    let owner = site.hosts[ownerIndex].name
-                    let location = site.hosts[ownerIndex].addresses[ownerEntry].location
+                if let owner = repeated[AddressEntry(host: Int32(hostIndex), entry: Int32(entry))] {
+                    let written = site.hosts[Int(owner.host)]
+                    let location = written.addresses[Int(owner.entry)].location
                     log.error(
-                        "address \(address.value) of '\(host.name)' is already used by '\(owner)'",
+                        "address \(address.value) of '\(host.name)' is already used by '\(written.name)'",
                         at: address.location,
                         fix:
                             "give each host its own address "
                             + "(the other is at \(location.map(\.description) ?? "an earlier line"))"
                     )
-                } else {
-                    addressOwners[address.value] = (hostIndex, entry)
                 }
             }
             if var resolvedHost = resolveHost(
-                host, site: site, zones: zones, catalog: catalog, cache: &cache, log: &log)
+                host, site: site, names: names, zones: zones, catalog: catalog, cache: &cache, log: &log)
             {
-                applyUses(host, to: &resolvedHost, site: site, groups: resolved.groups, catalog: catalog, log: &log)
+                applyUses(
+                    host, to: &resolvedHost, site: site, names: names, groups: resolved.groups, catalog: catalog,
+                    log: &log)
                 if !host.uses.isEmpty || !host.clusters.isEmpty { resolvedHost.roleClass = nil }
                 resolved.add(resolvedHost)
             }
         }
         resolved.conduits = resolveConduits(
-            site.conduits, zones: zones, catalog: catalog, site: site, groups: resolved.groups, log: &log)
+            site.conduits, zones: zones, catalog: catalog, site: site, names: names, groups: resolved.groups,
+            log: &log)
         resolved.blocked = resolveConduits(
-            site.blocked, zones: zones, catalog: catalog, site: site, groups: resolved.groups, log: &log)
+            site.blocked, zones: zones, catalog: catalog, site: site, names: names, groups: resolved.groups,
+            log: &log)
         checkPeers(resolved, log: &log)
         for block in resolved.blocked {
             for service in block.services.sorted() {
@@ -51,6 +54,39 @@ public enum SiteResolver {
             }
         }
         return resolved
+    }
+
+    /// Where a host's address entry is in the site.
+    struct AddressEntry: Hashable {
+        var host: Int32
+        var entry: Int32
+    }
+
+    /// Every address entry that repeats an address written before it, with the entry that wrote it
+    /// first. Found by sorting the entries: a hash table of every address cost 6 MiB at 50,000 hosts,
+    /// and a site has few repeats to remember.
+    static func repeatedAddresses(_ site: Site) -> [AddressEntry: AddressEntry] {
+        var entries: [(address: IPAddress, at: AddressEntry)] = []
+        entries.reserveCapacity(site.hosts.count)
+        for host in site.hosts.indices {
+            for (entry, address) in site.hosts[host].addresses.enumerated() {
+                entries.append((address.value, AddressEntry(host: Int32(host), entry: Int32(entry))))
+            }
+        }
+        // By address, then in the order they are written: the first of a run wrote it first.
+        entries.sort { a, b in
+            a.address != b.address ? a.address < b.address : (a.at.host, a.at.entry) < (b.at.host, b.at.entry)
+        }
+        var repeated: [AddressEntry: AddressEntry] = [:]
+        var first = 0
+        for index in entries.indices.dropFirst() {
+            if entries[index].address == entries[first].address {
+                repeated[entries[index].at] = entries[first].at
+            } else {
+                first = index
+            }
+        }
+        return repeated
     }
 
     static func checkZones(_ site: Site, log: inout DiagnosticLog) -> [Zone] {
@@ -120,7 +156,7 @@ public enum SiteResolver {
     }
 
     static func resolveHost(
-        _ host: Host, site: Site, zones: [Zone], catalog: ProfileCatalog, cache: inout RoleCache,
+        _ host: Host, site: Site, names: Set<String>, zones: [Zone], catalog: ProfileCatalog, cache: inout RoleCache,
         log: inout DiagnosticLog
     ) -> ResolvedHost? {
         // Most hosts name no zone: the names are listed only for a message.
@@ -194,7 +230,7 @@ public enum SiteResolver {
         }
 
         for manager in host.management {
-            if site.host(named: manager.value) != nil {
+            if names.contains(manager.value) {
                 result.management.append(manager.value)
             } else {
                 log.error(
@@ -402,10 +438,10 @@ public enum SiteResolver {
     }
 
     /// Group name -> its hosts; a group shares no name with a host, and names only hosts.
-    static func resolveGroups(_ site: Site, log: inout DiagnosticLog) -> [String: [String]] {
+    static func resolveGroups(_ site: Site, names: Set<String>, log: inout DiagnosticLog) -> [String: [String]] {
         var groups: [String: [String]] = [:]
         for group in site.groups {
-            if site.host(named: group.name) != nil {
+            if names.contains(group.name) {
                 log.error(
                     "group '\(group.name)' has the name of a host", at: group.location,
                     fix: "give the group a name no host has")
@@ -413,7 +449,7 @@ public enum SiteResolver {
             }
             var members: [String] = []
             for member in group.members {
-                if site.host(named: member.value) != nil {
+                if names.contains(member.value) {
                     members.append(member.value)
                 } else {
                     log.error(
@@ -428,13 +464,14 @@ public enum SiteResolver {
 
     /// Hosts and groups as host names; unknown names are reported.
     static func expand(
-        _ names: [Located<String>], site: Site, groups: [String: [String]], what: String, log: inout DiagnosticLog
+        _ names: [Located<String>], site: Site, hostNames: Set<String>, groups: [String: [String]], what: String,
+        log: inout DiagnosticLog
     ) -> Set<String> {
         var hosts = Set<String>()
         for name in names {
             if let members = groups[name.value] {
                 hosts.formUnion(members)
-            } else if site.host(named: name.value) != nil {
+            } else if hostNames.contains(name.value) {
                 hosts.insert(name.value)
             } else {
                 log.error(
@@ -449,7 +486,7 @@ public enum SiteResolver {
     /// A host's `uses:`: the peers and operations of services its roles use (or, for a peer service
     /// such as BACnet, offer: those who offer it initiate it too).
     static func applyUses(
-        _ host: Host, to result: inout ResolvedHost, site: Site, groups: [String: [String]],
+        _ host: Host, to result: inout ResolvedHost, site: Site, names: Set<String>, groups: [String: [String]],
         catalog: ProfileCatalog, log: inout DiagnosticLog
     ) {
         result.clusters = Set(host.clusters.map(\.value))
@@ -476,7 +513,9 @@ public enum SiteResolver {
                 continue
             }
             let peers = use.peers.map {
-                expand($0, site: site, groups: groups, what: "the use of \(use.service) by '\(host.name)'", log: &log)
+                expand(
+                    $0, site: site, hostNames: names, groups: groups,
+                    what: "the use of \(use.service) by '\(host.name)'", log: &log)
             }
             var filtered = false
             for id in services {
@@ -615,8 +654,8 @@ public enum SiteResolver {
     }
 
     static func resolveConduits(
-        _ conduits: [Conduit], zones: [Zone], catalog: ProfileCatalog, site: Site, groups: [String: [String]],
-        log: inout DiagnosticLog
+        _ conduits: [Conduit], zones: [Zone], catalog: ProfileCatalog, site: Site, names: Set<String>,
+        groups: [String: [String]], log: inout DiagnosticLog
     ) -> [ResolvedConduit] {
         let zoneNames = zones.map(\.name)
         var result: [ResolvedConduit] = []
@@ -657,10 +696,10 @@ public enum SiteResolver {
                 }
             }
             let fromHosts = conduit.fromHosts.map {
-                expand($0, site: site, groups: groups, what: "the conduit's from-hosts", log: &log)
+                expand($0, site: site, hostNames: names, groups: groups, what: "the conduit's from-hosts", log: &log)
             }
             let toHosts = conduit.toHosts.map {
-                expand($0, site: site, groups: groups, what: "the conduit's to-hosts", log: &log)
+                expand($0, site: site, hostNames: names, groups: groups, what: "the conduit's to-hosts", log: &log)
             }
             if ok {
                 result.append(

@@ -117,6 +117,15 @@ public struct ResolvedSite: Sendable {
 
     public func host(named name: String) -> ResolvedHost? { hostIndex[name].map { hosts[$0] } }
 
+    /// The host as the site file writes it (its entries' locations), found through the resolved index:
+    /// hosts are resolved in the site's order.
+    public func written(named name: String) -> Host? {
+        guard let index = hostIndex[name], index < site.hosts.count, site.hosts[index].name == name else {
+            return site.host(named: name)
+        }
+        return site.hosts[index]
+    }
+
     public func zone(named name: String) -> Zone? { zones.first { $0.name == name } }
 
     /// The conduit that lets `service` be initiated from one zone into another, if any.

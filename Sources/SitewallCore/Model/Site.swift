@@ -84,9 +84,9 @@ public struct Site: Sendable {
     public var name: String
     public var file: String
     public var zones: [Zone]
+    /// No index by name: the resolver makes one, and the resolved site's serves after it (at 50,000
+    /// hosts a third would cost 3 MiB for a few lookups).
     public private(set) var hosts: [Host] = []
-    /// Host name -> index in `hosts` (the first of a name).
-    private var hostIndex: [String: Int] = [:]
     public var conduits: [Conduit]
     /// Cross-zone flows the roles imply that are meant to stay blocked (silences their warning).
     public var blocked: [Conduit] = []
@@ -101,17 +101,13 @@ public struct Site: Sendable {
         self.conduits = conduits
     }
 
-    public mutating func reserveCapacity(hosts count: Int) {
-        hosts.reserveCapacity(count)
-        hostIndex.reserveCapacity(count)
-    }
+    public mutating func reserveCapacity(hosts count: Int) { hosts.reserveCapacity(count) }
 
-    public mutating func add(_ host: consuming Host) {
-        if hostIndex[host.name] == nil { hostIndex[host.name] = hosts.count }
-        hosts.append(host)
-    }
+    public mutating func add(_ host: consuming Host) { hosts.append(host) }
 
-    public func host(named name: String) -> Host? { hostIndex[name].map { hosts[$0] } }
+    /// The first host of the name, searched in order: for a few lookups (`ResolvedSite.written(named:)`
+    /// finds one in constant time).
+    public func host(named name: String) -> Host? { hosts.first { $0.name == name } }
 }
 
 /// What a site asks its rulesets to record (`observe:`): both off by default.
