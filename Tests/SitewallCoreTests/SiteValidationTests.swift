@@ -49,6 +49,16 @@ import Testing
               s: { address: 10.0.0.3, roles: [ntp/client] }
             """)
         #expect(errors.contains { $0.message == "'s' appears twice in the same mapping" && $0.location?.line == 7 })
+        // A large mapping (a site's hosts) remembers its keys in a table: the same check, at every size.
+        let many = (0..<300).map { "  h\($0): { address: 10.0.\($0 / 200).\($0 % 200 + 1), roles: [ntp/client] }" }
+        let large = SiteFixture.errors(
+            "site: t\nzones:\n  a: { networks: [10.0.0.0/16] }\nhosts:\n" + many.joined(separator: "\n")
+                + "\n  h3: { address: 10.0.9.1, roles: [ntp/client] }\n  h1: { address: 10.0.9.2, roles: [ntp/client] }"
+        )
+        #expect(
+            large.map { "\($0.location?.line ?? 0) \($0.message)" } == [
+                "305 'h3' appears twice in the same mapping"
+            ])
         let addresses = SiteFixture.errors(
             """
             site: t

@@ -4,9 +4,7 @@ public enum SiteResolver {
     public static func resolve(_ site: Site, catalog: ProfileCatalog, log: inout DiagnosticLog) -> ResolvedSite {
         let zones = checkZones(site, log: &log)
         var resolved = ResolvedSite(site: site, catalog: catalog, zones: zones)
-        // The site's host names, for the checks that a name given somewhere is a host's (the site itself
-        // keeps no index: after resolving, the resolved site's serves).
-        let names = Set(site.hosts.map(\.name))
+        let names = HostNames(site)
         resolved.groups = resolveGroups(site, names: names, log: &log)
         let repeated = repeatedAddresses(site)
         resolved.reserveCapacity(hosts: site.hosts.count)
@@ -32,7 +30,7 @@ public enum SiteResolver {
                     host, to: &resolvedHost, site: site, names: names, groups: resolved.groups, catalog: catalog,
                     log: &log)
                 if !host.uses.isEmpty || !host.clusters.isEmpty { resolvedHost.roleClass = nil }
-                resolved.add(resolvedHost)
+                resolved.add(consume resolvedHost)
             }
         }
         resolved.conduits = resolveConduits(
@@ -54,6 +52,18 @@ public enum SiteResolver {
             }
         }
         return resolved
+    }
+
+    /// The site's host names, for the checks that a name given somewhere is a host's (the site keeps
+    /// no index; after resolving, the resolved site's serves). Made at the first question: most hosts
+    /// name no other host.
+    final class HostNames {
+        private let site: Site
+        private lazy var names = Set(site.hosts.map(\.name))
+
+        init(_ site: Site) { self.site = site }
+
+        func contains(_ name: String) -> Bool { names.contains(name) }
     }
 
     /// Where a host's address entry is in the site.
@@ -156,7 +166,7 @@ public enum SiteResolver {
     }
 
     static func resolveHost(
-        _ host: Host, site: Site, names: Set<String>, zones: [Zone], catalog: ProfileCatalog, cache: inout RoleCache,
+        _ host: Host, site: Site, names: HostNames, zones: [Zone], catalog: ProfileCatalog, cache: inout RoleCache,
         log: inout DiagnosticLog
     ) -> ResolvedHost? {
         // Most hosts name no zone: the names are listed only for a message.
@@ -438,7 +448,7 @@ public enum SiteResolver {
     }
 
     /// Group name -> its hosts; a group shares no name with a host, and names only hosts.
-    static func resolveGroups(_ site: Site, names: Set<String>, log: inout DiagnosticLog) -> [String: [String]] {
+    static func resolveGroups(_ site: Site, names: HostNames, log: inout DiagnosticLog) -> [String: [String]] {
         var groups: [String: [String]] = [:]
         for group in site.groups {
             if names.contains(group.name) {
@@ -464,7 +474,7 @@ public enum SiteResolver {
 
     /// Hosts and groups as host names; unknown names are reported.
     static func expand(
-        _ names: [Located<String>], site: Site, hostNames: Set<String>, groups: [String: [String]], what: String,
+        _ names: [Located<String>], site: Site, hostNames: HostNames, groups: [String: [String]], what: String,
         log: inout DiagnosticLog
     ) -> Set<String> {
         var hosts = Set<String>()
@@ -486,7 +496,7 @@ public enum SiteResolver {
     /// A host's `uses:`: the peers and operations of services its roles use (or, for a peer service
     /// such as BACnet, offer: those who offer it initiate it too).
     static func applyUses(
-        _ host: Host, to result: inout ResolvedHost, site: Site, names: Set<String>, groups: [String: [String]],
+        _ host: Host, to result: inout ResolvedHost, site: Site, names: HostNames, groups: [String: [String]],
         catalog: ProfileCatalog, log: inout DiagnosticLog
     ) {
         result.clusters = Set(host.clusters.map(\.value))
@@ -654,7 +664,7 @@ public enum SiteResolver {
     }
 
     static func resolveConduits(
-        _ conduits: [Conduit], zones: [Zone], catalog: ProfileCatalog, site: Site, names: Set<String>,
+        _ conduits: [Conduit], zones: [Zone], catalog: ProfileCatalog, site: Site, names: HostNames,
         groups: [String: [String]], log: inout DiagnosticLog
     ) -> [ResolvedConduit] {
         let zoneNames = zones.map(\.name)

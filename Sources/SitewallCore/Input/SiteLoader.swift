@@ -156,6 +156,8 @@ public enum SiteLoader {
         "address", "addresses", "zone", "roles", "ports", "uses", "clusters", "gateway", "management", "description",
     ]
 
+    static let addressKeys = ["address", "addresses"]
+
     static func parseHost(_ name: String, at keyLocation: SourceLocation?, _ node: YAMLNode, log: inout DiagnosticLog)
         -> Host?
     {
@@ -166,8 +168,11 @@ public enum SiteLoader {
                 "host '\(name)' has both 'address' and 'addresses'", at: node.location,
                 fix: "keep one: 'addresses: [A, B]'")
         }
-        for key in ["address", "addresses"] {
-            for (text, item) in fields[key]?.strings(key, log: &log) ?? [] {
+        // Straight from the tree into arrays of the right size: a site of 50,000 hosts comes through here.
+        for key in addressKeys {
+            guard let list = fields[key] else { continue }
+            host.addresses.reserveCapacity(list.itemCount)
+            _ = list.eachString(key, log: &log) { text, item, log in
                 if let address = IPAddress(text) {
                     host.addresses.append(Located(address, at: item.location))
                 } else {
@@ -180,8 +185,12 @@ public enum SiteLoader {
         if let zoneNode = fields["zone"], let zone = zoneNode.string("zone", log: &log) {
             host.zone = Located(zone, at: zoneNode.location)
         }
-        // Mapped at once: one array of the right size per host, not one grown role by role.
-        host.roles = (fields["roles"]?.strings("roles", log: &log) ?? []).map { Located($0.0, at: $0.1.location) }
+        if let roles = fields["roles"] {
+            host.roles.reserveCapacity(roles.itemCount)
+            _ = roles.eachString("roles", log: &log) { text, item, _ in
+                host.roles.append(Located(text, at: item.location))
+            }
+        }
         for (service, keyNode, value) in fields["ports"]?.entries("ports of host '\(name)'", log: &log) ?? [] {
             if let ports = value.ports("port of \(service)", log: &log) {
                 host.ports.append(Located(PortOverride(service: service, ports: ports), at: keyNode.location))

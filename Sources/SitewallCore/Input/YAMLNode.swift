@@ -118,29 +118,34 @@ public struct YAMLNode {
         return true
     }
 
-    /// A mapping's values by key: a handful, so a list searched in order costs less than a hash table.
+    /// A mapping's values by key, read from the tree when asked: a mapping has a handful of keys, so a
+    /// search in order costs less than building a table (or any array) for each of 50,000 hosts.
     struct Fields {
-        fileprivate var items: [(key: String, value: YAMLNode)] = []
+        fileprivate let mapping: YAMLNode
 
         subscript(key: String) -> YAMLNode? {
-            for item in items where item.key == key { return item.value }
+            let tree = mapping.tree
+            let items = tree.items(of: mapping.index)
+            for pair in stride(from: items.startIndex, to: items.endIndex, by: 2) {
+                let node = tree.node(items[pair])
+                if node.kind == .scalar && tree.scalar(node, is: key) {
+                    return YAMLNode(tree: tree, index: items[pair + 1])
+                }
+            }
             return nil
         }
     }
 
     /// A mapping whose keys must come from `allowed`; unknown keys are errors with a suggestion.
     func fields(_ what: @autoclosure () -> String, allowed: [String], log: inout DiagnosticLog) -> Fields? {
-        var result = Fields()
         let read = eachEntry(what(), log: &log) { key, keyNode, value, log in
-            if allowed.contains(key) {
-                result.items.append((key, value))
-            } else {
+            if !allowed.contains(key) {
                 log.error(
                     "unknown key '\(key)' in \(what())", at: keyNode.location,
                     fix: DidYouMean.hint(for: key, among: allowed, kind: "key"))
             }
         }
-        return read ? result : nil
+        return read ? Fields(mapping: self) : nil
     }
 
     /// A sequence's items; a single scalar counts as a one-item list.
@@ -174,12 +179,28 @@ public struct YAMLNode {
     }
 
     func strings(_ what: @autoclosure () -> String, log: inout DiagnosticLog) -> [(String, YAMLNode)]? {
-        // Straight from the tree, without a list of nodes first: every host's roles and addresses come here.
         var result: [(String, YAMLNode)] = []
-        let read = eachItem(what(), log: &log) { item, log in
-            if let text = item.string(what(), log: &log) { result.append((text, item)) }
+        return eachString(what(), log: &log) { text, item, _ in result.append((text, item)) } ? result : nil
+    }
+
+    /// Calls `body` with each value of a list of single values (a single value is one); false
+    /// (reported) for a mapping. Straight from the tree: every host's roles and addresses come here.
+    func eachString(
+        _ what: @autoclosure () -> String, log: inout DiagnosticLog,
+        _ body: (String, YAMLNode, inout DiagnosticLog) -> Void
+    ) -> Bool {
+        eachItem(what(), log: &log) { item, log in
+            if let text = item.string(what(), log: &log) { body(text, item, &log) }
         }
-        return read ? result : nil
+    }
+
+    /// How many items a list has (a single value is one; a mapping none).
+    var itemCount: Int {
+        switch node.kind {
+        case .sequence: Int(node.count)
+        case .scalar: 1
+        case .mapping: 0
+        }
     }
 
     func bool(_ what: @autoclosure () -> String, log: inout DiagnosticLog) -> Bool? {

@@ -75,6 +75,17 @@ final class YAMLTree: Sendable {
         }
     }
 
+    func scalar(_ node: Node, is value: String) -> Bool {
+        var value = value
+        return value.withUTF8 { bytes in
+            guard node.count == bytes.count else { return false }
+            guard node.count > 0 else { return true }
+            return text.withUnsafeBufferPointer { buffer in
+                memcmp(buffer.baseAddress! + Int(node.first), bytes.baseAddress!, bytes.count) == 0
+            }
+        }
+    }
+
     /// The children of a collection node (mappings: key, value pairs in file order).
     func items(of index: Int32) -> ArraySlice<Int32> {
         let node = nodes[Int(index)]
@@ -130,8 +141,8 @@ final class YAMLTree: Sendable {
         var text: [UInt8] = []
         /// Open collections, their children so far in `pending` from `start` on (one stack for all:
         /// no array per collection), and their size so far with aliases written out (saturating); a
-        /// mapping's keys get a set only once it is large (a host has a few).
-        var open: [(node: Int32, start: Int, keys: Set<String>?, expanded: Int)] = []
+        /// mapping's keys get a table only once it is large (a host has a few).
+        var open: [(node: Int32, start: Int, keys: KeyTable?, expanded: Int)] = []
         var pending: [Int32] = []
         var anchors: [String: Int32] = [:]
         /// The expanded sizes of anchored nodes, the only ones an alias can name (not one per node).
@@ -234,38 +245,86 @@ final class YAMLTree: Sendable {
             pending.append(index)
         }
 
-        /// Whether the open mapping at `level` has `key` already; a large one remembers its keys in a set.
+        /// Whether the open mapping at `level` has `key` already; a large one remembers its keys in a table.
         private mutating func isRepeated(key: Node, in level: Int) -> Bool {
             if var keys = open[level].keys {
                 open[level].keys = nil  // one owner while it grows
                 defer { open[level].keys = keys }
-                return !keys.insert(string(key)).inserted
+                return !keys.insert(key, text: text)
             }
             let start = open[level].start
-            let large = pending.count - start >= 32
-            var keys = Set<String>()
             // A plain loop: a closure here would cost an allocation per key of every host.
+            if pending.count - start < 32 {
+                for position in stride(from: start, to: pending.count, by: 2) {
+                    let node = nodes[Int(pending[position])]
+                    if node.kind == .scalar && same(node, key) { return true }
+                }
+                return false
+            }
+            var keys = KeyTable()
             for position in stride(from: start, to: pending.count, by: 2) {
                 let node = nodes[Int(pending[position])]
-                guard node.kind == .scalar else { continue }
-                if !large && same(node, key) { return true }
-                if large { keys.insert(string(node)) }
+                if node.kind == .scalar { _ = keys.insert(node, text: text) }
             }
-            guard large else { return false }
-            let inserted = keys.insert(string(key)).inserted
+            let inserted = keys.insert(key, text: text)
             open[level].keys = keys
             return !inserted
         }
 
         private func string(_ node: Node) -> String { YAMLTree.string(node, in: text) }
 
-        /// Whether two scalars have the same text.
-        private func same(_ a: Node, _ b: Node) -> Bool {
-            guard a.count == b.count else { return false }
-            guard a.count > 0 else { return true }
-            return text.withUnsafeBufferPointer { buffer in
-                memcmp(buffer.baseAddress! + Int(a.first), buffer.baseAddress! + Int(b.first), Int(a.count)) == 0
+        private func same(_ a: Node, _ b: Node) -> Bool { YAMLTree.same(a, b, in: text) }
+    }
+
+    /// Whether two scalars have the same text.
+    fileprivate static func same(_ a: Node, _ b: Node, in text: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        guard a.count > 0 else { return true }
+        return text.withUnsafeBufferPointer { buffer in
+            memcmp(buffer.baseAddress! + Int(a.first), buffer.baseAddress! + Int(b.first), Int(a.count)) == 0
+        }
+    }
+
+    /// The scalar keys of a large mapping (the hosts of a site), hashed from their bytes in the text:
+    /// no `String` is made for a key. Open addressing, at most half full.
+    fileprivate struct KeyTable {
+        /// Each key's range in the text; `first` -1: empty.
+        private var slots = [(first: Int32, count: Int32)](repeating: (-1, 0), count: 64)
+        private var count = 0
+
+        /// Adds `key`; false if a key of the same text is there already.
+        mutating func insert(_ key: Node, text: [UInt8]) -> Bool {
+            if 2 * (count + 1) > slots.count { grow(text: text) }
+            let mask = slots.count - 1
+            var slot = Self.hash(key, text) & mask
+            while slots[slot].first >= 0 {
+                var other = key
+                (other.first, other.count) = slots[slot]
+                if YAMLTree.same(other, key, in: text) { return false }
+                slot = (slot + 1) & mask
             }
+            slots[slot] = (key.first, key.count)
+            count += 1
+            return true
+        }
+
+        private mutating func grow(text: [UInt8]) {
+            let old = slots
+            slots = [(first: Int32, count: Int32)](repeating: (-1, 0), count: old.count * 2)
+            count = 0
+            for (first, length) in old where first >= 0 {
+                _ = insert(
+                    Node(kind: .scalar, plain: true, line: 0, column: 0, first: first, count: length), text: text)
+            }
+        }
+
+        /// FNV-1a over the key's bytes.
+        private static func hash(_ key: Node, _ text: [UInt8]) -> Int {
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for index in Int(key.first)..<Int(key.first + key.count) {
+                hash = (hash ^ UInt64(text[index])) &* 0x100_0000_01b3
+            }
+            return Int(truncatingIfNeeded: hash)
         }
     }
 }
