@@ -234,9 +234,12 @@ public enum FlowDeriver {
             if let cached = sortedMembers[key] { return cached }
             // Sorted by address, then name: repeats end up side by side (cheaper than hashing names).
             var list = Array(bucket.parts.joined())
+            // Addresses compared in place (a copy of each member would retain its two strings); names and
+            // zones only break ties.
             list.sort { a, b in
-                let (a, b) = (all[Int(a)], all[Int(b)])
-                return (a.address, a.host, a.zone) < (b.address, b.host, b.zone)
+                let (x, y) = (all[Int(a)].address, all[Int(b)].address)
+                if x != y { return x < y }
+                return (all[Int(a)].host, all[Int(a)].zone) < (all[Int(b)].host, all[Int(b)].zone)
             }
             var value = Members(list: [], gateways: [])
             var kept = 0

@@ -119,7 +119,7 @@ public enum ProfileLoader {
                 log.error("document id '\(id)' must be lower-case letters, digits and '-'", at: keyNode.location)
                 continue
             }
-            let allowed = ["vendor", "title", "section", "date"]
+            let allowed: [StaticString] = ["vendor", "title", "section", "date"]
             guard let fields = value.fields("a document", allowed: allowed, log: &log) else { continue }
             guard let vendor = fields["vendor"]?.string("vendor", log: &log),
                 let title = fields["title"]?.string("title", log: &log)
@@ -161,7 +161,9 @@ public enum ProfileLoader {
     }
 
     static func parseProfile(_ root: YAMLNode, log: inout DiagnosticLog) -> Profile? {
-        let keys = ["profile", "vendor", "product", "summary", "documents", "services", "roles", "constraints"]
+        let keys: [StaticString] = [
+            "profile", "vendor", "product", "summary", "documents", "services", "roles", "constraints",
+        ]
         guard let fields = root.fields("a profile", allowed: keys, log: &log) else { return nil }
         guard let nameNode = fields["profile"], let name = nameNode.string("profile", log: &log) else {
             log.error("a profile needs 'profile: NAME'", at: root.location)
@@ -256,7 +258,7 @@ public enum ProfileLoader {
     }
 
     static func parseService(id: String, _ node: YAMLNode, log: inout DiagnosticLog) -> Service? {
-        let keys = [
+        let keys: [StaticString] = [
             "summary", "transport", "port", "configurable", "source-port", "initiation", "scope", "broadcast",
             "unaddressed-initiator", "family", "helper", "related-ports", "example-port", "cite", "note", "rate-limit",
             "multicast", "shares-port-with", "answers-every-address", "operations",
@@ -434,7 +436,7 @@ public enum ProfileLoader {
     }
 
     static func parseConstraint(profile: String, _ node: YAMLNode, log: inout DiagnosticLog) -> VendorConstraint? {
-        let keys = ["kind", "service", "ports", "transport", "message", "cite", "roles"]
+        let keys: [StaticString] = ["kind", "service", "ports", "transport", "message", "cite", "roles"]
         guard let fields = node.fields("a constraint", allowed: keys, log: &log) else { return nil }
         let kindText = fields["kind"]?.string("kind", log: &log) ?? ""
         let kind: VendorConstraint.Kind

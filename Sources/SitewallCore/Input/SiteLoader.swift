@@ -152,11 +152,11 @@ public enum SiteLoader {
         return Zone(name: name, networks: networks, location: node.location)
     }
 
-    static let hostKeys = [
+    static let hostKeys: [StaticString] = [
         "address", "addresses", "zone", "roles", "ports", "uses", "clusters", "gateway", "management", "description",
     ]
 
-    static let addressKeys = ["address", "addresses"]
+    static let addressKeys: [StaticString] = ["address", "addresses"]
 
     static func parseHost(_ name: String, at keyLocation: SourceLocation?, _ node: YAMLNode, log: inout DiagnosticLog)
         -> Host?
@@ -172,7 +172,7 @@ public enum SiteLoader {
         for key in addressKeys {
             guard let list = fields[key] else { continue }
             host.addresses.reserveCapacity(list.itemCount)
-            _ = list.eachString(key, log: &log) { text, item, log in
+            _ = list.eachString(key.description, log: &log) { text, item, log in
                 if let address = IPAddress(text) {
                     host.addresses.append(Located(address, at: item.location))
                 } else {
@@ -294,7 +294,7 @@ public enum SiteLoader {
     /// A conduit, or (`block`) an acknowledged block: the same shape plus 'why:'.
     static func parseConduit(_ node: YAMLNode, block: Bool = false, log: inout DiagnosticLog) -> Conduit? {
         let what = block ? "a blocked entry" : "a conduit"
-        let allowed =
+        let allowed: [StaticString] =
             ["from", "to", "services", "description"]
             + (block ? ["why"] : ["from-hosts", "to-hosts", "operations"])
         guard let fields = node.fields(what, allowed: allowed, log: &log) else { return nil }

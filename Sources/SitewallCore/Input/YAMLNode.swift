@@ -93,14 +93,17 @@ public struct YAMLNode {
         key: String, keyNode: YAMLNode, value: YAMLNode
     )]? {
         var result: [(String, YAMLNode, YAMLNode)] = []
-        let read = eachEntry(what(), log: &log) { key, keyNode, value, _ in result.append((key, keyNode, value)) }
+        let read = eachPair(what(), log: &log) { keyNode, value, _ in
+            result.append((tree.string(keyNode.node), keyNode, value))
+        }
         return read ? result : nil
     }
 
-    /// Calls `body` with each entry of a mapping; false (reported) if the node is no mapping.
-    private func eachEntry(
+    /// Calls `body` with each entry of a mapping whose key is a single value; false (reported) if the
+    /// node is no mapping. Keys stay in the tree: a `String` is made only by those who need one.
+    private func eachPair(
         _ what: @autoclosure () -> String, log: inout DiagnosticLog,
-        _ body: (String, YAMLNode, YAMLNode, inout DiagnosticLog) -> Void
+        _ body: (YAMLNode, YAMLNode, inout DiagnosticLog) -> Void
     ) -> Bool {
         guard node.kind == .mapping else {
             log.error("\(what()) must be a mapping (key: value)", at: location)
@@ -109,11 +112,11 @@ public struct YAMLNode {
         let items = tree.items(of: index)
         for pair in stride(from: items.startIndex, to: items.endIndex, by: 2) {
             let keyNode = YAMLNode(tree: tree, index: items[pair])
-            guard let name = keyNode.scalarText else {
+            guard keyNode.node.kind == .scalar else {
                 log.error("\(what()) has a key that is not a plain name", at: keyNode.location)
                 continue
             }
-            body(name, keyNode, YAMLNode(tree: tree, index: items[pair + 1]), &log)
+            body(keyNode, YAMLNode(tree: tree, index: items[pair + 1]), &log)
         }
         return true
     }
@@ -123,7 +126,7 @@ public struct YAMLNode {
     struct Fields {
         fileprivate let mapping: YAMLNode
 
-        subscript(key: String) -> YAMLNode? {
+        subscript(key: StaticString) -> YAMLNode? {
             let tree = mapping.tree
             let items = tree.items(of: mapping.index)
             for pair in stride(from: items.startIndex, to: items.endIndex, by: 2) {
@@ -137,13 +140,14 @@ public struct YAMLNode {
     }
 
     /// A mapping whose keys must come from `allowed`; unknown keys are errors with a suggestion.
-    func fields(_ what: @autoclosure () -> String, allowed: [String], log: inout DiagnosticLog) -> Fields? {
-        let read = eachEntry(what(), log: &log) { key, keyNode, value, log in
-            if !allowed.contains(key) {
-                log.error(
-                    "unknown key '\(key)' in \(what())", at: keyNode.location,
-                    fix: DidYouMean.hint(for: key, among: allowed, kind: "key"))
-            }
+    func fields(_ what: @autoclosure () -> String, allowed: [StaticString], log: inout DiagnosticLog) -> Fields? {
+        let read = eachPair(what(), log: &log) { keyNode, _, log in
+            let key = keyNode.node
+            guard !allowed.contains(where: { tree.scalar(key, is: $0) }) else { return }
+            let name = tree.string(key)
+            log.error(
+                "unknown key '\(name)' in \(what())", at: keyNode.location,
+                fix: DidYouMean.hint(for: name, among: allowed.map(\.description), kind: "key"))
         }
         return read ? Fields(mapping: self) : nil
     }

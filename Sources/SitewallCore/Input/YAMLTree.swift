@@ -75,17 +75,6 @@ final class YAMLTree: Sendable {
         }
     }
 
-    func scalar(_ node: Node, is value: String) -> Bool {
-        var value = value
-        return value.withUTF8 { bytes in
-            guard node.count == bytes.count else { return false }
-            guard node.count > 0 else { return true }
-            return text.withUnsafeBufferPointer { buffer in
-                memcmp(buffer.baseAddress! + Int(node.first), bytes.baseAddress!, bytes.count) == 0
-            }
-        }
-    }
-
     /// The children of a collection node (mappings: key, value pairs in file order).
     func items(of index: Int32) -> ArraySlice<Int32> {
         let node = nodes[Int(index)]
@@ -288,33 +277,38 @@ final class YAMLTree: Sendable {
     /// The scalar keys of a large mapping (the hosts of a site), hashed from their bytes in the text:
     /// no `String` is made for a key. Open addressing, at most half full.
     fileprivate struct KeyTable {
-        /// Each key's range in the text; `first` -1: empty.
-        private var slots = [(first: Int32, count: Int32)](repeating: (-1, 0), count: 64)
+        /// Each key's range in the text and its hash (kept, so that growing hashes nothing again);
+        /// `first` -1: empty.
+        private var slots = [(first: Int32, count: Int32, hash: Int)](repeating: (-1, 0, 0), count: 256)
         private var count = 0
 
         /// Adds `key`; false if a key of the same text is there already.
         mutating func insert(_ key: Node, text: [UInt8]) -> Bool {
-            if 2 * (count + 1) > slots.count { grow(text: text) }
+            if 2 * (count + 1) > slots.count { grow() }
+            let hash = Self.hash(key, text)
             let mask = slots.count - 1
-            var slot = Self.hash(key, text) & mask
+            var slot = hash & mask
             while slots[slot].first >= 0 {
-                var other = key
-                (other.first, other.count) = slots[slot]
-                if YAMLTree.same(other, key, in: text) { return false }
+                if slots[slot].hash == hash && slots[slot].count == key.count {
+                    var other = key
+                    other.first = slots[slot].first
+                    if YAMLTree.same(other, key, in: text) { return false }
+                }
                 slot = (slot + 1) & mask
             }
-            slots[slot] = (key.first, key.count)
+            slots[slot] = (key.first, key.count, hash)
             count += 1
             return true
         }
 
-        private mutating func grow(text: [UInt8]) {
+        private mutating func grow() {
             let old = slots
-            slots = [(first: Int32, count: Int32)](repeating: (-1, 0), count: old.count * 2)
-            count = 0
-            for (first, length) in old where first >= 0 {
-                _ = insert(
-                    Node(kind: .scalar, plain: true, line: 0, column: 0, first: first, count: length), text: text)
+            slots = [(first: Int32, count: Int32, hash: Int)](repeating: (-1, 0, 0), count: old.count * 2)
+            let mask = slots.count - 1
+            for entry in old where entry.first >= 0 {
+                var slot = entry.hash & mask
+                while slots[slot].first >= 0 { slot = (slot + 1) & mask }
+                slots[slot] = entry
             }
         }
 
