@@ -6,6 +6,17 @@ struct SetNamer {
         var base: String
         var family: IPFamily
         var elements: [IPAddress]
+
+        /// A few elements stand for all: a gateway's sets hold every host, and equal contents are
+        /// compared in full anyway.
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(base)
+            hasher.combine(family)
+            hasher.combine(elements.count)
+            for index in [0, elements.count / 2, elements.count - 1] where elements.indices.contains(index) {
+                hasher.combine(elements[index])
+            }
+        }
     }
     private var byContent: [Content: String] = [:]
     private var used: Set<String> = []

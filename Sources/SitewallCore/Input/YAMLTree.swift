@@ -279,7 +279,7 @@ final class YAMLTree: Sendable {
     fileprivate struct KeyTable {
         /// Each key's range in the text and its hash (kept, so that growing hashes nothing again);
         /// `first` -1: empty.
-        private var slots = [(first: Int32, count: Int32, hash: Int)](repeating: (-1, 0, 0), count: 256)
+        private var slots = [(first: Int32, count: Int32, hash: UInt32)](repeating: (-1, 0, 0), count: 256)
         private var count = 0
 
         /// Adds `key`; false if a key of the same text is there already.
@@ -287,7 +287,7 @@ final class YAMLTree: Sendable {
             if 2 * (count + 1) > slots.count { grow() }
             let hash = Self.hash(key, text)
             let mask = slots.count - 1
-            var slot = hash & mask
+            var slot = Int(hash) & mask
             while slots[slot].first >= 0 {
                 if slots[slot].hash == hash && slots[slot].count == key.count {
                     var other = key
@@ -303,22 +303,22 @@ final class YAMLTree: Sendable {
 
         private mutating func grow() {
             let old = slots
-            slots = [(first: Int32, count: Int32, hash: Int)](repeating: (-1, 0, 0), count: old.count * 2)
+            slots = [(first: Int32, count: Int32, hash: UInt32)](repeating: (-1, 0, 0), count: old.count * 2)
             let mask = slots.count - 1
             for entry in old where entry.first >= 0 {
-                var slot = entry.hash & mask
+                var slot = Int(entry.hash) & mask
                 while slots[slot].first >= 0 { slot = (slot + 1) & mask }
                 slots[slot] = entry
             }
         }
 
         /// FNV-1a over the key's bytes.
-        private static func hash(_ key: Node, _ text: [UInt8]) -> Int {
-            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        private static func hash(_ key: Node, _ text: [UInt8]) -> UInt32 {
+            var hash: UInt32 = 0x811c_9dc5
             for index in Int(key.first)..<Int(key.first + key.count) {
-                hash = (hash ^ UInt64(text[index])) &* 0x100_0000_01b3
+                hash = (hash ^ UInt32(text[index])) &* 0x0100_0193
             }
-            return Int(truncatingIfNeeded: hash)
+            return hash
         }
     }
 }
