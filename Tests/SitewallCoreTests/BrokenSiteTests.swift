@@ -68,6 +68,9 @@ import Testing
         let errors = Self.messages(noClient, .error)
         #expect(
             errors.contains { $0.contains("management host 'eng' of 'gw' has no SSH client role") }, "\(errors)")
+        // At the entry that names it, after the site as written has been released.
+        let located = SiteFixture.errors(noClient).first { $0.message.contains("has no SSH client role") }
+        #expect(located?.location.map { "\($0.line):\($0.column)" } == "10:18", "\(String(describing: located))")
 
         let noServer = noClient.replacingOccurrences(of: "roles: [ssh/server]", with: "roles: []")
             .replacingOccurrences(of: "roles: [modbus/client]", with: "roles: [ssh/client]")

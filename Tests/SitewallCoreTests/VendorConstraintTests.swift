@@ -207,7 +207,8 @@ import Testing
                 .replacingOccurrences(of: "DEVICE", with: ", ports: { bacnet/bacnet: 47809 }"))
         #expect(
             moved.contains {
-                $0.description.contains("site.yaml:6:")
+                // At the port entry that moves it, not the host.
+                $0.description.contains("site.yaml:6:64:")
                     && $0.message.contains("'bacnet/bacnet' on host 'ahu' uses port 47809")
                     && $0.message.contains("BACnet device | UDP 47808 (default) | No")
             }, "\(moved)")

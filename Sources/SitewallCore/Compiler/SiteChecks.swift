@@ -5,7 +5,7 @@ enum SiteChecks {
         // The answering direction of a mutual exchange is reported with the exchange itself.
         for group in flows where !group.allowed && !group.reverse && !group.service.unaddressedInitiator {
             if site.block(from: group.fromZone, to: group.toZone, service: group.service.id) != nil { continue }
-            let location = site.written(named: group.initiators.first?.host ?? "")?.location
+            let location = site.host(named: group.initiators.first?.host ?? "")?.location
             log.warning(
                 "no conduit lets \(group.summary) cross from '\(group.fromZone)' to '\(group.toZone)'; "
                     + "it stays blocked",
@@ -27,7 +27,7 @@ enum SiteChecks {
             log.warning(
                 "\(group.summary): its requests are broadcast from hosts with no address yet, "
                     + "and no router forwards them",
-                at: site.written(named: group.initiators.first?.host ?? "")?.location,
+                at: site.host(named: group.initiators.first?.host ?? "")?.location,
                 fix: "put a \(group.service.profileName) server in zone '\(group.fromZone)', or give the "
                     + "gateway of the zone the \(group.service.profileName)/relay role")
         }

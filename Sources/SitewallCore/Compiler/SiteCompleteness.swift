@@ -14,7 +14,7 @@ extension SiteChecks {
             sshGroups.contains { $0.listeners.contains(listener) && $0.initiators.contains(initiator) }
         }
         for host in site.hosts where !host.management.isEmpty {
-            let written = site.written(named: host.name)?.management ?? []
+            let written = host.written?.host.management ?? []
             if host.offers[ssh] == nil {
                 log.error(
                     "host '\(host.name)' names management hosts but runs no SSH server",
@@ -59,11 +59,12 @@ extension SiteChecks {
                     guard !constraint.ports.contains(group.dports) else { continue }
                     for peer in Set(group.listeners.filter { !bound($0) }.map(\.host)).sorted()
                     where reported.insert(peer).inserted {
-                        let written = site.written(named: peer)
+                        let resolved = site.host(named: peer)
+                        let moved = resolved?.written?.host.ports.first { $0.value.service == serviceID }
                         log.error(
                             "'\(serviceID)' on host '\(peer)' uses port \(group.dports), but \(profile.product) "
                                 + "reaches its peers only on \(constraint.ports): \"\(constraint.message)\"",
-                            at: written?.ports.first { $0.value.service == serviceID }?.location ?? written?.location,
+                            at: moved?.location ?? resolved?.location,
                             fix: "move '\(peer)' back to \(constraint.ports), or keep it out of reach of "
                                 + "\(FlowGroup.describe(group.initiators.filter(bound)))")
                     }

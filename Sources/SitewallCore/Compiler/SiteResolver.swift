@@ -30,7 +30,8 @@ public enum SiteResolver {
                     host, to: &resolvedHost, site: site, names: names, groups: resolved.groups, catalog: catalog,
                     log: &log)
                 if !host.uses.isEmpty || !host.clusters.isEmpty { resolvedHost.roleClass = nil }
-                resolved.add(consume resolvedHost)
+                if !host.management.isEmpty || !host.ports.isEmpty { resolvedHost.written = WrittenHost(host) }
+                resolved.add(resolvedHost)
             }
         }
         resolved.conduits = resolveConduits(
@@ -51,6 +52,7 @@ public enum SiteResolver {
                 )
             }
         }
+        resolved.releaseWrittenHosts()
         return resolved
     }
 

@@ -54,8 +54,17 @@ public struct ResolvedHost: Sendable {
     /// Hosts of one class have the same roles and no ports, uses or clusters of their own, so they
     /// offer and use the same: flow derivation takes each class once (nil: a host of its own).
     public var roleClass: Int? = nil
+    /// The host as the site file writes it, kept only when it names management hosts or moves ports:
+    /// checks after resolving point at those entries. The rest of the site as written is released.
+    public var written: WrittenHost? = nil
 
     public var isGateway: Bool { interfaces != nil }
+}
+
+/// A host as written, boxed: most resolved hosts keep none, and a box costs them 8 bytes, not 136.
+public final class WrittenHost: Sendable {
+    public let host: Host
+    init(_ host: Host) { self.host = host }
 }
 
 public struct ResolvedConduit: Sendable, Hashable {
@@ -96,6 +105,10 @@ public struct ResolvedSite: Sendable {
         self.conduits = conduits
     }
 
+    /// Releases the site's hosts as written once they are resolved: the resolved hosts say the same,
+    /// and the few entries checks point at stay with their host (`ResolvedHost.written`).
+    mutating func releaseWrittenHosts() { site.removeHosts() }
+
     public mutating func reserveCapacity(hosts count: Int) {
         hosts.reserveCapacity(count)
         hostIndex.reserveCapacity(count)
@@ -116,15 +129,6 @@ public struct ResolvedSite: Sendable {
     }
 
     public func host(named name: String) -> ResolvedHost? { hostIndex[name].map { hosts[$0] } }
-
-    /// The host as the site file writes it (its entries' locations), found through the resolved index:
-    /// hosts are resolved in the site's order.
-    public func written(named name: String) -> Host? {
-        guard let index = hostIndex[name], index < site.hosts.count, site.hosts[index].name == name else {
-            return site.host(named: name)
-        }
-        return site.hosts[index]
-    }
 
     public func zone(named name: String) -> Zone? { zones.first { $0.name == name } }
 

@@ -85,7 +85,8 @@ public struct Site: Sendable {
     public var file: String
     public var zones: [Zone]
     /// No index by name: the resolver makes one, and the resolved site's serves after it (at 50,000
-    /// hosts a third would cost 3 MiB for a few lookups).
+    /// hosts a third would cost 3 MiB for a few lookups). Empty in a resolved site's copy: its hosts
+    /// are released once resolved.
     public private(set) var hosts: [Host] = []
     public var conduits: [Conduit]
     /// Cross-zone flows the roles imply that are meant to stay blocked (silences their warning).
@@ -105,8 +106,9 @@ public struct Site: Sendable {
 
     public mutating func add(_ host: consuming Host) { hosts.append(host) }
 
-    /// The first host of the name, searched in order: for a few lookups (`ResolvedSite.written(named:)`
-    /// finds one in constant time).
+    mutating func removeHosts() { hosts = [] }
+
+    /// The first host of the name, searched in order: for a few lookups.
     public func host(named name: String) -> Host? { hosts.first { $0.name == name } }
 }
 
