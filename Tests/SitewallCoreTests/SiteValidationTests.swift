@@ -172,3 +172,46 @@ import Testing
             errors.contains { $0.message.contains("unknown service 'modbos'") && $0.fix == "did you mean 'modbus'?" })
     }
 }
+
+/// What the per-host reading of the performance round must keep as it was (its review's findings).
+@Suite struct ReadingKeepsItsMessagesTests {
+    static let header = "site: t\nzones:\n  a: { networks: [10.0.0.0/24] }\n  b: { networks: [10.0.1.0/24] }\n"
+
+    /// A key a mapping may not have is reported once and then reads as absent.
+    @Test func aKeyABlockedEntryMayNotHaveIsOnlyReported() {
+        let errors = SiteFixture.errors(
+            Self.header + "hosts:\n  s: { address: 10.0.0.1, roles: [modbus/server] }\n"
+                + "blocked:\n  - { from: a, to: b, services: [modbus], why: test, from-hosts: [nosuch] }\n")
+        #expect(errors.map(\.message) == ["unknown key 'from-hosts' in a blocked entry"], "\(errors)")
+    }
+
+    /// Keys are the same when Swift's strings are: canonically equivalent text is a repeat.
+    @Test(arguments: [("caf\u{E9}", "cafe\u{301}"), ("K1", "\u{212A}1"), ("a;b", "a\u{37E}b")])
+    func canonicallyEquivalentKeysAreRepeats(_ first: String, _ second: String) {
+        let entry = { (name: String, n: Int) in "  \"\(name)\": { address: 10.0.0.\(n), roles: [modbus/server] }\n" }
+        let small = SiteFixture.errors(Self.header + "hosts:\n" + entry(first, 1) + entry(second, 2))
+        #expect(small.contains { $0.message.hasSuffix("appears twice in the same mapping") }, "\(small)")
+        // A mapping past 32 keys checks them in a hash table.
+        let many = (0..<40).map { entry("h\($0)", $0 + 10) }.joined()
+        let large = SiteFixture.errors(Self.header + "hosts:\n" + entry(first, 1) + many + entry(second, 2))
+        #expect(large.contains { $0.message.hasSuffix("appears twice in the same mapping") }, "\(large)")
+    }
+
+    /// A list's shape is reported before the values that are no address, as before.
+    @Test func addressErrorsComeAfterTheListsShape() {
+        let errors = SiteFixture.errors(
+            Self.header + "hosts:\n  s: { addresses: [nonsense, [10.0.0.1]], roles: [modbus/server] }\n")
+        #expect(
+            errors.prefix(2).map(\.message) == [
+                "addresses must be a single value", "'nonsense' is not an IPv4 or IPv6 address",
+            ], "\(errors)")
+    }
+
+    /// "-0" is no port (a lone port is digits only).
+    @Test func aSignedZeroIsNoPort() {
+        #expect(PortSet(text: "-0") == nil && PortSet(text: "502") == PortSet(502))
+        let errors = SiteFixture.errors(
+            Self.header + "hosts:\n  s: { address: 10.0.0.1, roles: [modbus/server], ports: { modbus/modbus: -0 } }\n")
+        #expect(errors.contains { $0.message.contains("'-0' is not a port or port range") }, "\(errors)")
+    }
+}

@@ -172,14 +172,19 @@ public enum SiteLoader {
         for key in addressKeys {
             guard let list = fields[key] else { continue }
             host.addresses.reserveCapacity(list.itemCount)
-            _ = list.eachString(key.description, log: &log) { text, item, log in
+            // Values that are no address are reported after the list's shape, as they always were.
+            var unreadable: [(String, YAMLNode)] = []
+            _ = list.eachString(key.description, log: &log) { text, item, _ in
                 if let address = IPAddress(text) {
                     host.addresses.append(Located(address, at: item.location))
                 } else {
-                    log.error(
-                        "'\(text)' is not an IPv4 or IPv6 address", at: item.location,
-                        fix: "write one address without a prefix length, e.g. 10.10.2.10 or 2001:db8::10")
+                    unreadable.append((text, item))
                 }
+            }
+            for (text, item) in unreadable {
+                log.error(
+                    "'\(text)' is not an IPv4 or IPv6 address", at: item.location,
+                    fix: "write one address without a prefix length, e.g. 10.10.2.10 or 2001:db8::10")
             }
         }
         if let zoneNode = fields["zone"], let zone = zoneNode.string("zone", log: &log) {

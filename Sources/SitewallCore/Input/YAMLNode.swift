@@ -57,6 +57,10 @@ public struct YAMLNode {
             switch error {
             case .empty:
                 log.error("the file is empty", at: at(1, 1))
+            case .tooLarge(let line, let column):
+                log.error(
+                    "the values of this file take more than 2 GiB, more than sitewall reads", at: at(line, column),
+                    fix: "split the site into smaller files")
             case .duplicateKey(let key, let line, let column, let mappingLine):
                 log.error(
                     "'\(key)' appears twice in the same mapping", at: at(line, column),
@@ -125,8 +129,11 @@ public struct YAMLNode {
     /// search in order costs less than building a table (or any array) for each of 50,000 hosts.
     struct Fields {
         fileprivate let mapping: YAMLNode
+        /// The keys it may have: any other key was reported, and reads as absent.
+        fileprivate let allowed: [StaticString]
 
         subscript(key: StaticString) -> YAMLNode? {
+            guard allowed.contains(where: { Self.same($0, key) }) else { return nil }
             let tree = mapping.tree
             let items = tree.items(of: mapping.index)
             for pair in stride(from: items.startIndex, to: items.endIndex, by: 2) {
@@ -136,6 +143,11 @@ public struct YAMLNode {
                 }
             }
             return nil
+        }
+
+        private static func same(_ a: StaticString, _ b: StaticString) -> Bool {
+            a.utf8CodeUnitCount == b.utf8CodeUnitCount
+                && (a.utf8Start == b.utf8Start || memcmp(a.utf8Start, b.utf8Start, a.utf8CodeUnitCount) == 0)
         }
     }
 
@@ -149,7 +161,7 @@ public struct YAMLNode {
                 "unknown key '\(name)' in \(what())", at: keyNode.location,
                 fix: DidYouMean.hint(for: name, among: allowed.map(\.description), kind: "key"))
         }
-        return read ? Fields(mapping: self) : nil
+        return read ? Fields(mapping: self, allowed: allowed) : nil
     }
 
     /// A sequence's items; a single scalar counts as a one-item list.

@@ -35,6 +35,8 @@ final class YAMLTree: Sendable {
         case duplicateKey(String, line: Int, column: Int, mappingLine: Int)
         case aliasExpansion(expanded: Int, written: Int, line: Int, column: Int)
         case empty
+        /// Positions are 32-bit: the values of a file may take at most 2 GiB.
+        case tooLarge(line: Int, column: Int)
     }
 
     let nodes: [Node]
@@ -83,10 +85,6 @@ final class YAMLTree: Sendable {
 
     /// Composes the first document of `bytes` (UTF-8).
     static func compose(_ bytes: [UInt8], file: String, limits: Limits = Limits()) throws(Failure) -> YAMLTree {
-        // Positions are 32-bit; scalar text is never longer than the file it is written in.
-        guard bytes.count < Int32.max else {
-            throw .syntax(problem: "the file is larger than 2 GiB, more than sitewall reads", line: 1, column: 1)
-        }
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else {
             throw .syntax(problem: "the YAML parser could not start (out of memory)", line: 1, column: 1)
@@ -147,6 +145,10 @@ final class YAMLTree: Sendable {
             switch event.type {
             case YAML_SCALAR_EVENT:
                 let data = event.data.scalar
+                // Escapes such as \L can make a value longer than its text in the file.
+                guard text.count + data.length < Int32.max else {
+                    throw .tooLarge(line: Int(line), column: Int(column))
+                }
                 let start = Int32(text.count)
                 text.append(contentsOf: UnsafeBufferPointer(start: data.value, count: data.length))
                 let plain = data.plain_implicit == 1 && data.style == YAML_PLAIN_SCALAR_STYLE
@@ -265,13 +267,21 @@ final class YAMLTree: Sendable {
         private func same(_ a: Node, _ b: Node) -> Bool { YAMLTree.same(a, b, in: text) }
     }
 
-    /// Whether two scalars have the same text.
+    /// Whether two scalars have the same text, as Swift compares strings: byte for byte when both are
+    /// ASCII, canonically equivalent otherwise (a precomposed é is the same key as e and an accent).
     fileprivate static func same(_ a: Node, _ b: Node, in text: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        guard a.count > 0 else { return true }
-        return text.withUnsafeBufferPointer { buffer in
-            memcmp(buffer.baseAddress! + Int(a.first), buffer.baseAddress! + Int(b.first), Int(a.count)) == 0
+        if isASCII(a, text) && isASCII(b, text) {
+            guard a.count == b.count else { return false }
+            guard a.count > 0 else { return true }
+            return text.withUnsafeBufferPointer { buffer in
+                memcmp(buffer.baseAddress! + Int(a.first), buffer.baseAddress! + Int(b.first), Int(a.count)) == 0
+            }
         }
+        return string(a, in: text) == string(b, in: text)
+    }
+
+    fileprivate static func isASCII(_ node: Node, _ text: [UInt8]) -> Bool {
+        text[Int(node.first)..<Int(node.first) + Int(node.count)].allSatisfy { $0 < 0x80 }
     }
 
     /// The scalar keys of a large mapping (the hosts of a site), hashed from their bytes in the text:
@@ -289,9 +299,10 @@ final class YAMLTree: Sendable {
             let mask = slots.count - 1
             var slot = Int(hash) & mask
             while slots[slot].first >= 0 {
-                if slots[slot].hash == hash && slots[slot].count == key.count {
+                // Equal keys hash alike; their lengths may differ (canonically equivalent text).
+                if slots[slot].hash == hash {
                     var other = key
-                    other.first = slots[slot].first
+                    (other.first, other.count) = (slots[slot].first, slots[slot].count)
                     if YAMLTree.same(other, key, in: text) { return false }
                 }
                 slot = (slot + 1) & mask
@@ -312,11 +323,16 @@ final class YAMLTree: Sendable {
             }
         }
 
-        /// FNV-1a over the key's bytes.
+        /// FNV-1a over the key's bytes; Swift's string hash (canonical equivalence) for a key that is
+        /// not ASCII or has an ASCII character some other character decomposes to (K, ; and `).
         private static func hash(_ key: Node, _ text: [UInt8]) -> UInt32 {
             var hash: UInt32 = 0x811c_9dc5
-            for index in Int(key.first)..<Int(key.first + key.count) {
-                hash = (hash ^ UInt32(text[index])) &* 0x0100_0193
+            for index in Int(key.first)..<Int(key.first) + Int(key.count) {
+                let byte = text[index]
+                if byte >= 0x80 || byte == UInt8(ascii: "K") || byte == UInt8(ascii: ";") || byte == UInt8(ascii: "`") {
+                    return UInt32(truncatingIfNeeded: YAMLTree.string(key, in: text).hashValue)
+                }
+                hash = (hash ^ UInt32(byte)) &* 0x0100_0193
             }
             return hash
         }

@@ -44,8 +44,10 @@ public struct PortSet: Hashable, Sendable, CustomStringConvertible, Codable {
 
     /// Parses "2080", "2080-2088", "22004 and 22005", "2080-2088,2073", with en dashes too.
     public init?(text: String) {
-        // A lone port, the common case, without Foundation's string replacing.
-        if let port = UInt16(text) {
+        // A lone port of digits, the common case, without Foundation's string replacing.
+        if !text.isEmpty, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+            let port = UInt16(text)
+        {
             self.init(port)
             return
         }
