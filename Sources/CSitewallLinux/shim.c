@@ -20,9 +20,11 @@ int CSitewallLinux_exchange(const char *a, const char *b) {
 int CSitewallLinux_syncfs(int fd) { return syncfs(fd); }
 
 static volatile int forward_fd = -1;
+static volatile sig_atomic_t received = 0;
 
 static void forward(int sig) {
     int saved = errno;
+    received = sig;
     unsigned char byte = (unsigned char)sig;
     if (write(forward_fd, &byte, 1) < 0) { /* a full pipe already holds a signal to handle */ }
     errno = saved;
@@ -37,6 +39,8 @@ int CSitewallLinux_forward_signal(int sig, int write_fd) {
     forward_fd = write_fd;
     return sigaction(sig, &action, NULL);
 }
+
+int CSitewallLinux_signal_received(void) { return received; }
 
 int CSitewallLinux_signal_ignored(int sig) {
     struct sigaction current;

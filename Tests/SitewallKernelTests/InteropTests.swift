@@ -75,7 +75,7 @@ extension Trait where Self == ConditionTrait {
         let job = try ForegroundJob(
             Repository.built("sitewall-interop"), ["--site", sites, "--mode", "nft"], stderr: scratch.file("stderr"))
         let pid = job.pid
-        let prefix = "swl\(pid % 100_000)x"
+        let prefix = "swl\(pid)x"
         // Whatever the run leaves (on a failure) goes when the test ends.
         defer {
             if job.wait(seconds: 0) == nil { kill(-pid, SIGKILL) }

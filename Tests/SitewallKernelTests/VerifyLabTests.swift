@@ -256,22 +256,47 @@ import Testing
             result.stderr.contains("verify needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN) to create network namespaces"))
     }
 
-    @Test func interruptedVerifyRemovesItsLab() throws {
+    /// Ctrl-C while the lab is being built or probed. The earliest moment is the one CI caught: the
+    /// same Ctrl-C kills the `ip` child, the failed build's own teardown starts, and the handler (finding
+    /// the lab already being torn down) exited at once, leaving every namespace behind.
+    @Test(arguments: [0, 300, 1500])
+    func interruptedVerifyRemovesItsLab(afterMilliseconds delay: Int) throws {
         guard NftLoadTests.requireLab() else { return }
         let scratch = try ScratchDirectory("sitewall-test")
+        let before = Set(Lab.existingNamespaces(prefix: "swl"))
         let job = try ForegroundJob(
             Repository.executable,
             ["verify", Repository.example("campus"), "--profiles", Repository.profiles, "--timeout", "10"],
             stderr: scratch.file("stderr"))
-        // The lab's names start with the process id (Lab.init); wait until it stands, then interrupt
-        // as Ctrl-C does (the whole foreground process group).
-        let prefix = "swl\(job.pid % 100_000)x"
+        // The lab's names start with the process id (Lab.init), whose number an earlier, ended process
+        // may have had: only namespaces that were not there before count.
+        let prefix = "swl\(job.pid)x"
+        let ours = { Lab.existingNamespaces(prefix: prefix).filter { !before.contains($0) } }
         let deadline = Date().addingTimeInterval(20)
-        while Lab.existingNamespaces(prefix: prefix).count < 10 && Date() < deadline { usleep(50_000) }
-        #expect(Lab.existingNamespaces(prefix: prefix).count >= 10)
+        while ours().count < 10 && Date() < deadline { usleep(5_000) }
+        #expect(ours().count >= 10)
+        usleep(useconds_t(delay * 1000))
+        // As Ctrl-C does: the whole foreground process group, children included.
         kill(-job.pid, SIGINT)
         #expect(job.wait(seconds: 30) == 130, "\(job.stderr)")
         #expect(job.stderr.contains("interrupted; the lab was removed"))
-        #expect(Lab.existingNamespaces(prefix: prefix).isEmpty)
+        #expect(ours().isEmpty)
+    }
+
+    /// A signal's teardown waits for one another thread has begun: the handler exits the process once
+    /// `tearDownAll` returns, so a teardown still under way would be cut off with namespaces left.
+    @Test func aSignalWaitsForATeardownUnderWay() throws {
+        guard NftLoadTests.requireLab() else { return }
+        let lab = Lab(site: try Self.workspace("campus").resolved)
+        let prefix = lab.plan.prefix
+        defer { lab.tearDown() }
+        try lab.build()
+        #expect(Self.left(prefix).count >= 20)
+        let other = Thread { lab.tearDown() }
+        other.start()
+        // Removing 22 namespaces takes far longer than this (a shell and an `ip` per namespace).
+        usleep(50_000)
+        Lab.tearDownLive()
+        #expect(Self.left(prefix).isEmpty)
     }
 }

@@ -21,6 +21,10 @@ int CSitewallLinux_syncfs(int fd);
  * main thread ignores is dropped once a second source has been made for it. 0, or -1 with errno. */
 int CSitewallLinux_forward_signal(int sig, int write_fd);
 
+/* The last signal that handler caught, 0 if none yet. Set in the handler itself, so it is seen at
+ * once, before the reading thread wakes: a child killed by the same Ctrl-C can fail the work first. */
+int CSitewallLinux_signal_received(void);
+
 /* 1 when `sig` is ignored (SIG_IGN), 0 when not, -1 with errno. */
 int CSitewallLinux_signal_ignored(int sig);
 

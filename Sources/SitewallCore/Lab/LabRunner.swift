@@ -25,7 +25,8 @@ public final class Lab: @unchecked Sendable {
     private static let liveLock = NSLock()
 
     public init(site: ResolvedSite) {
-        let prefix = "swl\(getpid() % 100_000)x" + String(UInt32.random(in: 0..<0xffff), radix: 16)
+        // The whole process id: where pid_max passes 100,000, two live processes could share a prefix.
+        let prefix = "swl\(getpid())x" + String(UInt32.random(in: 0..<0xffff), radix: 16)
         plan = LabPlan.make(site, prefix: prefix)
         scratch = FileManager.default.temporaryDirectory.appendingPathComponent("sitewall-lab-\(prefix)")
     }
@@ -103,8 +104,11 @@ public final class Lab: @unchecked Sendable {
         guard result.status == 0 else { throw LabError.command("'\(command)' in \(namespace)", result.stderr) }
     }
 
-    /// Deletes every namespace of this lab (which removes its links). Safe to call twice.
+    /// Deletes every namespace of this lab (which removes its links). Safe to call twice, and from
+    /// two threads: a second call returns only once the first has finished.
     public func tearDown() {
+        Lab.removing.lock()
+        defer { Lab.removing.unlock() }
         let wasCreated = lock.withLock { () -> Bool in
             defer { created = false }
             return created
@@ -137,11 +141,21 @@ public final class Lab: @unchecked Sendable {
     /// Set once a signal handler has started tearing labs down: the work in progress will fail.
     nonisolated(unsafe) public private(set) static var interrupted = false
 
-    /// Tears down every live lab; for SIGINT/SIGTERM handlers.
+    /// Held for the whole of a teardown. The signal handler exits the process once `tearDownAll`
+    /// returns: a teardown another thread has begun (the work failed when Ctrl-C killed its child, and
+    /// its `defer` tears the lab down) must be finished by then, not cut off with namespaces left.
+    private static let removing = NSLock()
+
+    /// Tears down every live lab, and waits for any teardown already under way; for signal handlers.
     public static func tearDownAll() {
         interrupted = true
+        tearDownLive()
+    }
+
+    static func tearDownLive() {
         let labs = liveLock.withLock { Array(live.values) }
         for lab in labs { lab.tearDown() }
+        removing.withLock {}
     }
 
     /// Lab namespaces on this machine whose names start with `prefix` (for leak checks).

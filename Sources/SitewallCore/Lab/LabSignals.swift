@@ -14,13 +14,16 @@ extension Lab {
     ) rethrows -> T {
         SignalForwarder.shared.push(SignalForwarder.Context(message: message, stopping: stopping, then: then))
         defer { SignalForwarder.shared.pop() }
-        // Once a handler has started, whatever `body` makes of the vanishing lab is moot: wait for its exit.
+        // Once a signal is caught, whatever `body` makes of the vanishing lab is moot: wait for the
+        // handler's exit. The C handler's flag, not only `interrupted`: a child killed by the same Ctrl-C
+        // can fail `body` before the handler's thread has woken, and the failure must not exit first.
+        let caught = { Lab.interrupted || CSitewallLinux_signal_received() != 0 }
         do {
             let result = try body()
-            if Lab.interrupted { parkForever() }
+            if caught() { parkForever() }
             return result
         } catch {
-            if Lab.interrupted { parkForever() }
+            if caught() { parkForever() }
             throw error
         }
     }
