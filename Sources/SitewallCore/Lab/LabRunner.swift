@@ -35,9 +35,13 @@ public final class Lab: @unchecked Sendable {
 
     /// Creates every namespace, link, address and route.
     public func build() throws {
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        // Live and created before the folder exists, under the lock: a signal's teardown then either
+        // removes the folder or comes before it (and the next write is refused).
         Lab.liveLock.withLock { Lab.live[ObjectIdentifier(self)] = self }
-        lock.withLock { created = true }
+        try lock.withLock {
+            created = true
+            try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        }
         let commands = plan.commands
         // Namespaces first, then every link from inside the fabric namespace.
         for (namespace, lines) in commands.prefix(2) {
@@ -63,8 +67,7 @@ public final class Lab: @unchecked Sendable {
         // then addresses, links and routes in one ip batch.
         for (namespace, lines) in commands.dropFirst(2) {
             guard let namespace, let node = plan.nodes.first(where: { $0.namespace == namespace }) else { continue }
-            let batch = scratch.appendingPathComponent("\(namespace).ip")
-            try (lines.joined(separator: "\n") + "\n").write(to: batch, atomically: true, encoding: .utf8)
+            let batch = try writeScratch(lines.joined(separator: "\n") + "\n", named: "\(namespace).ip")
             // ping_group_range: echo probes use unprivileged ICMP sockets, off by default in a new namespace.
             var sysctls = [
                 "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
@@ -79,20 +82,32 @@ public final class Lab: @unchecked Sendable {
     /// Loads one nft script into a host's namespace.
     public func load(nft script: String, into host: String) throws {
         guard let node = plan.node(for: host) else { return }
-        let file = scratch.appendingPathComponent("\(node.namespace).nft")
-        try script.write(to: file, atomically: true, encoding: .utf8)
+        let file = try writeScratch(script, named: "\(node.namespace).nft")
         try exec(node.namespace, "nft -f \(file.path)")
     }
 
     /// Loads iptables-save text (both families) into a host's namespace.
     public func load(iptables ipv4: String, ipv6: String, into host: String) throws {
         guard let node = plan.node(for: host) else { return }
-        let v4 = scratch.appendingPathComponent("\(node.namespace).v4")
-        let v6 = scratch.appendingPathComponent("\(node.namespace).v6")
-        try ipv4.write(to: v4, atomically: true, encoding: .utf8)
-        try ipv6.write(to: v6, atomically: true, encoding: .utf8)
+        let v4 = try writeScratch(ipv4, named: "\(node.namespace).v4")
+        let v6 = try writeScratch(ipv6, named: "\(node.namespace).v6")
         try exec(node.namespace, "iptables-restore \(v4.path) && ip6tables-restore \(v6.path)")
     }
+
+    /// Writes a file into the lab's scratch folder, refused once the lab is torn down. A signal's
+    /// teardown runs beside the work: a write under way when the folder went kept it (a half-written
+    /// file was left in CI's temporary folder), so writing and the teardown's start exclude each other.
+    func writeScratch(_ text: String, named name: String) throws -> URL {
+        let file = scratch.appendingPathComponent(name)
+        try lock.withLock {
+            guard created else { throw LabError.command("writing \(name)", "the lab has been torn down") }
+            try text.write(to: file, atomically: true, encoding: .utf8)
+        }
+        return file
+    }
+
+    /// The scratch folder, while the lab stands (for leak checks).
+    var scratchPath: String { scratch.path }
 
     /// The path of a namespace's handle, for setns(2).
     public func namespacePath(of host: String) -> String? {
