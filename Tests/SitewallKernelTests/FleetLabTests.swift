@@ -197,7 +197,7 @@ final class Fleet {
         remote_user = root
         private_key_file = \(scratch.file("id_ed25519"))
         interpreter_python = /usr/bin/python3
-        remote_tmp = /tmp/.sitewall-fleet-remote
+        remote_tmp = \(scratch.file("remote"))
         local_tmp = \(scratch.file("local"))
         collections_path = \(Repository.root)/ansible
         nocolor = True
