@@ -62,12 +62,9 @@ extension Trait where Self == ConditionTrait {
     @Test(arguments: Interruption.allCases)
     func anInterruptedRunLeavesNothingBehind(_ interruption: Interruption) throws {
         guard NftLoadTests.requireLab() else { return }
-        let temporary = FileManager.default.temporaryDirectory.path
+        let temporary = ScratchDirectory.temporary
         let scratchFolders = {
-            Set(
-                ((try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? []).filter {
-                    $0.hasPrefix("sitewall-interop-") || $0.hasPrefix("sitewall-lab-")
-                })
+            ScratchDirectory.temporaryFolders(startingWith: ["sitewall-interop-", "sitewall-lab-"])
         }
         let before = scratchFolders()
         let scratch = try ScratchDirectory("sitewall-test")

@@ -264,9 +264,7 @@ import Testing
         guard NftLoadTests.requireLab() else { return }
         let scratch = try ScratchDirectory("sitewall-test")
         let before = Set(Lab.existingNamespaces(prefix: "swl"))
-        let temporary = FileManager.default.temporaryDirectory.path
-        let folders = { Set((try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? []) }
-        let foldersBefore = folders()
+        let foldersBefore = ScratchDirectory.temporaryFolders(startingWith: ["sitewall-lab-"])
         let job = try ForegroundJob(
             Repository.executable,
             ["verify", Repository.example("campus"), "--profiles", Repository.profiles, "--timeout", "10"],
@@ -285,7 +283,9 @@ import Testing
         #expect(job.stderr.contains("interrupted; the lab was removed"))
         #expect(ours().isEmpty)
         // Nor its scratch folder (a half-written script kept one once).
-        #expect(folders().subtracting(foldersBefore).filter { $0.hasPrefix("sitewall-lab-\(prefix)") }.isEmpty)
+        #expect(
+            ScratchDirectory.temporaryFolders(startingWith: ["sitewall-lab-\(prefix)"]).subtracting(foldersBefore)
+                .isEmpty)
     }
 
     /// A signal's teardown waits for one another thread has begun: the handler exits the process once
@@ -315,10 +315,9 @@ import Testing
         let text = String(repeating: "# a line of a long nft script, as a large site's is\n", count: 40_000)
         for round in 0..<4 {
             try lab.build()
-            let stop = Atomic(false)
             let writer = Thread {
                 var n = 0
-                while !stop.load() {
+                while !Thread.current.isCancelled {
                     _ = try? lab.writeScratch(text, named: "w\(n % 4).nft")
                     n += 1
                 }
@@ -327,19 +326,10 @@ import Testing
             usleep(useconds_t(20_000 + round * 7_000))
             lab.tearDown()
             usleep(30_000)
-            stop.store(true)
+            writer.cancel()
             usleep(30_000)
             #expect(!FileManager.default.fileExists(atPath: lab.scratchPath), "round \(round)")
             try? FileManager.default.removeItem(atPath: lab.scratchPath)
         }
     }
-}
-
-/// A flag two threads share.
-final class Atomic: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Bool
-    init(_ value: Bool) { self.value = value }
-    func load() -> Bool { lock.withLock { value } }
-    func store(_ new: Bool) { lock.withLock { value = new } }
 }

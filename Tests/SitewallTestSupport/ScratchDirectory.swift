@@ -13,4 +13,13 @@ public final class ScratchDirectory {
     deinit { try? FileManager.default.removeItem(at: url) }
 
     public func file(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+    /// Names in the temporary directory that start with one of `prefixes` (for leak checks).
+    public static func temporaryFolders(startingWith prefixes: [String]) -> Set<String> {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? []
+        return Set(names.filter { name in prefixes.contains { name.hasPrefix($0) } })
+    }
+
+    /// The temporary directory's path.
+    public static var temporary: String { FileManager.default.temporaryDirectory.path }
 }

@@ -106,7 +106,7 @@ public final class Lab: @unchecked Sendable {
         return file
     }
 
-    /// The scratch folder, while the lab stands (for leak checks).
+    /// The scratch folder's path (for leak checks).
     var scratchPath: String { scratch.path }
 
     /// The path of a namespace's handle, for setns(2).
